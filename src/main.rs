@@ -1,1 +1,5 @@
-fn main() {}
+//! The `tokensmith` binary: parse arguments, set up logging, run, exit.
+
+fn main() -> std::process::ExitCode {
+    tokensmith::entry::main()
+}

@@ -1,0 +1,23 @@
+//! Logging set-up: tracing to stderr, text or JSON lines.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{GlobalArgs, LogFormat};
+
+/// Installs the global subscriber. `RUST_LOG` overrides the -v level.
+pub fn init(global: &GlobalArgs) {
+    let level = match global.verbose.max(global.klog_v.map_or(0, |v| v.min(3))) {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match global.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
