@@ -242,6 +242,7 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
                                 namespace,
                                 &query,
                                 &bytes,
+                                &content_type,
                                 &user_agent,
                                 &accept,
                             )
@@ -358,6 +359,7 @@ async fn collection(
     namespace: Option<String>,
     query: &HashMap<String, String>,
     body: &[u8],
+    content_type: &str,
     user_agent: &str,
     accept: &str,
 ) -> Response {
@@ -396,7 +398,10 @@ async fn collection(
                 },
                 Err(e) => return error_response(&e),
             };
-            answer(crud::create(&api.store, &ctx, body).await)
+            match crud::body_as_json(resource, content_type, body) {
+                Ok(json) => answer(crud::create(&api.store, &ctx, &json).await),
+                Err(e) => error_response(&e),
+            }
         }
         "deletecollection" => {
             let opts = match ListOptions::parse(resource, query) {
@@ -451,7 +456,10 @@ async fn object(
         dry_run: dry,
     };
     match verb {
-        "update" => answer(crud::update(&api.store, &ctx, name, body).await),
+        "update" => match crud::body_as_json(resource, content_type, body) {
+            Ok(json) => answer(crud::update(&api.store, &ctx, name, &json).await),
+            Err(e) => error_response(&e),
+        },
         "patch" => match PatchKind::from_content_type(content_type, query) {
             Err(e) => error_response(&e),
             Ok(kind) => {
@@ -462,7 +470,9 @@ async fn object(
                 answer(crud::patch(&api.store, &ctx, name, kind, body).await)
             }
         },
-        "delete" => match Preconditions::from_body(body) {
+        "delete" => match crud::body_as_json(resource, content_type, body)
+            .and_then(|json| Preconditions::from_body(&json))
+        {
             Err(e) => error_response(&e),
             Ok(pre) => answer(crud::delete(&api.store, &ctx, name, &pre).await),
         },

@@ -55,6 +55,38 @@ fn summarize(body: &[u8]) -> String {
     }
 }
 
+/// The body of a create or update as JSON: JSON as is, YAML converted;
+/// protobuf (which kubectl uses for built-in kinds) decoded for the served
+/// kinds; anything else is 415.
+pub fn body_as_json(r: Resource, content_type: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let base = content_type.split(';').next().unwrap_or("").trim();
+    match base {
+        "" | "application/json" | "*/*" => Ok(body.to_vec()),
+        "application/yaml" => {
+            let text = std::str::from_utf8(body)
+                .map_err(|_| ApiError::bad_request("error decoding YAML: invalid UTF-8"))?;
+            let v: Value = serde_saphyr::from_str(text).map_err(|e| {
+                ApiError::bad_request(format!("error converting YAML to JSON: {e}"))
+            })?;
+            Ok(v.to_string().into_bytes())
+        }
+        "application/vnd.kubernetes.protobuf" => {
+            let v = super::proto::decode(body).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the object provided is unrecognized (must be of type {}): {e}",
+                    r.kind()
+                ))
+            })?;
+            Ok(v.to_string().into_bytes())
+        }
+        _ => Err(ApiError::unsupported_media_type(&[
+            "application/json",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+        ])),
+    }
+}
+
 /// Decodes a create/update body into an object of `r`, as the apiserver's
 /// codec does (handlers/rest.go transformDecodeError for the messages).
 pub fn decode_body(r: Resource, body: &[u8]) -> Result<Value, ApiError> {
@@ -493,7 +525,12 @@ impl PatchKind {
             "application/apply-patch+yaml" => Ok(PatchKind::Apply {
                 force: query.get("force").is_some_and(|v| v == "true"),
             }),
-            other => Err(ApiError::unsupported_media_type(other)),
+            _ => Err(ApiError::unsupported_media_type(&[
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/apply-patch+yaml",
+                "application/strategic-merge-patch+json",
+            ])),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod objects;
 pub mod patch;
 pub mod persist;
 pub mod pki;
+pub mod proto;
 pub mod requestlog;
 pub mod resources;
 pub mod route;
