@@ -305,6 +305,11 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
             }
         }
         Route::Admin(_) => unreachable!("admin routes return above"),
+        Route::SelfSubjectReview => {
+            record.verb = "create".into();
+            record.resource = Some("selfsubjectreviews".into());
+            self_subject_review(&user, &parts.method)
+        }
     };
     record.code = resp.status().as_u16();
     api.requests.record(record);
@@ -331,6 +336,10 @@ fn non_resource(api: &ApiServer, which: NonResource) -> Response {
         NonResource::Apis => json_response(200, &discovery::groups()),
         NonResource::CoordinationGroup => json_response(200, &discovery::coordination_group_doc()),
         NonResource::CoordinationV1 => json_response(200, &discovery::coordination_resources()),
+        NonResource::AuthenticationGroup => {
+            json_response(200, &discovery::authentication_group_doc())
+        }
+        NonResource::AuthenticationV1 => json_response(200, &discovery::authentication_resources()),
         NonResource::Health => text_response(StatusCode::OK, "ok"),
         // No OpenAPI documents: kubectl then skips client-side schema validation.
         NonResource::OpenApi => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),
@@ -478,6 +487,29 @@ async fn object(
         },
         _ => error_response(&ApiError::method_not_allowed()),
     }
+}
+
+/// Who am I: system:basic-user lets every authenticated user ask.
+fn self_subject_review(user: &User, method: &Method) -> Response {
+    if *method != Method::POST {
+        return error_response(&ApiError::method_not_allowed());
+    }
+    if *user == User::Anonymous {
+        return error_response(&ApiError::forbidden(
+            "selfsubjectreviews.authentication.k8s.io is forbidden: User \"system:anonymous\" cannot create resource \"selfsubjectreviews\" in API group \"authentication.k8s.io\" at the cluster scope".into(),
+            None,
+            Some("selfsubjectreviews"),
+        ));
+    }
+    json_response(
+        201,
+        &json!({
+            "kind": "SelfSubjectReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": {"username": user.name(), "groups": user.groups()}},
+        }),
+    )
 }
 
 /// `/tokensmith/v1/faults` and `/tokensmith/v1/requests`: admin only.
