@@ -316,13 +316,47 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
     Outcome::Respond(resp)
 }
 
+/// Reads a body up to [`MAX_BODY`]. A larger one is read to its end (up to
+/// [`DRAIN_LIMIT`]) and discarded, so the client gets its 413 instead of a
+/// broken pipe while it is still writing.
 async fn read_body(body: Body, content_length: Option<usize>) -> Result<bytes::Bytes, ApiError> {
+    use http_body_util::BodyExt;
     if content_length.is_some_and(|n| n > MAX_BODY) {
+        drain(body).await;
         return Err(ApiError::too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| ApiError::too_large())
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(ApiError::bad_request("error reading the request body"));
+        };
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+            if buf.len() > MAX_BODY {
+                drain(body).await;
+                return Err(ApiError::too_large());
+            }
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// How much of an oversized body is read and thrown away before giving up on
+/// the connection.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+async fn drain(mut body: Body) {
+    use http_body_util::BodyExt;
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen > DRAIN_LIMIT {
+                return;
+            }
+        }
+    }
 }
 
 fn non_resource(api: &ApiServer, which: NonResource) -> Response {
