@@ -107,7 +107,7 @@ fn int(w: Wire<'_>) -> Result<i64, String> {
 /// A map entry message {1: key, 2: value}.
 fn map_entry(w: Wire<'_>, value_as_bytes: bool) -> Result<(String, Value), String> {
     let mut key = String::new();
-    let mut value = if value_as_bytes { json!("") } else { json!("") };
+    let mut value = json!("");
     for (f, v) in fields(bytes(w)?)? {
         match f {
             1 => key = string(v)?,
