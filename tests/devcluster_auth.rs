@@ -190,7 +190,8 @@ async fn a_valid_bootstrap_token_authenticates_with_sorted_deduplicated_groups()
 /// Each check of the authenticator, in turn, turns the token away with 401.
 #[tokio::test]
 async fn every_authenticator_check_rejects() {
-    let cases: &[(&str, &[(&str, Option<&str>)])] = &[
+    type DataOverrides = &'static [(&'static str, Option<&'static str>)];
+    let cases: &[(&str, DataOverrides)] = &[
         (
             "wrong secret",
             &[("token-secret", Some("ffffffffffffffff"))],
