@@ -7,6 +7,7 @@ pub mod kubeconfig;
 pub mod pin;
 pub mod retry;
 pub mod store;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;

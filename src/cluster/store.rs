@@ -187,12 +187,24 @@ impl TokenStore {
     /// Lists token Secrets with `type=bootstrap.kubernetes.io/token`, in the
     /// server's order, decoding each; a malformed one is returned as its error.
     pub async fn list(&self) -> Result<Vec<Result<StoredToken, SecretDecodeError>>, ClusterError> {
-        let lp = ListParams::default().fields(&format!("type={SECRET_TYPE}"));
-        let url = format!(
+        self.list_selected(None).await
+    }
+
+    /// [`TokenStore::list`] narrowed by a label selector (e.g. one rotation's tokens).
+    pub async fn list_selected(
+        &self,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Result<StoredToken, SecretDecodeError>>, ClusterError> {
+        let mut lp = ListParams::default().fields(&format!("type={SECRET_TYPE}"));
+        let mut url = format!(
             "{}?fieldSelector=type%3D{}",
             self.url(None),
             SECRET_TYPE.replace('/', "%2F")
         );
+        if let Some(sel) = label_selector {
+            lp = lp.labels(sel);
+            url.push_str(&format!("&labelSelector={sel}"));
+        }
         let list = self
             .retry
             .run(|_| async {
@@ -204,6 +216,43 @@ impl TokenStore {
             .await
             .map_err(|f| f.into_error("failed to list bootstrap tokens"))?;
         Ok(list.items.iter().map(stored_from_secret).collect())
+    }
+
+    /// Merges `labels` into a token Secret's labels (JSON merge patch).
+    pub async fn label(
+        &self,
+        id: &TokenId,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), ClusterError> {
+        let name = id.secret_name();
+        if self.dry_run {
+            println!(
+                "[dryrun] Would perform action PATCH on resource \"secrets\" in API group \"core/v1\""
+            );
+            println!("[dryrun] Resource name: {}", crate::token::go_quote(&name));
+            return Ok(());
+        }
+        let url = self.url(Some(&name));
+        let patch = serde_json::json!({ "metadata": { "labels": labels } });
+        self.retry
+            .run(|_| async {
+                self.api
+                    .patch(
+                        &name,
+                        &kube::api::PatchParams::default(),
+                        &kube::api::Patch::Merge(&patch),
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| describe(&e, "Patch", &url))
+            })
+            .await
+            .map_err(|f| {
+                f.into_error(format!(
+                    "failed to label bootstrap token {}",
+                    crate::token::go_quote(id.as_str())
+                ))
+            })
     }
 
     /// Deletes a token's Secret. No preconditions, no type check (as kubeadm).
