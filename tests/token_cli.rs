@@ -660,3 +660,32 @@ fn dev_flag_keeps_state_between_commands() {
     assert!(stdout(&listed).contains(&token), "{}", stdout(&listed));
     assert!(dir.path().join("state/tokensmith/dev").exists());
 }
+
+#[test]
+fn rootfs_reads_the_hosts_admin_conf_inside_the_chroot() {
+    let c = TestCluster::start();
+    let root = c.dir().join("host");
+    std::fs::create_dir_all(root.join("etc/kubernetes")).unwrap();
+    std::fs::write(root.join("etc/kubernetes/admin.conf"), c.kubeconfig_yaml()).unwrap();
+    assert!(
+        run(&c, &["token", "create", "abcdef.0123456789abcdef"])
+            .status
+            .success()
+    );
+    let out = c
+        .tokensmith()
+        .env_remove("KUBECONFIG")
+        .env("HOME", "/nonexistent")
+        .args([
+            "--rootfs",
+            root.to_str().unwrap(),
+            "token",
+            "list",
+            "-o",
+            "jsonpath={.token}",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "abcdef.0123456789abcdef");
+}
