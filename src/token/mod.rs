@@ -4,6 +4,7 @@
 pub mod duration;
 pub mod expiry;
 pub mod human;
+pub mod init_config;
 pub mod jws;
 pub mod quote;
 pub mod secret;
