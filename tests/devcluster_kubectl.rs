@@ -203,3 +203,46 @@ fn kubectl_sees_the_token_authenticator() {
         "Error from server (Forbidden): secrets is forbidden: User \"system:bootstrap:abcdef\" cannot list resource \"secrets\" in API group \"\" in the namespace \"kube-system\"\n"
     );
 }
+
+#[test]
+fn kubectl_applies_manifests_client_and_server_side() {
+    require_kubectl!();
+    let cluster = TestCluster::start();
+    let manifest = cluster.dir().join("cm.yaml");
+    let write = |value: &str| {
+        std::fs::write(
+            &manifest,
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  namespace: default\ndata:\n  a: \"{value}\"\n"),
+        )
+        .expect("write manifest")
+    };
+    let path = manifest.to_str().expect("utf-8 path");
+    write("1");
+    let out = kubectl(&cluster, &["create", "-f", path]);
+    assert_eq!(
+        text(&out.stdout),
+        "configmap/applied created\n",
+        "{}",
+        text(&out.stderr)
+    );
+    write("2");
+    let out = kubectl(&cluster, &["apply", "-f", path]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "configmap/applied configured\n");
+    write("3");
+    let out = kubectl(
+        &cluster,
+        &["apply", "--server-side", "--force-conflicts", "-f", path],
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "configmap/applied serverside-applied\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kubectl(
+        &cluster,
+        &["get", "configmap", "applied", "-o", "jsonpath={.data.a}"],
+    );
+    assert_eq!(text(&out.stdout), "3");
+}

@@ -14,6 +14,7 @@ use super::auth::{self, Target, User};
 use super::crud::{self, ListOptions, PatchKind, Preconditions, WriteContext};
 use super::discovery;
 use super::faults::{Fault, FaultConfig};
+use super::openapi;
 use super::requestlog::{RequestLog, RequestRecord};
 use super::resources::Resource;
 use super::route::{self, Admin, NonResource, Route};
@@ -200,7 +201,7 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
             Ok(()) if parts.method != Method::GET && parts.method != Method::HEAD => {
                 error_response(&ApiError::method_not_allowed())
             }
-            Ok(()) => non_resource(&api, which),
+            Ok(()) => non_resource(&api, which, &path),
         },
         Route::Collection {
             resource,
@@ -359,7 +360,7 @@ async fn drain(mut body: Body) {
     }
 }
 
-fn non_resource(api: &ApiServer, which: NonResource) -> Response {
+fn non_resource(api: &ApiServer, which: NonResource, path: &str) -> Response {
     match which {
         NonResource::Version => json_response(200, &discovery::version()),
         NonResource::Api => {
@@ -375,8 +376,17 @@ fn non_resource(api: &ApiServer, which: NonResource) -> Response {
         }
         NonResource::AuthenticationV1 => json_response(200, &discovery::authentication_resources()),
         NonResource::Health => text_response(StatusCode::OK, "ok"),
-        // No OpenAPI documents: kubectl then skips client-side schema validation.
         NonResource::OpenApi => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),
+        NonResource::OpenApiV3Root => json_response(200, &openapi::root()),
+        NonResource::OpenApiV3 => {
+            let gv = path
+                .trim_start_matches("/openapi/v3/")
+                .trim_end_matches('/');
+            match openapi::group_version(gv) {
+                Some(doc) => json_response(200, &doc),
+                None => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),
+            }
+        }
     }
 }
 
@@ -410,7 +420,8 @@ async fn collection(
     match verb {
         "watch" => match WatchRequest::parse(resource, namespace.clone(), query) {
             Err(e) => error_response(&e),
-            Ok(w) => {
+            Ok(mut w) => {
+                w.table = wants_table(accept);
                 let rx = watch::start(api.store.clone(), w, api.shutdown.clone());
                 let mut resp = Response::new(Body::from_stream(rx));
                 resp.headers_mut().insert(

@@ -18,6 +18,7 @@ pub mod faults;
 pub mod fields;
 pub mod kubeconfig;
 pub mod objects;
+pub mod openapi;
 pub mod patch;
 pub mod persist;
 pub mod pki;

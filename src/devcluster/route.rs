@@ -41,7 +41,11 @@ pub enum NonResource {
     AuthenticationGroup,
     AuthenticationV1,
     Health,
+    /// /openapi/v2 and anything else under /openapi: not served.
     OpenApi,
+    OpenApiV3Root,
+    /// /openapi/v3/<group-version path>
+    OpenApiV3,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +60,8 @@ pub fn parse(path: &str) -> Route {
     match segs.as_slice() {
         ["version"] => Route::NonResource(NonResource::Version),
         ["healthz" | "livez" | "readyz", ..] => Route::NonResource(NonResource::Health),
+        ["openapi", "v3"] => Route::NonResource(NonResource::OpenApiV3Root),
+        ["openapi", "v3", ..] => Route::NonResource(NonResource::OpenApiV3),
         ["openapi", ..] => Route::NonResource(NonResource::OpenApi),
         ["api"] => Route::NonResource(NonResource::Api),
         ["api", "v1"] => Route::NonResource(NonResource::CoreV1),

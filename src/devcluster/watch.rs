@@ -31,6 +31,8 @@ pub struct WatchRequest {
     pub timeout: Duration,
     pub bookmarks: bool,
     pub send_initial_events: bool,
+    /// Events carry `Table`s (kubectl get -w asks with `as=Table`).
+    pub table: bool,
 }
 
 impl WatchRequest {
@@ -58,6 +60,7 @@ impl WatchRequest {
                 .get("allowWatchBookmarks")
                 .is_some_and(|v| v == "true"),
             send_initial_events: query.get("sendInitialEvents").is_some_and(|v| v == "true"),
+            table: false,
         })
     }
 }
@@ -86,6 +89,17 @@ impl WatchRequest {
                 .namespace
                 .as_ref()
                 .is_none_or(|ns| *ns == ev.key.namespace)
+    }
+
+    fn encode(&self, event_type: &str, object: &Value) -> Bytes {
+        if self.table {
+            line(
+                event_type,
+                &super::table::from_object(self.resource, object),
+            )
+        } else {
+            line(event_type, object)
+        }
     }
 
     /// The event a selector-filtered watcher sees: objects entering the
@@ -151,7 +165,7 @@ pub fn start(
         // No resourceVersion (or "0"): the current state first, as synthetic ADDED events.
         if from_rv.is_none() {
             for obj in sub.initial.iter().filter(|o| req.options.matches(o)) {
-                if tx.send(Ok(line("ADDED", obj))).await.is_err() {
+                if tx.send(Ok(req.encode("ADDED", obj))).await.is_err() {
                     return;
                 }
             }
@@ -167,7 +181,7 @@ pub fn start(
         for ev in &sub.backlog {
             last_rv = ev.rv;
             if let Some((t, obj)) = req.translate(ev)
-                && tx.send(Ok(line(t, &obj))).await.is_err()
+                && tx.send(Ok(req.encode(t, &obj))).await.is_err()
             {
                 return;
             }
@@ -193,7 +207,7 @@ pub fn start(
                         }
                         last_rv = last_rv.max(ev.rv);
                         if let Some((t, obj)) = req.translate(&ev)
-                            && tx.send(Ok(line(t, &obj))).await.is_err()
+                            && tx.send(Ok(req.encode(t, &obj))).await.is_err()
                         {
                             return;
                         }
