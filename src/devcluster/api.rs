@@ -14,6 +14,7 @@ use super::auth::{self, Target, User};
 use super::crud::{self, ListOptions, PatchKind, Preconditions, WriteContext};
 use super::discovery;
 use super::faults::{Fault, FaultConfig};
+use super::objects;
 use super::openapi;
 use super::requestlog::{RequestLog, RequestRecord};
 use super::resources::Resource;
@@ -397,6 +398,14 @@ fn wants_table(accept: &str) -> bool {
         .is_some_and(|first| first.contains("as=Table"))
 }
 
+/// kube's metadata API (`get_metadata`, `list_metadata`, `watch_metadata`).
+fn wants_metadata(accept: &str) -> bool {
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=PartialObjectMetadata"))
+}
+
 fn answer(result: Result<(u16, Value), ApiError>) -> Response {
     match result {
         Ok((code, v)) => json_response(code, &v),
@@ -422,6 +431,7 @@ async fn collection(
             Err(e) => error_response(&e),
             Ok(mut w) => {
                 w.table = wants_table(accept);
+                w.metadata_only = wants_metadata(accept);
                 let rx = watch::start(api.store.clone(), w, api.shutdown.clone());
                 let mut resp = Response::new(Body::from_stream(rx));
                 resp.headers_mut().insert(
@@ -437,6 +447,8 @@ async fn collection(
                 let list = crud::list(&api.store, resource, namespace.as_deref(), &opts);
                 if wants_table(accept) {
                     json_response(200, &table::from_list(resource, &list))
+                } else if wants_metadata(accept) {
+                    json_response(200, &objects::as_partial_metadata_list(&list))
                 } else {
                     json_response(200, &list)
                 }
@@ -494,6 +506,9 @@ async fn object(
         return match crud::get(&api.store, resource, namespace, name) {
             Ok(obj) if wants_table(accept) => {
                 json_response(200, &table::from_object(resource, &obj))
+            }
+            Ok(obj) if wants_metadata(accept) => {
+                json_response(200, &objects::as_partial_metadata(&obj))
             }
             Ok(obj) => json_response(200, &obj),
             Err(e) => error_response(&e),

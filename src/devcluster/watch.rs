@@ -33,6 +33,8 @@ pub struct WatchRequest {
     pub send_initial_events: bool,
     /// Events carry `Table`s (kubectl get -w asks with `as=Table`).
     pub table: bool,
+    /// Events carry `PartialObjectMetadata` (kube's watch_metadata).
+    pub metadata_only: bool,
 }
 
 impl WatchRequest {
@@ -43,9 +45,14 @@ impl WatchRequest {
     ) -> Result<WatchRequest, ApiError> {
         let timeout = match query.get("timeoutSeconds").map(String::as_str) {
             None | Some("") => DEFAULT_TIMEOUT,
-            Some(s) => Duration::from_secs(s.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!("invalid value for timeoutSeconds: {s:?}"))
-            })?),
+            // Capped at a year so that no deadline arithmetic can overflow.
+            Some(s) => Duration::from_secs(
+                s.parse::<u64>()
+                    .map_err(|_| {
+                        ApiError::bad_request(format!("invalid value for timeoutSeconds: {s:?}"))
+                    })?
+                    .min(365 * 24 * 3600),
+            ),
         };
         Ok(WatchRequest {
             resource,
@@ -61,6 +68,7 @@ impl WatchRequest {
                 .is_some_and(|v| v == "true"),
             send_initial_events: query.get("sendInitialEvents").is_some_and(|v| v == "true"),
             table: false,
+            metadata_only: false,
         })
     }
 }
