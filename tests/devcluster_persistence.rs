@@ -168,3 +168,22 @@ fn bad_fault_flags_are_refused() {
         .code(2)
         .stderr("error: invalid fault flags: errorRate must be between 0 and 1, got 1.5\n");
 }
+
+#[test]
+fn two_servers_cannot_share_one_state_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first = spawn(dir.path());
+    let out = support::tokensmith()
+        .args(["dev-cluster", "--listen", "127.0.0.1:0", "--state"])
+        .arg(dir.path().join("state.json"))
+        .output()
+        .expect("run");
+    first.child.kill().expect("kill");
+    first.child.wait().expect("reaped");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is in use by another running dev cluster"),
+        "{stderr}"
+    );
+}

@@ -116,6 +116,33 @@ pub struct DevCluster {
     controllers: Vec<tokio::task::JoinHandle<()>>,
     shutdown: tokio::sync::watch::Sender<bool>,
     api: Arc<ApiServer>,
+    /// Held while serving, so a second server cannot write the same state file.
+    _state_lock: Option<std::fs::File>,
+}
+
+/// Takes the state file's lock (`<state>.lock`), or says who has it.
+fn lock_state(state_file: &Path) -> anyhow::Result<std::fs::File> {
+    let dir = persist::parent_dir(state_file);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating state directory {}", dir.display()))?;
+    let mut lock_path = state_file.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening lock file {}", PathBuf::from(&lock_path).display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "the dev cluster state {} is in use by another running dev cluster",
+            state_file.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", PathBuf::from(&lock_path).display()))
+        }
+    }
 }
 
 fn url_for(addr: SocketAddr) -> String {
@@ -209,6 +236,7 @@ impl DevCluster {
         cfg.faults
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid fault configuration: {e}"))?;
+        let state_lock = cfg.state_file.as_deref().map(lock_state).transpose()?;
         let state_dir = cfg.state_file.as_deref().map(persist::parent_dir);
         let (pki, admin_token) = match &state_dir {
             Some(dir) => (Pki::load_or_create(dir)?, load_or_create_token(dir)?),
@@ -261,6 +289,7 @@ impl DevCluster {
             controllers,
             shutdown,
             api,
+            _state_lock: state_lock,
         })
     }
 
