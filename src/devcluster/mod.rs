@@ -266,8 +266,13 @@ impl DevCluster {
             tokio::spawn(controllers::run_bootstrap_signer(
                 store.clone(),
                 shutdown_rx.clone(),
+                controllers::wall_clock(),
             )),
-            tokio::spawn(controllers::run_token_cleaner(store.clone(), shutdown_rx)),
+            tokio::spawn(controllers::run_token_cleaner(
+                store.clone(),
+                shutdown_rx,
+                controllers::wall_clock(),
+            )),
         ];
 
         let kubeconfig_yaml = kubeconfig::admin(&url, &pki.ca_pem, &admin_token);
