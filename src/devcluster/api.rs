@@ -18,7 +18,7 @@ use super::objects;
 use super::openapi;
 use super::requestlog::{RequestLog, RequestRecord};
 use super::resources::Resource;
-use super::route::{self, Admin, NonResource, Route};
+use super::route::{self, NonResource, Route};
 use super::status::ApiError;
 use super::store::Store;
 use super::table;
@@ -52,7 +52,7 @@ pub enum Outcome {
     DropConnection,
 }
 
-fn json_response(code: u16, body: &Value) -> Response {
+pub(super) fn json_response(code: u16, body: &Value) -> Response {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
@@ -62,7 +62,7 @@ fn json_response(code: u16, body: &Value) -> Response {
     resp
 }
 
-fn error_response(e: &ApiError) -> Response {
+pub(super) fn error_response(e: &ApiError) -> Response {
     let mut resp = json_response(e.code, &e.to_status());
     if let Some(secs) = e.retry_after()
         && let Ok(v) = HeaderValue::from_str(&secs.to_string())
@@ -155,7 +155,9 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
     record.user = user.name();
 
     if let Route::Admin(which) = route {
-        return Outcome::Respond(admin(&api, &user, which, &parts.method, body).await);
+        return Outcome::Respond(
+            super::admin::admin(&api, &user, which, &parts.method, body).await,
+        );
     }
 
     let faults = api
@@ -321,7 +323,10 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
 /// Reads a body up to [`MAX_BODY`]. A larger one is read to its end (up to
 /// [`DRAIN_LIMIT`]) and discarded, so the client gets its 413 instead of a
 /// broken pipe while it is still writing.
-async fn read_body(body: Body, content_length: Option<usize>) -> Result<bytes::Bytes, ApiError> {
+pub(super) async fn read_body(
+    body: Body,
+    content_length: Option<usize>,
+) -> Result<bytes::Bytes, ApiError> {
     use http_body_util::BodyExt;
     if content_length.is_some_and(|n| n > MAX_BODY) {
         drain(body).await;
@@ -570,73 +575,4 @@ fn self_subject_review(user: &User, method: &Method) -> Response {
             "status": {"userInfo": {"username": user.name(), "groups": user.groups()}},
         }),
     )
-}
-
-/// `/tokensmith/v1/faults` and `/tokensmith/v1/requests`: admin only.
-async fn admin(
-    api: &ApiServer,
-    user: &User,
-    which: Admin,
-    method: &Method,
-    body: Body,
-) -> Response {
-    if *user != User::Admin {
-        return error_response(&ApiError::forbidden(
-            format!(
-                "forbidden: User \"{}\" cannot {} path \"{}\"",
-                user.name(),
-                method.as_str().to_ascii_lowercase(),
-                match which {
-                    Admin::Faults => "/tokensmith/v1/faults",
-                    Admin::Requests => "/tokensmith/v1/requests",
-                }
-            ),
-            None,
-            None,
-        ));
-    }
-    match (which, method.clone()) {
-        (Admin::Faults, Method::GET) => {
-            let f = api
-                .faults
-                .read()
-                .map(|f| f.clone())
-                .unwrap_or_else(|p| p.into_inner().clone());
-            json_response(200, &serde_json::to_value(f).unwrap_or_default())
-        }
-        (Admin::Faults, Method::PUT) => {
-            let bytes = match read_body(body, None).await {
-                Ok(b) => b,
-                Err(e) => return error_response(&e),
-            };
-            let cfg: FaultConfig = match serde_json::from_slice(&bytes) {
-                Ok(c) => c,
-                Err(e) => {
-                    return error_response(&ApiError::bad_request(format!(
-                        "invalid fault configuration: {e}"
-                    )));
-                }
-            };
-            if let Err(e) = cfg.validate() {
-                return error_response(&ApiError::bad_request(format!(
-                    "invalid fault configuration: {e}"
-                )));
-            }
-            match api.faults.write() {
-                Ok(mut g) => *g = cfg.clone(),
-                Err(p) => *p.into_inner() = cfg.clone(),
-            }
-            tracing::info!(?cfg, "dev cluster faults changed");
-            json_response(200, &serde_json::to_value(cfg).unwrap_or_default())
-        }
-        (Admin::Requests, Method::GET) => json_response(200, &api.requests.to_json()),
-        (Admin::Requests, Method::DELETE) => {
-            api.requests.reset();
-            json_response(
-                200,
-                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
-            )
-        }
-        _ => error_response(&ApiError::method_not_allowed()),
-    }
 }
