@@ -126,6 +126,13 @@ impl ScriptHost {
         engine
     }
 
+    /// An engine with tokensmith's functions only, for the API reference.
+    pub fn api_engine(&self) -> Engine {
+        let mut engine = Engine::new_raw();
+        self.inner.api.register_own(&mut engine);
+        engine
+    }
+
     /// Reads and compiles a script file. Missing and non-UTF-8 files are
     /// `Io` errors; parse errors carry their position.
     pub fn compile_file(&self, path: &Path) -> Result<CompiledScript, ScriptError> {

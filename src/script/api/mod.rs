@@ -61,13 +61,18 @@ impl Api {
     /// Registers the whole API into `engine`. Later global modules win over
     /// earlier ones, so our `sleep` replaces the standard library's.
     pub fn register(&self, engine: &mut Engine) {
+        engine.register_global_module(self.std.clone());
+        self.register_own(engine);
+    }
+
+    /// Registers tokensmith's functions only, without Rhai's standard library.
+    pub fn register_own(&self, engine: &mut Engine) {
         // The names `type_of()` and error messages show.
         engine
             .register_type_with_name::<token::ScriptToken>("Token")
             .register_type_with_name::<jiff::Timestamp>("Timestamp")
             .register_type_with_name::<jiff::SignedDuration>("Duration")
             .register_type_with_name::<errors::HostError>("HostError");
-        engine.register_global_module(self.std.clone());
         engine.register_global_module(self.global.clone());
         for (name, m) in &self.namespaced {
             engine.register_static_module(*name, m.clone());
