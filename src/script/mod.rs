@@ -14,8 +14,7 @@ pub mod lint;
 pub mod resolver;
 pub mod session;
 
-pub mod cluster_stub;
-pub(crate) use cluster_stub as cluster;
+pub(crate) use crate::cluster;
 
 pub use error::{ErrorKind, ScriptError};
 pub use host::{CompiledScript, RunControl, ScriptHost, ScriptOptions};

@@ -9,7 +9,9 @@ use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 
 use super::errors::host_error;
 use crate::script::context::RunContext;
-use crate::token::validate::{ValidationErrors, validate_usages_and_groups};
+use crate::token::validate::{
+    DEFAULT_GROUP, KNOWN_USAGES, ValidationErrors, validate_usages_and_groups,
+};
 use crate::token::value::id_from_id_or_token;
 use crate::token::{BootstrapToken, BootstrapTokenString, Expiry, TokenId, parse_go_duration};
 
@@ -180,6 +182,13 @@ pub fn token_from_options(
             return Err(err("ttl and expires are mutually exclusive".to_owned()));
         }
         t.ttl = None;
+    }
+    // As `token create` does (kubeadm's defaulting): an empty list means the default.
+    if t.usages.is_empty() {
+        t.usages = KNOWN_USAGES.iter().map(|s| s.to_string()).collect();
+    }
+    if t.groups.is_empty() {
+        t.groups = vec![DEFAULT_GROUP.to_owned()];
     }
     let errors = validate_usages_and_groups("options", &t.usages, &t.groups);
     if !errors.is_empty() {
