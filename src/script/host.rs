@@ -28,6 +28,9 @@ pub struct ScriptOptions {
     /// Also write `print`/`debug` output to stdout/stderr, not only to the
     /// log: what a person at a terminal expects from `run` and `repl`.
     pub echo_print: bool,
+    /// Why there is no cluster (a failed connect), for the message token
+    /// functions give; scripts that never touch the cluster still run.
+    pub cluster_error: Option<String>,
 }
 
 /// Cancellation, deadline and arguments of one run.
@@ -207,6 +210,7 @@ impl ScriptHost {
             runtime: inner.runtime.clone(),
             dry_run,
             allow_env: inner.opts.allow_env.clone(),
+            cluster_error: inner.opts.cluster_error.clone(),
             cancel,
             clock: Mutex::new(None),
         });

@@ -48,7 +48,7 @@ impl Known {
             .keys()
             .filter(|k| k.starts_with(|c: char| c.is_alphabetic()))
             .map(|k| (edit_distance(k, name), k))
-            .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+            .filter(|(d, k)| *d <= (k.len().max(name.len()) / 3).max(1))
             .min()
             .map(|(_, k)| if ns.is_empty() { k.clone() } else { format!("{ns}::{k}") })
     }

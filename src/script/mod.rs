@@ -11,6 +11,7 @@ pub mod error;
 pub mod host;
 pub mod limits;
 pub mod lint;
+pub mod render;
 pub mod resolver;
 pub mod session;
 
