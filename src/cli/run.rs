@@ -28,7 +28,7 @@ pub struct RunArgs {
 pub struct SandboxArgs {
     /// Wall-time limit for the run, in Go duration syntax (`30s`, `10m`);
     /// `0` for none. Time waiting on the API server counts.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Timeout,
 
     /// Let the script read environment variable NAME with `env("NAME")`.
