@@ -40,7 +40,8 @@ fn a_session_against_the_dev_cluster() {
     let mut p = start(state, c.kubeconfig_path());
 
     // Values print readably; tokens redacted; a token list as a table.
-    p.send_line(r#"let t = token::create(#{ ttl: "1h", description: "from the repl" })"#).unwrap();
+    p.send_line(r#"let t = token::create(#{ ttl: "1h", description: "from the repl" })"#)
+        .unwrap();
     p.exp_string(PROMPT).unwrap();
     p.send_line("t").unwrap();
     p.exp_string(".****************").unwrap();
@@ -67,7 +68,8 @@ fn a_session_against_the_dev_cluster() {
     p.exp_string("Function not found: nope").unwrap();
     p.exp_string("^").unwrap();
     p.exp_string(PROMPT).unwrap();
-    p.send_line("`${t.description.len()}/${double(50)}`").unwrap();
+    p.send_line("`${t.description.len()}/${double(50)}`")
+        .unwrap();
     p.exp_string("13/100").unwrap();
     p.exp_string(PROMPT).unwrap();
 
@@ -80,7 +82,8 @@ fn a_session_against_the_dev_cluster() {
 
     // :help NAME shows the function's documentation; :vars the variables.
     p.send_line(":help token::create").unwrap();
-    p.exp_string("token::create(options: Map) -> Token").unwrap();
+    p.exp_string("token::create(options: Map) -> Token")
+        .unwrap();
     p.exp_string("Creates a new random token").unwrap();
     p.exp_string(PROMPT).unwrap();
     p.send_line(":vars").unwrap();
@@ -88,7 +91,8 @@ fn a_session_against_the_dev_cluster() {
     p.exp_string(PROMPT).unwrap();
 
     // A line holding a literal token must not reach the history.
-    p.send_line(r#"token::create("abcdef.0123456789abcdef", #{}).id"#).unwrap();
+    p.send_line(r#"token::create("abcdef.0123456789abcdef", #{}).id"#)
+        .unwrap();
     p.exp_string("abcdef").unwrap();
     p.exp_string(PROMPT).unwrap();
 
@@ -96,7 +100,11 @@ fn a_session_against_the_dev_cluster() {
     p.exp_eof().unwrap();
 
     let path = history_file(state);
-    let mode = std::fs::metadata(&path).expect("history file").permissions().mode() & 0o777;
+    let mode = std::fs::metadata(&path)
+        .expect("history file")
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
     let history = std::fs::read_to_string(&path).expect("read history");
     assert!(history.contains("double(21) + 1000"), "{history}");
@@ -116,7 +124,8 @@ fn help_functions_and_command_completion_without_a_cluster() {
     p.exp_string(PROMPT).unwrap();
 
     p.send_line(":functions").unwrap();
-    p.exp_string("join::command(token: Token or String) -> String").unwrap();
+    p.exp_string("join::command(token: Token or String) -> String")
+        .unwrap();
     p.exp_string(PROMPT).unwrap();
 
     // `:fu<TAB>` completes the command.

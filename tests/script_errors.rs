@@ -35,11 +35,19 @@ fn dir() -> tempfile::TempDir {
 #[test]
 fn syntax_error_shows_location_line_and_caret() {
     let d = dir();
-    let (code, out, err) = run(d.path(), "syntax.rhai", b"let a = 1;\nlet b = (a + ;\n", &[]);
+    let (code, out, err) = run(
+        d.path(),
+        "syntax.rhai",
+        b"let a = 1;\nlet b = (a + ;\n",
+        &[],
+    );
     assert_eq!(code, 1);
     assert_eq!(out, "");
     let path = d.path().join("syntax.rhai");
-    assert!(err.starts_with(&format!("error: {}:2:", path.display())), "{err}");
+    assert!(
+        err.starts_with(&format!("error: {}:2:", path.display())),
+        "{err}"
+    );
     assert!(err.contains("\n 2 | let b = (a + ;\n   |"), "{err}");
     assert!(err.trim_end().ends_with('^'), "{err}");
 }
@@ -47,9 +55,17 @@ fn syntax_error_shows_location_line_and_caret() {
 #[test]
 fn unknown_function_fails_at_its_call() {
     let d = dir();
-    let (code, _, err) = run(d.path(), "unknown.rhai", b"let x = 1;\nfrobnicate(x);\n", &[]);
+    let (code, _, err) = run(
+        d.path(),
+        "unknown.rhai",
+        b"let x = 1;\nfrobnicate(x);\n",
+        &[],
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("unknown.rhai:2:1: Function not found: frobnicate (i64)"), "{err}");
+    assert!(
+        err.contains("unknown.rhai:2:1: Function not found: frobnicate (i64)"),
+        "{err}"
+    );
     assert!(err.contains(" 2 | frobnicate(x);\n   | ^"), "{err}");
 }
 
@@ -58,11 +74,16 @@ fn wrong_argument_types_name_the_types() {
     let d = dir();
     let (code, _, err) = run(d.path(), "types.rhai", b"duration(42)", &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("types.rhai:1:1: Function not found: duration (i64)"), "{err}");
+    assert!(
+        err.contains("types.rhai:1:1: Function not found: duration (i64)"),
+        "{err}"
+    );
     let (code, _, err) = run(d.path(), "opts.rhai", b"token::create(#{ ttl: 5 })", &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("token::create: ttl must be a duration string such as \"24h\" or a duration, got i64"),
+        err.contains(
+            "token::create: ttl must be a duration string such as \"24h\" or a duration, got i64"
+        ),
         "{err}"
     );
 }
@@ -70,7 +91,12 @@ fn wrong_argument_types_name_the_types() {
 #[test]
 fn runaway_loop_is_stopped_by_the_default_limits() {
     let d = dir();
-    let (code, _, err) = run(d.path(), "loop.rhai", b"let n = 0;\nloop { n += 1; }\n", &[]);
+    let (code, _, err) = run(
+        d.path(),
+        "loop.rhai",
+        b"let n = 0;\nloop { n += 1; }\n",
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("loop.rhai:2:"), "{err}");
     assert!(err.contains("too many operations"), "{err}");
@@ -86,13 +112,21 @@ fn runaway_loop_is_stopped_by_the_timeout() {
         &["--timeout", "300ms", "--max-operations", "0"],
     );
     assert_eq!(code, 1);
-    assert!(err.contains("the script ran past its time limit of 300ms"), "{err}");
+    assert!(
+        err.contains("the script ran past its time limit of 300ms"),
+        "{err}"
+    );
 }
 
 #[test]
 fn deep_recursion_hits_the_call_depth_limit() {
     let d = dir();
-    let (code, _, err) = run(d.path(), "rec.rhai", b"fn down(n) { down(n + 1) }\ndown(0)\n", &[]);
+    let (code, _, err) = run(
+        d.path(),
+        "rec.rhai",
+        b"fn down(n) { down(n + 1) }\ndown(0)\n",
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("call stack too deep"), "{err}");
     let (code, _, _) = run(
@@ -107,12 +141,25 @@ fn deep_recursion_hits_the_call_depth_limit() {
 #[test]
 fn huge_strings_arrays_and_maps_hit_size_limits() {
     let d = dir();
-    let (code, _, err) = run(d.path(), "str.rhai", b"let s = \"x\";\nloop { s += s; }\n", &[]);
+    let (code, _, err) = run(
+        d.path(),
+        "str.rhai",
+        b"let s = \"x\";\nloop { s += s; }\n",
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("exceeds the size limit"), "{err}");
-    let (code, _, err) = run(d.path(), "arr.rhai", b"let a = [];\na.pad(1000, 0);\n", &["--max-array-size", "100"]);
+    let (code, _, err) = run(
+        d.path(),
+        "arr.rhai",
+        b"let a = [];\na.pad(1000, 0);\n",
+        &["--max-array-size", "100"],
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("arr.rhai:2:") && err.contains("exceeds the size limit"), "{err}");
+    assert!(
+        err.contains("arr.rhai:2:") && err.contains("exceeds the size limit"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -129,7 +176,10 @@ fn missing_file_is_a_usage_error() {
     let d = dir();
     let (code, _, err) = run_path(&d.path().join("nope.rhai"), &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("nope.rhai: cannot read the script: No such file or directory"), "{err}");
+    assert!(
+        err.contains("nope.rhai: cannot read the script: No such file or directory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -137,7 +187,10 @@ fn non_utf8_file_is_a_usage_error() {
     let d = dir();
     let (code, _, err) = run(d.path(), "bin.rhai", b"let a = 1;\n\xff\xfe\n", &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("bin.rhai: the script is not UTF-8 text (invalid byte at offset 11)"), "{err}");
+    assert!(
+        err.contains("bin.rhai: the script is not UTF-8 text (invalid byte at offset 11)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -150,7 +203,12 @@ fn a_directory_is_a_usage_error() {
 #[test]
 fn bad_arguments_are_usage_errors() {
     let d = dir();
-    for bad in [&["--arg", "novalue"][..], &["--arg", "=x"], &["--timeout", "3 days"], &["--timeout", "-1s"]] {
+    for bad in [
+        &["--arg", "novalue"][..],
+        &["--arg", "=x"],
+        &["--timeout", "3 days"],
+        &["--timeout", "-1s"],
+    ] {
         let (code, _, err) = run(d.path(), "ok.rhai", b"1", bad);
         assert_eq!(code, 2, "{bad:?}: {err}");
         assert!(err.starts_with("error: invalid value"), "{err}");
@@ -162,7 +220,10 @@ fn uncaught_throw_is_reported_as_the_scripts_own() {
     let d = dir();
     let (code, _, err) = run(d.path(), "throw.rhai", b"\nthrow \"bad input\";\n", &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("throw.rhai:2:1: uncaught exception: bad input"), "{err}");
+    assert!(
+        err.contains("throw.rhai:2:1: uncaught exception: bad input"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -176,7 +237,12 @@ fn token_calls_without_a_cluster_say_why() {
 #[test]
 fn scripts_that_need_no_cluster_run_without_one() {
     let d = dir();
-    let (code, out, err) = run(d.path(), "pure.rhai", b"let t = token::generate(); `${t.id.len()} ${duration(\"90m\")}`", &[]);
+    let (code, out, err) = run(
+        d.path(),
+        "pure.rhai",
+        b"let t = token::generate(); `${t.id.len()} ${duration(\"90m\")}`",
+        &[],
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "6 1h30m0s\n");
 }
@@ -188,11 +254,24 @@ fn imports_only_resolve_inside_the_script_directory() {
     std::fs::create_dir(&inner).expect("mkdir");
     std::fs::write(d.path().join("outside.rhai"), "fn f() { 1 }").expect("write");
     std::fs::write(inner.join("lib.rhai"), "fn twice(x) { x * 2 }").expect("write");
-    let (code, out, err) = run(&inner, "ok.rhai", b"import \"lib\" as lib; lib::twice(21)", &[]);
+    let (code, out, err) = run(
+        &inner,
+        "ok.rhai",
+        b"import \"lib\" as lib; lib::twice(21)",
+        &[],
+    );
     assert_eq!((code, out.as_str()), (0, "42\n"), "{err}");
-    let (code, _, err) = run(&inner, "escape.rhai", b"import \"../outside\" as o; o::f()", &[]);
+    let (code, _, err) = run(
+        &inner,
+        "escape.rhai",
+        b"import \"../outside\" as o; o::f()",
+        &[],
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("import: import \"../outside\" is not allowed"), "{err}");
+    assert!(
+        err.contains("import: import \"../outside\" is not allowed"),
+        "{err}"
+    );
     let abs = format!("import \"{}\" as o; 1", d.path().join("outside").display());
     let (code, _, err) = run(&inner, "abs.rhai", abs.as_bytes(), &[]);
     assert_eq!(code, 1);
@@ -203,7 +282,11 @@ fn imports_only_resolve_inside_the_script_directory() {
 fn check_reports_every_problem_and_fails() {
     let d = dir();
     let good: PathBuf = d.path().join("good.rhai");
-    std::fs::write(&good, "fn f(x) { x + 1 }\nlet t = token::generate();\nf(1)\n").expect("write");
+    std::fs::write(
+        &good,
+        "fn f(x) { x + 1 }\nlet t = token::generate();\nf(1)\n",
+    )
+    .expect("write");
     let bad = d.path().join("bad.rhai");
     std::fs::write(&bad, "token::craete(#{});\nnow(1);\nfoo::bar();\n").expect("write");
     let broken = d.path().join("broken.rhai");
@@ -217,11 +300,28 @@ fn check_reports_every_problem_and_fails() {
     let text = String::from_utf8_lossy(&out.stdout);
     let b = bad.display();
     assert!(text.contains(&format!("{}: ok", good.display())), "{text}");
-    assert!(text.contains(&format!("{b}:1:8: function not found: token::craete (did you mean `token::create`?)")), "{text}");
-    assert!(text.contains(&format!("{b}:2:1: now takes 0 arguments, not 1")), "{text}");
-    assert!(text.contains(&format!("{b}:3:6: unknown module `foo`")), "{text}");
-    assert!(text.contains(&format!("{}:1:5:", broken.display())), "{text}");
-    assert!(text.contains("missing.rhai: cannot read the script"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{b}:1:8: function not found: token::craete (did you mean `token::create`?)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{b}:2:1: now takes 0 arguments, not 1")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{b}:3:6: unknown module `foo`")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}:1:5:", broken.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("missing.rhai: cannot read the script"),
+        "{text}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("3 of 4 scripts failed the check"));
 }
 
@@ -230,6 +330,10 @@ fn check_passes_clean_scripts() {
     let d = dir();
     let good = d.path().join("good.rhai");
     std::fs::write(&good, "log::info(`now ${now()}`);").expect("write");
-    let out = support::tokensmith().arg("check").arg(&good).output().expect("run check");
+    let out = support::tokensmith()
+        .arg("check")
+        .arg(&good)
+        .output()
+        .expect("run check");
     assert_eq!(out.status.code(), Some(0));
 }

@@ -43,7 +43,10 @@ fn secrets(cluster: &TestCluster) -> Vec<Secret> {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let api: Api<Secret> = Api::namespaced(cluster.client().await, "kube-system");
-        api.list(&Default::default()).await.expect("list secrets").items
+        api.list(&Default::default())
+            .await
+            .expect("list secrets")
+            .items
     })
 }
 
@@ -81,7 +84,11 @@ fn token_api_round_trip_against_the_cluster() {
             r#"["{id}", "from a script", "[\"authentication\", \"signing\"]", "[\"system:bootstrappers:kubeadm:default-node-token\"]", "true", "1", "false", "Timestamp", "{id}.****************", "", "()"]"#
         )
     );
-    assert!(secrets(&c).iter().all(|s| s.metadata.name.as_deref() != Some(&format!("bootstrap-token-{id}"))));
+    assert!(
+        secrets(&c)
+            .iter()
+            .all(|s| s.metadata.name.as_deref() != Some(&format!("bootstrap-token-{id}")))
+    );
 }
 
 #[test]
@@ -100,9 +107,15 @@ fn created_secret_has_kubeadms_layout_and_the_given_value() {
         .find(|s| s.metadata.name.as_deref() == Some("bootstrap-token-abcdef"))
         .expect("secret created");
     assert_eq!(s.type_.as_deref(), Some("bootstrap.kubernetes.io/token"));
-    assert_eq!(secret_data(s, "token-secret").as_deref(), Some("0123456789abcdef"));
+    assert_eq!(
+        secret_data(s, "token-secret").as_deref(),
+        Some("0123456789abcdef")
+    );
     assert_eq!(secret_data(s, "description").as_deref(), Some("fixed"));
-    assert_eq!(secret_data(s, "auth-extra-groups").as_deref(), Some("system:bootstrappers:x"));
+    assert_eq!(
+        secret_data(s, "auth-extra-groups").as_deref(),
+        Some("system:bootstrappers:x")
+    );
     assert_eq!(secret_data(s, "expiration"), None, "ttl 0 never expires");
 }
 
@@ -136,8 +149,17 @@ fn host_failures_are_catchable_and_never_show_the_secret() {
     );
     let (code, _out, err) = outcome(c.tokensmith().arg("run").arg(&p));
     assert_eq!(code, 1, "{err}");
-    assert!(err.starts_with(&format!("error: {}:3:8: token::create: a token with id", p.display())), "{err}");
-    assert!(err.contains("\n 3 | token::create(t, #{});\n   |        ^"), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: {}:3:8: token::create: a token with id",
+            p.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n 3 | token::create(t, #{});\n   |        ^"),
+        "{err}"
+    );
     let secret = secrets(&c)
         .iter()
         .find_map(|s| secret_data(s, "token-secret"))
@@ -157,27 +179,50 @@ fn join_command_is_kubeadms_line_for_worker_and_control_plane() {
         "#,
     );
     let out = stdout(c.tokensmith().arg("run").arg(&p));
-    let parts: Vec<&str> = out.trim().trim_matches(['[', ']']).split("\", \"").collect();
+    let parts: Vec<&str> = out
+        .trim()
+        .trim_matches(['[', ']'])
+        .split("\", \"")
+        .collect();
     let value = parts[0].trim_matches('"');
     let worker = parts[1];
     let cp = parts[2].trim_matches('"');
     let host = c.url().trim_start_matches("https://").to_owned();
     assert!(
-        worker.starts_with(&format!("kubeadm join {host} --token {value} --discovery-token-ca-cert-hash sha256:")),
+        worker.starts_with(&format!(
+            "kubeadm join {host} --token {value} --discovery-token-ca-cert-hash sha256:"
+        )),
         "{worker}"
     );
-    assert!(worker.ends_with(' '), "kubeadm leaves a trailing space: {worker:?}");
-    assert!(cp.ends_with(" --control-plane --certificate-key k3y"), "{cp}");
-    let p = script(c.dir(), "badjoin.rhai", "join::command(token::generate(), #{ control_plane: true })");
+    assert!(
+        worker.ends_with(' '),
+        "kubeadm leaves a trailing space: {worker:?}"
+    );
+    assert!(
+        cp.ends_with(" --control-plane --certificate-key k3y"),
+        "{cp}"
+    );
+    let p = script(
+        c.dir(),
+        "badjoin.rhai",
+        "join::command(token::generate(), #{ control_plane: true })",
+    );
     let (code, _, err) = outcome(c.tokensmith().arg("run").arg(&p));
     assert_eq!(code, 1);
-    assert!(err.contains("join::command: control_plane: true needs certificate_key"), "{err}");
+    assert!(
+        err.contains("join::command: control_plane: true needs certificate_key"),
+        "{err}"
+    );
 }
 
 #[test]
 fn dry_run_writes_nothing() {
     let c = TestCluster::start();
-    let p = script(c.dir(), "dry.rhai", "let t = token::create(#{}); [dry_run(), token::list().len()]");
+    let p = script(
+        c.dir(),
+        "dry.rhai",
+        "let t = token::create(#{}); [dry_run(), token::list().len()]",
+    );
     c.reset_requests_blocking();
     let out = stdout(c.tokensmith().args(["--dry-run", "run"]).arg(&p));
     assert!(out.trim_end().ends_with("[true, 0]"), "{out}");
@@ -217,21 +262,39 @@ fn args_env_print_and_log_reach_the_user() {
 fn stock_rotate_keeps_one_managed_token_and_leaves_others_alone() {
     let c = TestCluster::start();
     let rotate = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/rotate.rhai");
-    stdout(c.tokensmith().args(["token", "create", "--description", "someone else's"]));
-    let first = stdout(c.tokensmith().arg("run").arg(&rotate).args(["--arg", "ttl=2h"]));
+    stdout(
+        c.tokensmith()
+            .args(["token", "create", "--description", "someone else's"]),
+    );
+    let first = stdout(
+        c.tokensmith()
+            .arg("run")
+            .arg(&rotate)
+            .args(["--arg", "ttl=2h"]),
+    );
     let second = stdout(c.tokensmith().arg("run").arg(&rotate));
     assert!(first.starts_with("kubeadm join ") && second.starts_with("kubeadm join "));
     assert_ne!(first, second);
     let all = secrets(&c);
-    let descriptions: Vec<String> = all.iter().filter_map(|s| secret_data(s, "description")).collect();
+    let descriptions: Vec<String> = all
+        .iter()
+        .filter_map(|s| secret_data(s, "description"))
+        .collect();
     assert_eq!(
-        descriptions.iter().filter(|d| *d == "tokensmith: rotate.rhai").count(),
+        descriptions
+            .iter()
+            .filter(|d| *d == "tokensmith: rotate.rhai")
+            .count(),
         1,
         "{descriptions:?}"
     );
     assert!(descriptions.iter().any(|d| d == "someone else's"));
     // The survivor is the token in the second join command.
-    let token = second.split("--token ").nth(1).and_then(|s| s.split(' ').next()).unwrap_or_default();
+    let token = second
+        .split("--token ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or_default();
     let (id, secret) = token.split_once('.').expect("token in join command");
     let kept = all
         .iter()
@@ -240,7 +303,12 @@ fn stock_rotate_keeps_one_managed_token_and_leaves_others_alone() {
     assert_eq!(secret_data(kept, "token-id").as_deref(), Some(id));
     assert_eq!(secret_data(kept, "token-secret").as_deref(), Some(secret));
     // keep=2 leaves the previous one too.
-    stdout(c.tokensmith().arg("run").arg(&rotate).args(["--arg", "keep=2"]));
+    stdout(
+        c.tokensmith()
+            .arg("run")
+            .arg(&rotate)
+            .args(["--arg", "keep=2"]),
+    );
     let managed = secrets(&c)
         .iter()
         .filter(|s| secret_data(s, "description").as_deref() == Some("tokensmith: rotate.rhai"))
@@ -252,19 +320,34 @@ fn stock_rotate_keeps_one_managed_token_and_leaves_others_alone() {
 fn stock_prune_deletes_old_tokens_matching_its_filter() {
     let c = TestCluster::start();
     let prune = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/prune.rhai");
-    stdout(c.tokensmith().args(["token", "create", "abcdef.0123456789abcdef", "--description", "old"]));
-    stdout(c.tokensmith().args(["token", "create", "ghijkl.0123456789abcdef", "--description", "keep"]));
+    stdout(c.tokensmith().args([
+        "token",
+        "create",
+        "abcdef.0123456789abcdef",
+        "--description",
+        "old",
+    ]));
+    stdout(c.tokensmith().args([
+        "token",
+        "create",
+        "ghijkl.0123456789abcdef",
+        "--description",
+        "keep",
+    ]));
     let out = stdout(c.tokensmith().arg("run").arg(&prune));
     assert_eq!(out, "pruned 0 token(s)\n");
-    let out = stdout(
-        c.tokensmith()
-            .arg("run")
-            .arg(&prune)
-            .args(["--arg", "older_than=0s", "--arg", "mark=old"]),
-    );
+    let out = stdout(c.tokensmith().arg("run").arg(&prune).args([
+        "--arg",
+        "older_than=0s",
+        "--arg",
+        "mark=old",
+    ]));
     assert!(out.starts_with("deleted abcdef: created "), "{out}");
     assert!(out.ends_with("older than 0s\npruned 1 token(s)\n"), "{out}");
-    let left: Vec<String> = secrets(&c).iter().filter_map(|s| secret_data(s, "token-id")).collect();
+    let left: Vec<String> = secrets(&c)
+        .iter()
+        .filter_map(|s| secret_data(s, "token-id"))
+        .collect();
     assert_eq!(left, ["ghijkl"]);
 }
 
@@ -272,14 +355,39 @@ fn stock_prune_deletes_old_tokens_matching_its_filter() {
 fn stock_report_lists_every_token_without_secrets() {
     let c = TestCluster::start();
     let report = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/report.rhai");
-    stdout(c.tokensmith().args(["token", "create", "abcdef.0123456789abcdef", "--ttl", "30m", "--description", "soon"]));
-    stdout(c.tokensmith().args(["token", "create", "ghijkl.0123456789abcdef", "--ttl", "0", "--description", "forever"]));
+    stdout(c.tokensmith().args([
+        "token",
+        "create",
+        "abcdef.0123456789abcdef",
+        "--ttl",
+        "30m",
+        "--description",
+        "soon",
+    ]));
+    stdout(c.tokensmith().args([
+        "token",
+        "create",
+        "ghijkl.0123456789abcdef",
+        "--ttl",
+        "0",
+        "--description",
+        "forever",
+    ]));
     let out = stdout(c.tokensmith().arg("run").arg(&report));
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("ID      EXPIRES"), "{out}");
-    assert!(lines[1].starts_with("abcdef  ") && lines[1].contains("SOON") && lines[1].ends_with("soon"), "{out}");
-    assert!(lines[2].starts_with("ghijkl  never") && lines[2].ends_with("forever"), "{out}");
-    assert_eq!(lines[3], "2 token(s): 0 expired, 1 expiring within 1h0m0s, 1 never expire");
+    assert!(
+        lines[1].starts_with("abcdef  ") && lines[1].contains("SOON") && lines[1].ends_with("soon"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("ghijkl  never") && lines[2].ends_with("forever"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[3],
+        "2 token(s): 0 expired, 1 expiring within 1h0m0s, 1 never expire"
+    );
     assert!(!out.contains("0123456789abcdef"));
 }
 
@@ -292,5 +400,9 @@ fn stock_scripts_pass_check() {
         cmd.arg(dir.join(name));
     }
     let out = stdout(&mut cmd);
-    assert_eq!(out.lines().filter(|l| l.ends_with(": ok")).count(), 3, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.ends_with(": ok")).count(),
+        3,
+        "{out}"
+    );
 }

@@ -60,7 +60,10 @@ pub fn run(_global: &GlobalArgs, args: CheckArgs) -> Result<(), Failure> {
     if failed > 0 {
         return Err(Failure::new(
             1,
-            format!("{failed} of {} scripts failed the check", args.scripts.len()),
+            format!(
+                "{failed} of {} scripts failed the check",
+                args.scripts.len()
+            ),
         ));
     }
     Ok(())

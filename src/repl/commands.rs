@@ -8,7 +8,10 @@ use crate::script::render::inline;
 
 /// Every command with its one-line help, in `:help` order.
 pub const COMMANDS: [(&str, &str); 5] = [
-    (":help", "this help; `:help NAME` shows a function's documentation"),
+    (
+        ":help",
+        "this help; `:help NAME` shows a function's documentation",
+    ),
     (":functions", "list tokensmith's functions"),
     (":vars", "list the session's variables"),
     (":quit", "leave (Ctrl-D works too)"),
@@ -77,7 +80,9 @@ fn help_for(name: &str, api: &[FnDoc]) -> String {
 fn functions(api: &[FnDoc]) -> String {
     let mut lines: Vec<String> = api
         .iter()
-        .filter(|f| f.kind() != FnKind::Operator && !matches!(f.name.as_str(), "to_string" | "to_debug"))
+        .filter(|f| {
+            f.kind() != FnKind::Operator && !matches!(f.name.as_str(), "to_string" | "to_debug")
+        })
         .map(FnDoc::signature)
         .collect();
     lines.sort();

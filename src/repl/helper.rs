@@ -62,10 +62,8 @@ impl ReplHelper {
             .filter(|f| f.starts_with(prefix))
             .cloned()
             .collect();
-        if with_vars {
-            if let Ok(vars) = self.variables.lock() {
-                out.extend(vars.iter().filter(|v| v.starts_with(prefix)).cloned());
-            }
+        if with_vars && let Ok(vars) = self.variables.lock() {
+            out.extend(vars.iter().filter(|v| v.starts_with(prefix)).cloned());
         }
         out.sort();
         out.dedup();
@@ -122,9 +120,18 @@ mod tests {
     #[test]
     fn completes_functions_variables_and_commands() {
         let h = helper();
-        assert_eq!(h.candidates("let x = token::c", 16), (8, vec!["token::create".to_string()]));
-        assert_eq!(h.candidates("to", 2).1, ["to_string", "token::create", "token::list", "tokens"]);
+        assert_eq!(
+            h.candidates("let x = token::c", 16),
+            (8, vec!["token::create".to_string()])
+        );
+        assert_eq!(
+            h.candidates("to", 2).1,
+            ["to_string", "token::create", "token::list", "tokens"]
+        );
         assert_eq!(h.candidates(":he", 3), (0, vec![":help".to_string()]));
-        assert_eq!(h.candidates(":help token::l", 14), (6, vec!["token::list".to_string()]));
+        assert_eq!(
+            h.candidates(":help token::l", 14),
+            (6, vec!["token::list".to_string()])
+        );
     }
 }

@@ -33,7 +33,10 @@ pub fn holds_secret(line: &str) -> bool {
 pub fn prepare(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     std::fs::OpenOptions::new()
         .create(true)
@@ -49,10 +52,14 @@ mod tests {
 
     #[test]
     fn lines_with_a_token_are_recognised() {
-        assert!(holds_secret("token::create(\"abcdef.0123456789abcdef\", #{})"));
+        assert!(holds_secret(
+            "token::create(\"abcdef.0123456789abcdef\", #{})"
+        ));
         assert!(holds_secret("abcdef.0123456789abcdef"));
         assert!(!holds_secret("token::delete(\"abcdef\")"));
-        assert!(!holds_secret("let t = token::create(#{ttl: \"1h\"}); t.value"));
+        assert!(!holds_secret(
+            "let t = token::create(#{ttl: \"1h\"}); t.value"
+        ));
         assert!(!holds_secret("xabcdef.0123456789abcdef0"));
     }
 
@@ -62,6 +69,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a/b/history");
         prepare(&p).unwrap();
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -60,10 +60,24 @@ mod tests {
 
     #[test]
     fn open_blocks_wait_for_more_lines() {
-        for open in ["fn f() {", "let a = [1,", "if x {\n let y = (", "let s = \"abc", "/* note", "let s = `a ${"] {
+        for open in [
+            "fn f() {",
+            "let a = [1,",
+            "if x {\n let y = (",
+            "let s = \"abc",
+            "/* note",
+            "let s = `a ${",
+        ] {
             assert!(!is_complete(open), "{open:?}");
         }
-        for done in ["1 + 1", "fn f() { 1 }", "let s = \"{\";", "// {", "let a = [1, 2]; }", "let s = \"a\\\"{\";"] {
+        for done in [
+            "1 + 1",
+            "fn f() { 1 }",
+            "let s = \"{\";",
+            "// {",
+            "let a = [1, 2]; }",
+            "let s = \"a\\\"{\";",
+        ] {
             assert!(is_complete(done), "{done:?}");
         }
     }

@@ -36,7 +36,12 @@ fn err(text: &str) {
 /// Runs the REPL until `:quit` or end of input. `history` is the history
 /// file, or `None` to keep none.
 pub fn run(host: &ScriptHost, history: Option<PathBuf>) -> Result<(), String> {
-    let mut session = host.session("<repl>", Some(Path::new(".")), Arc::default(), &BTreeMap::new());
+    let mut session = host.session(
+        "<repl>",
+        Some(Path::new(".")),
+        Arc::default(),
+        &BTreeMap::new(),
+    );
     let api = catalog::api_functions(host);
     let helper = ReplHelper::new(catalog::completion_names(session.engine()));
     let variables = helper.variables.clone();
@@ -54,7 +59,10 @@ pub fn run(host: &ScriptHost, history: Option<PathBuf>) -> Result<(), String> {
             Some(p)
         }
         Err(e) => {
-            err(&format!("warning: history disabled: cannot use {}: {e}", p.display()));
+            err(&format!(
+                "warning: history disabled: cannot use {}: {e}",
+                p.display()
+            ));
             None
         }
     });
@@ -101,7 +109,11 @@ pub fn run(host: &ScriptHost, history: Option<PathBuf>) -> Result<(), String> {
             Err(e) => err(&e.to_string()),
         }
         if let Ok(mut vars) = variables.lock() {
-            *vars = session.scope().iter_raw().map(|(n, _, _)| n.to_owned()).collect();
+            *vars = session
+                .scope()
+                .iter_raw()
+                .map(|(n, _, _)| n.to_owned())
+                .collect();
         }
     }
     Ok(())
@@ -115,7 +127,10 @@ fn remember(editor: &mut Editor<ReplHelper, FileHistory>, path: Option<&Path>, i
     let _ = editor.add_history_entry(input);
     if let Some(p) = path {
         if let Err(e) = editor.save_history(p) {
-            err(&format!("warning: cannot save history to {}: {e}", p.display()));
+            err(&format!(
+                "warning: cannot save history to {}: {e}",
+                p.display()
+            ));
         }
         let _ = history::prepare(p);
     }

@@ -53,7 +53,10 @@ pub fn render(functions: &[FnDoc]) -> String {
     for f in functions {
         match f.kind() {
             FnKind::Function => by_ns.entry(f.namespace.as_str()).or_default().push(f),
-            _ => by_type.entry(f.receiver().unwrap_or_default()).or_default().push(f),
+            _ => by_type
+                .entry(f.receiver().unwrap_or_default())
+                .or_default()
+                .push(f),
         }
     }
     for ns in NAMESPACES {

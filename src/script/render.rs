@@ -18,11 +18,12 @@ pub fn render(value: &Dynamic) -> Option<String> {
     if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
         return Some(s.to_string());
     }
-    if let Some(a) = value.read_lock::<Array>() {
-        if !a.is_empty() && a.iter().all(|v| v.is::<ScriptToken>()) {
-            let tokens: Vec<ScriptToken> = a.iter().filter_map(|v| v.clone().try_cast()).collect();
-            return Some(token_table(&tokens, Timestamp::now()));
-        }
+    if let Some(a) = value.read_lock::<Array>()
+        && !a.is_empty()
+        && a.iter().all(|v| v.is::<ScriptToken>())
+    {
+        let tokens: Vec<ScriptToken> = a.iter().filter_map(|v| v.clone().try_cast()).collect();
+        return Some(token_table(&tokens, Timestamp::now()));
     }
     Some(inline(value))
 }
@@ -64,14 +65,26 @@ pub fn inline(value: &Dynamic) -> String {
 fn map_key(k: &str) -> String {
     let plain = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain { k.to_owned() } else { format!("{k:?}") }
+    if plain {
+        k.to_owned()
+    } else {
+        format!("{k:?}")
+    }
 }
 
 /// `TOKEN TTL EXPIRES USAGES DESCRIPTION EXTRA GROUPS`, padded into columns,
 /// with every secret redacted.
 pub fn token_table(tokens: &[ScriptToken], now: Timestamp) -> String {
     let mut rows = vec![
-        ["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS"].map(str::to_owned),
+        [
+            "TOKEN",
+            "TTL",
+            "EXPIRES",
+            "USAGES",
+            "DESCRIPTION",
+            "EXTRA GROUPS",
+        ]
+        .map(str::to_owned),
     ];
     for t in tokens {
         let (ttl, expires) = match t.token.expires {
@@ -118,14 +131,20 @@ mod tests {
         t.ttl = None;
         t.expires = expires.map(|e| Expiry::parse(e).unwrap());
         t.description = description.into();
-        ScriptToken { token: t, created: None }
+        ScriptToken {
+            token: t,
+            created: None,
+        }
     }
 
     #[test]
     fn a_token_list_renders_as_a_redacted_table() {
         let now: Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
         let table = token_table(
-            &[token(Some("2024-01-02T00:00:00Z"), "rotated"), token(None, "")],
+            &[
+                token(Some("2024-01-02T00:00:00Z"), "rotated"),
+                token(None, ""),
+            ],
             now,
         );
         let want = [
