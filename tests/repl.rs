@@ -143,6 +143,18 @@ fn help_functions_and_command_completion_without_a_cluster() {
     p.exp_string("1h30m0s").unwrap();
     p.exp_string(PROMPT).unwrap();
 
+    // Ctrl-C stops a runaway input; the session goes on.
+    // (The echo of the typed line shows the template, not the word "running".)
+    p.send_line(r#"let kept = 7; print(`run${"ning"}`); loop { }"#)
+        .unwrap();
+    p.exp_string("running").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string("the script was cancelled").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("kept * 6").unwrap();
+    p.exp_string("42").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
     // Ctrl-D leaves.
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
@@ -36,10 +37,12 @@ fn err(text: &str) {
 /// Runs the REPL until `:quit` or end of input. `history` is the history
 /// file, or `None` to keep none.
 pub fn run(host: &ScriptHost, history: Option<PathBuf>) -> Result<(), String> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    interrupt_on_ctrl_c(&cancel);
     let mut session = host.session(
         "<repl>",
         Some(Path::new(".")),
-        Arc::default(),
+        cancel.clone(),
         &BTreeMap::new(),
     );
     let api = catalog::api_functions(host);
@@ -100,6 +103,7 @@ pub fn run(host: &ScriptHost, history: Option<PathBuf>) -> Result<(), String> {
             continue;
         }
         remember(&mut editor, history.as_deref(), &source);
+        cancel.store(false, Ordering::Relaxed);
         match session.eval_input(&source) {
             Ok(value) => {
                 if let Some(text) = render::render(&value) {
@@ -117,6 +121,21 @@ pub fn run(host: &ScriptHost, history: Option<PathBuf>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Ctrl-C while an input runs stops that input, not the REPL. (While a line
+/// is being edited, the terminal is in raw mode and the editor reads Ctrl-C
+/// as a key instead.) Needs the tokio runtime the host was made in.
+fn interrupt_on_ctrl_c(cancel: &Arc<AtomicBool>) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let cancel = cancel.clone();
+    rt.spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    });
 }
 
 /// Adds an input to the history and saves it at once, unless it holds a token.
