@@ -406,3 +406,51 @@ fn stock_scripts_pass_check() {
         "{out}"
     );
 }
+
+#[test]
+fn publish_writes_a_private_file_and_a_secret_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = TestCluster::start();
+    let rotate = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/rotate.rhai");
+    let out = c.dir().join("published/join.sh");
+    std::fs::create_dir_all(out.parent().expect("parent")).expect("mkdir");
+    let printed = stdout(
+        c.tokensmith()
+            .arg("run")
+            .arg(&rotate)
+            .arg("--arg")
+            .arg(format!("out={}", out.display())),
+    );
+    let written = std::fs::read_to_string(&out).expect("join command file");
+    assert_eq!(written, printed.trim_end_matches('\n'));
+    assert_eq!(
+        std::fs::metadata(&out).expect("stat").permissions().mode() & 0o777,
+        0o600
+    );
+
+    let p = script(
+        c.dir(),
+        "pub.rhai",
+        r#"publish::secret("kube-system", "join-command", "command", "kubeadm join x"); "done""#,
+    );
+    assert_eq!(stdout(c.tokensmith().arg("run").arg(&p)), "done\n");
+    let s = secrets(&c)
+        .into_iter()
+        .find(|s| s.metadata.name.as_deref() == Some("join-command"))
+        .expect("published secret");
+    assert_eq!(
+        secret_data(&s, "command").as_deref(),
+        Some("kubeadm join x")
+    );
+
+    // A dry run writes nothing and says what it would have done.
+    let dry = c.dir().join("dry.sh");
+    let p = script(
+        c.dir(),
+        "dry-pub.rhai",
+        &format!("publish::file({:?}, \"x\")", dry.display().to_string()),
+    );
+    let said = stdout(c.tokensmith().args(["--dry-run", "run"]).arg(&p));
+    assert!(said.contains("[dryrun] Would publish to file"), "{said}");
+    assert!(!dry.exists());
+}
