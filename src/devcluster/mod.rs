@@ -61,13 +61,6 @@ pub struct DevClusterConfig {
     pub faults: FaultConfig,
 }
 
-/// Merge glue (script branch): `src/cluster` builds its `--dev` config from `default()`.
-impl Default for DevClusterConfig {
-    fn default() -> Self {
-        Self::ephemeral()
-    }
-}
-
 impl DevClusterConfig {
     /// In memory, on a free loopback port, no faults.
     pub fn ephemeral() -> Self {
