@@ -38,6 +38,18 @@ pub struct ScriptError {
 }
 
 impl ScriptError {
+    /// A failure of the host itself, not of the script (reported as a runtime error).
+    pub fn internal(file: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Runtime,
+            file: file.to_owned(),
+            line: None,
+            col: None,
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
     pub fn io(file: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             kind: ErrorKind::Io,

@@ -17,6 +17,9 @@ use super::error::ScriptError;
 use super::limits::Limits;
 use super::session::Session;
 
+/// Stack size of the thread a script runs on.
+pub const SCRIPT_STACK: usize = 16 << 20;
+
 /// How scripts run: limits, what they may read, where `print` goes.
 #[derive(Debug, Clone, Default)]
 pub struct ScriptOptions {
@@ -194,14 +197,39 @@ impl ScriptHost {
 
     /// Runs a compiled script to completion. Blocking: call it from a
     /// blocking thread (`spawn_blocking`), never from an async task.
+    ///
+    /// The script runs on its own thread with a [`SCRIPT_STACK`] stack: a
+    /// debug build needs about 40 KiB per Rhai call level, so the default
+    /// call-depth limit would overflow a 2 MiB blocking-pool thread.
     pub fn run(&self, script: &CompiledScript, ctl: &RunControl) -> Result<Dynamic, ScriptError> {
-        let mut session = self.session(
-            &script.name,
-            script.dir.as_deref(),
-            ctl.cancel.clone(),
-            &ctl.args,
-        );
-        session.run(script, ctl.deadline)
+        let span = tracing::Span::current();
+        std::thread::scope(|scope| {
+            let runner = std::thread::Builder::new()
+                .name("rhai-script".to_owned())
+                .stack_size(SCRIPT_STACK)
+                .spawn_scoped(scope, || {
+                    let _entered = span.enter();
+                    let mut session = self.session(
+                        &script.name,
+                        script.dir.as_deref(),
+                        ctl.cancel.clone(),
+                        &ctl.args,
+                    );
+                    session.run(script, ctl.deadline)
+                });
+            match runner {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(ScriptError::internal(
+                        &script.name,
+                        "the script thread panicked",
+                    ))
+                }),
+                Err(e) => Err(ScriptError::internal(
+                    &script.name,
+                    format!("cannot start the script thread: {e}"),
+                )),
+            }
+        })
     }
 
     /// A session: one engine and one variable scope for several evaluations

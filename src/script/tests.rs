@@ -352,3 +352,27 @@ fn types_have_user_names() {
         "[\"Token\", \"Timestamp\", \"Duration\"]"
     );
 }
+
+#[test]
+fn recursion_limit_fits_a_blocking_pool_thread() {
+    // tokio's blocking threads (where the daemon runs scripts) have 2 MiB
+    // stacks: hitting the call-depth limit must be an error, not an abort.
+    let h = host();
+    let script = h
+        .compile_str(
+            "deep.rhai",
+            "fn f(n) { let a = [n, n + 1, `${n}`]; if n > 100000 { 0 } else { f(n + 1) + a[0] } } f(0)",
+        )
+        .unwrap();
+    let e = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || h.run(&script, &RunControl::default()).unwrap_err())
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(
+        e.message.starts_with("call stack too deep"),
+        "{}",
+        e.message
+    );
+}
