@@ -52,6 +52,17 @@ fn main() {
         start.elapsed()
     });
 
+    // Fixed cost of one run (engine, sandbox, thread): what a daemon pays per job.
+    const RUNS: u32 = 1_000;
+    let trivial = host.compile_str("one.rhai", "1").expect("compiles");
+    let per_run = best(|| {
+        let start = Instant::now();
+        for _ in 0..RUNS {
+            drop(black_box(host.run(&trivial, &RunControl::default())));
+        }
+        start.elapsed()
+    });
+
     println!("{N} calls, best of {ROUNDS} rounds");
     println!(
         "script: token::generate() in a loop   {:>9.1} ms   {:>7.0} ns/call",
@@ -67,6 +78,10 @@ fn main() {
         "rust:   BootstrapTokenString::generate {:>8.1} ms   {:>7.0} ns/call",
         rust_calls.as_secs_f64() * 1e3,
         per_call(rust_calls)
+    );
+    println!(
+        "one run of a trivial script (engine + sandbox + thread): {:.1} µs",
+        per_run.as_secs_f64() * 1e6 / f64::from(RUNS)
     );
     println!(
         "Rhai call overhead (script call - loop - rust call): {:.0} ns/call",
