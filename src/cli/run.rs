@@ -25,6 +25,7 @@ pub struct RunArgs {
 
 /// Sandbox limits and allowances, shared by `run` and `repl`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Sandbox")]
 pub struct SandboxArgs {
     /// Wall-time limit for the run, in Go duration syntax (`30s`, `10m`);
     /// `0` for none. Time waiting on the API server counts.
