@@ -182,9 +182,13 @@ impl ScriptHost {
         source: String,
         dir: Option<PathBuf>,
     ) -> Result<CompiledScript, ScriptError> {
+        let source = match source.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => source,
+        };
         let mut ast = self
             .engine()
-            .compile(&source)
+            .compile(without_shebang(&source).as_ref())
             .map_err(|e| ScriptError::from_parse(&name, &source, &e))?;
         ast.set_source(name.clone());
         Ok(CompiledScript {
@@ -320,6 +324,17 @@ fn install_hooks(engine: &mut Engine, ctx: &Arc<RunContext>, echo: bool) {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }
     });
+}
+
+/// A leading `#!` line (to run a script as `./rotate.rhai`) becomes an empty
+/// line: Rhai rejects `#!`, and line numbers must stay those of the file.
+fn without_shebang(source: &str) -> std::borrow::Cow<'_, str> {
+    if source.starts_with("#!") {
+        let rest = source.find('\n').map_or("", |i| &source[i..]);
+        std::borrow::Cow::Owned(rest.to_owned())
+    } else {
+        std::borrow::Cow::Borrowed(source)
+    }
 }
 
 /// `No such file or directory`, without Rust's `(os error 2)` suffix.

@@ -376,3 +376,11 @@ fn recursion_limit_fits_a_blocking_pool_thread() {
         e.message
     );
 }
+
+#[test]
+fn shebang_and_byte_order_mark_are_accepted() {
+    assert_eq!(eval_str("#!/usr/bin/env -S tokensmith run\n1 + 1"), "2");
+    assert_eq!(eval_str("\u{feff}1 + 2"), "3");
+    let e = eval("#!/bin/x\nlet a = ;").unwrap_err();
+    assert_eq!(e.line, Some(2));
+}
