@@ -454,3 +454,27 @@ fn publish_writes_a_private_file_and_a_secret_key() {
     assert!(said.contains("[dryrun] Would publish to file"), "{said}");
     assert!(!dry.exists());
 }
+
+#[test]
+fn logs_hide_secrets_even_when_a_script_logs_one() {
+    let c = TestCluster::start();
+    let p = script(
+        c.dir(),
+        "leak.rhai",
+        "let t = token::create(#{});\nlog::warn(`join with ${join::command(t)}`);\nprint(t.value);\nt.secret",
+    );
+    let (code, out, err) = outcome(c.tokensmith().arg("run").arg(&p));
+    assert_eq!(code, 0, "{err}");
+    let secret = out
+        .lines()
+        .last()
+        .expect("secret printed as the result")
+        .to_owned();
+    assert_eq!(secret.len(), 16);
+    // stdout is the script's own output; the log on stderr never has the secret.
+    assert!(
+        err.contains("join with kubeadm join ") && err.contains(".****************"),
+        "{err}"
+    );
+    assert!(!err.contains(&secret), "{err}");
+}

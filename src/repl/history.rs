@@ -13,19 +13,9 @@ pub fn default_path() -> Option<PathBuf> {
     Some(state.join("tokensmith").join("repl_history"))
 }
 
-/// True when `line` contains something shaped like a whole token
-/// (`[a-z0-9]{6}.[a-z0-9]{16}` not inside a longer run of those characters).
+/// True when `line` holds a whole token (`[a-z0-9]{6}.[a-z0-9]{16}`).
 pub fn holds_secret(line: &str) -> bool {
-    let b = line.as_bytes();
-    let tok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    (0..b.len()).any(|i| {
-        i + 23 <= b.len()
-            && (i == 0 || !tok(b[i - 1]))
-            && b[i..i + 6].iter().all(|&c| tok(c))
-            && b[i + 6] == b'.'
-            && b[i + 7..i + 23].iter().all(|&c| tok(c))
-            && (i + 23 == b.len() || !tok(b[i + 23]))
-    })
+    crate::script::redact::contains_token(line)
 }
 
 /// Creates the directory (0700) and an empty file (0600) if missing, so the

@@ -12,6 +12,7 @@ pub mod error;
 pub mod host;
 pub mod limits;
 pub mod lint;
+pub mod redact;
 pub mod render;
 pub mod resolver;
 pub mod session;

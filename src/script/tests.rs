@@ -384,3 +384,19 @@ fn shebang_and_byte_order_mark_are_accepted() {
     let e = eval("#!/bin/x\nlet a = ;").unwrap_err();
     assert_eq!(e.line, Some(2));
 }
+
+#[test]
+fn errors_never_carry_a_token_even_one_the_script_threw() {
+    let e = eval("let t = token::generate();\nthrow t.value;").unwrap_err();
+    assert!(
+        e.message.starts_with("uncaught exception: "),
+        "{}",
+        e.message
+    );
+    assert!(e.message.ends_with(".****************"), "{}", e.message);
+    let e = eval("let x = \"abcdef.0123456789abcdef\"; nope(x)").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "test.rhai:1:36: Function not found: nope (&str | ImmutableString | String)\n 1 | let x = \"abcdef.****************\"; nope(x)\n   |                                    ^"
+    );
+}
