@@ -27,6 +27,8 @@ The user guide (`docs/guide.md`) shows how the pieces fit together.
 - **`print(x)`** and **`debug(x)`**: written to tokensmith's log (target
   `tokensmith::script`, with the script's path in the `script` field), at
   info and debug level. `run` and `repl` also show them on stdout and stderr.
+  Any whole token in a log line or an error message is shown as
+  `abcdef.****************`.
 - **The result**: `tokensmith run` prints the value of the script's last
   expression unless it is `()`. An array of tokens prints as a table.
 - **Errors**: a failing tokensmith function throws a `HostError` that
