@@ -7,7 +7,8 @@ use crate::cli::{GlobalArgs, LogFormat};
 /// Installs the global subscriber. `RUST_LOG` overrides the -v level.
 pub fn init(global: &GlobalArgs) {
     let level = match global.verbose.max(global.klog_v.map_or(0, |v| v.min(3))) {
-        0 => "warn",
+        // The daemon's job start/finish lines are its output: shown by default.
+        0 => "warn,tokensmith::watch=info,tokensmith::schedule=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

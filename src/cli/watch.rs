@@ -1,10 +1,89 @@
-//! `tokensmith watch`.
+//! `tokensmith watch DIR`: run scheduled scripts, reloading them as they change.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::{Failure, GlobalArgs};
+use crate::token::parse_go_duration;
+use crate::watch::DaemonOptions;
 
 #[derive(Debug, clap::Args)]
-pub struct WatchArgs {}
+pub struct WatchArgs {
+    /// The directory of `*.rhai` scripts. Each script whose header declares a
+    /// `schedule` runs on it; the others are loaded for `import` only. Changes
+    /// (including a ConfigMap volume's symlink swap) are picked up without a
+    /// restart; SIGHUP forces a reload.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 
-pub fn run(_global: &GlobalArgs, _args: WatchArgs) -> Result<(), Failure> {
-    Err(Failure::new(2, "`tokensmith watch` is not built yet"))
+    /// Where each job's last handled tick is kept, so that a restart knows what
+    /// it missed. Default: $XDG_STATE_HOME/tokensmith/watch (else
+    /// ~/.local/state/tokensmith/watch); without either, memory only.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Serve /healthz, /readyz and Prometheus /metrics on this address, e.g.
+    /// 127.0.0.1:9464. Off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// On SIGTERM or SIGINT, how long running jobs may take to finish before
+    /// they are cancelled (Go duration).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = go_duration)]
+    pub grace: Duration,
+
+    /// Quiet time after a change in DIR before it is rescanned.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = go_duration, hide = true)]
+    pub debounce: Duration,
+
+    /// Run scripts with the daemon's line-command test executor instead of
+    /// the Rhai engine (for tokensmith's own tests).
+    #[arg(long, hide = true)]
+    pub test_executor: bool,
+}
+
+fn go_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_go_duration(s).map_err(|e| e.to_string())?;
+    Duration::try_from(d).map_err(|_| format!("{s:?} must not be negative"))
+}
+
+fn default_state_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(base.join("tokensmith").join("watch"))
+}
+
+pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<(), Failure> {
+    let opts = DaemonOptions {
+        state_dir: args.state_dir.clone().or_else(default_state_dir),
+        dir: args.dir.clone(),
+        listen: args.listen,
+        grace: args.grace,
+        debounce: args.debounce,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("cannot start the async runtime: {e}")))?;
+    let result = if args.test_executor {
+        let exec = Arc::new(crate::watch::test_executor::TestExecutor);
+        runtime.block_on(crate::watch::run(opts, exec, None))
+    } else {
+        return Err(rhai_executor(global));
+    };
+    // Runs past the grace period were cancelled; do not wait for their threads.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result.map_err(|e| Failure::new(1, e.to_string()))
+}
+
+fn rhai_executor(_global: &GlobalArgs) -> Failure {
+    Failure::new(
+        1,
+        "`tokensmith watch` needs the Rhai script engine, which this build does not have yet",
+    )
 }

@@ -215,16 +215,16 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
         }
         match slot.def.header.overlap {
             Overlap::Skip => {
-                tracing::warn!(job = name, tick = %tick, result = "skipped", "tick skipped: the previous run is still going (overlap: skip)");
+                tracing::warn!(job = %name, tick = %tick, result = "skipped", "tick skipped: the previous run is still going (overlap: skip)");
                 self.metrics.tick_not_run(name, "skipped");
             }
             Overlap::Queue if slot.queued.len() < MAX_QUEUED => {
                 slot.queued.push_back(tick);
-                tracing::info!(job = name, tick = %tick, queued = slot.queued.len(), "tick queued behind the running one (overlap: queue)");
+                tracing::info!(job = %name, tick = %tick, queued = slot.queued.len(), "tick queued behind the running one (overlap: queue)");
                 self.metrics.tick_not_run(name, "queued");
             }
             Overlap::Queue => {
-                tracing::warn!(job = name, tick = %tick, result = "dropped", "tick dropped: {MAX_QUEUED} ticks already queued (overlap: queue)");
+                tracing::warn!(job = %name, tick = %tick, result = "dropped", "tick dropped: {MAX_QUEUED} ticks already queued (overlap: queue)");
                 self.metrics.tick_not_run(name, "dropped");
             }
             Overlap::Replace => {
@@ -232,7 +232,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                     r.reason.store(REASON_REPLACED, Ordering::Relaxed);
                     r.cancel.store(true, Ordering::Relaxed);
                 }
-                tracing::info!(job = name, tick = %tick, "cancelling the running run to start this tick (overlap: replace)");
+                tracing::info!(job = %name, tick = %tick, "cancelling the running run to start this tick (overlap: replace)");
                 self.start(name, tick);
             }
         }
@@ -261,7 +261,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             },
         );
         self.metrics.run_started(name);
-        tracing::info!(job = name, tick = %tick, "job started");
+        tracing::info!(job = %name, tick = %tick, "job started");
         let run = self.executor.run(slot.def.job.clone(), ctx);
         let (job, clock, metrics, done) = (
             name.to_owned(),
@@ -286,7 +286,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             };
             let elapsed = started.elapsed();
             let (result, error) = classify(outcome, reason.load(Ordering::Relaxed));
-            let duration = format!("{:.3}s", elapsed.as_secs_f64());
+            let duration = format!("{elapsed:.1?}");
             match &error {
                 None => tracing::info!(job = %job, result, duration, "job finished"),
                 Some(error) => {
@@ -353,10 +353,8 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                 }
                 continue;
             }
-            if startup {
-                if let Some(tick) = self.catch_up(&def, now) {
-                    late_runs.push((name.clone(), tick));
-                }
+            if startup && let Some(tick) = self.catch_up(&def, now) {
+                late_runs.push((name.clone(), tick));
             }
             let next = self.schedule_next(&def, now);
             tracing::info!(job = %name, schedule = %describe(&def.header), next = ?next.as_ref().map(|p| p.fire_at.to_string()), "job loaded");

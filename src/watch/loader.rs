@@ -1,0 +1,194 @@
+//! Reading the script directory: every `*.rhai` file, its header, its
+//! compiled form. A script that stops loading keeps its last good version;
+//! its error is logged once per change of the file and counted.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::schedule::metrics::Metrics;
+use crate::schedule::runner::JobDefinition;
+use crate::schedule::{JobExecutor, ScriptHeader};
+
+struct Entry<J> {
+    /// The source last tried, loaded or not: an unchanged file is not retried.
+    tried: String,
+    /// The last version that loaded.
+    good: Option<JobDefinition<J>>,
+}
+
+/// What one rescan found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rescan {
+    /// The directory could be listed.
+    pub directory_ok: bool,
+    /// The set of loaded versions differs from before the rescan.
+    pub changed: bool,
+}
+
+pub struct Loader<E: JobExecutor> {
+    dir: PathBuf,
+    executor: Arc<E>,
+    metrics: Metrics,
+    scripts: BTreeMap<String, Entry<E::Job>>,
+    directory_was_ok: Option<bool>,
+}
+
+impl<E: JobExecutor> Loader<E> {
+    pub fn new(dir: PathBuf, executor: Arc<E>, metrics: Metrics) -> Self {
+        Self {
+            dir,
+            executor,
+            metrics,
+            scripts: BTreeMap::new(),
+            directory_was_ok: None,
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every script's last good version, for the scheduler.
+    pub fn definitions(&self) -> Vec<JobDefinition<E::Job>> {
+        self.scripts
+            .values()
+            .filter_map(|e| e.good.clone())
+            .collect()
+    }
+
+    /// Lists the directory and (re)loads what changed. Blocking: file reads
+    /// and compilation.
+    pub fn rescan(&mut self) -> Rescan {
+        let found = match list_scripts(&self.dir) {
+            Ok(found) => found,
+            Err(e) => {
+                // Kept scheduled: a vanished directory is usually a volume
+                // being remounted, and it is retried until it is back.
+                if self.directory_was_ok != Some(false) {
+                    tracing::warn!(
+                        dir = %self.dir.display(),
+                        error = %e,
+                        loaded = self.scripts.len(),
+                        "cannot read the script directory; keeping the loaded scripts and retrying"
+                    );
+                }
+                self.directory_was_ok = Some(false);
+                self.metrics.reloaded(self.loaded(), false);
+                return Rescan {
+                    directory_ok: false,
+                    changed: false,
+                };
+            }
+        };
+        if self.directory_was_ok == Some(false) {
+            tracing::info!(dir = %self.dir.display(), "the script directory is readable again");
+        }
+        self.directory_was_ok = Some(true);
+        let mut changed = false;
+        let gone: Vec<String> = self
+            .scripts
+            .keys()
+            .filter(|name| !found.iter().any(|(n, _)| n == *name))
+            .cloned()
+            .collect();
+        for name in gone {
+            tracing::info!(script = %name, "script removed");
+            self.metrics.script_removed(&name);
+            changed |= self.scripts.remove(&name).is_some_and(|e| e.good.is_some());
+        }
+        for (name, path) in found {
+            changed |= self.load_one(&name, &path);
+        }
+        self.metrics.reloaded(self.loaded(), true);
+        Rescan {
+            directory_ok: true,
+            changed,
+        }
+    }
+
+    fn loaded(&self) -> usize {
+        self.scripts.values().filter(|e| e.good.is_some()).count()
+    }
+
+    /// Loads one script if its file changed; returns whether its loaded
+    /// version changed.
+    fn load_one(&mut self, name: &str, path: &Path) -> bool {
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                // Not remembered as tried: a transient read error is retried.
+                self.failed(name, format!("cannot read {}: {e}", path.display()));
+                return false;
+            }
+        };
+        if self.scripts.get(name).is_some_and(|e| e.tried == source) {
+            return false;
+        }
+        let loaded = ScriptHeader::parse(&source)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|header| {
+                self.executor
+                    .compile(path, &source)
+                    .map(|job| (header, job))
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            });
+        let entry = self.scripts.entry(name.to_owned()).or_insert(Entry {
+            tried: String::new(),
+            good: None,
+        });
+        entry.tried = source;
+        match loaded {
+            Ok((header, job)) => {
+                entry.good = Some(JobDefinition {
+                    name: name.to_owned(),
+                    header,
+                    job,
+                });
+                self.metrics.script_loaded(name);
+                tracing::info!(script = %name, "script loaded");
+                true
+            }
+            Err(error) => {
+                self.failed(name, error);
+                false
+            }
+        }
+    }
+
+    fn failed(&self, name: &str, error: String) {
+        let kept = self.scripts.get(name).is_some_and(|e| e.good.is_some());
+        self.metrics.script_failed_to_load(name);
+        if kept {
+            tracing::warn!(script = %name, error = %error, "script failed to load; its last good version stays scheduled");
+        } else {
+            tracing::warn!(script = %name, error = %error, "script failed to load; it is not scheduled");
+        }
+    }
+}
+
+/// `(job name, path)` of every `*.rhai` file, symlinks followed. Hidden names
+/// are skipped: a ConfigMap volume's `..data` and `..2024_…` entries.
+fn list_scripts(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        if file_name.starts_with('.') {
+            continue;
+        }
+        let Some(stem) = file_name.strip_suffix(".rhai") else {
+            continue;
+        };
+        let path = entry.path();
+        // Follows the symlink: a dangling one (mid-swap) is skipped.
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) && !stem.is_empty() {
+            found.push((stem.to_owned(), path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
