@@ -17,3 +17,4 @@ pub use quote::go_quote;
 pub use secret::{BootstrapToken, SecretDecodeError};
 pub use validate::{FieldError, FieldValue, ValidationErrors};
 pub use value::{BootstrapTokenString, InvalidTokenError, TokenId};
+pub mod init_config;
