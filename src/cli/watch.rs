@@ -5,9 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
+
 use super::{Failure, GlobalArgs};
+use crate::cluster::{Cluster, ConnectOptions};
+use crate::script::{Limits, ScriptHost, ScriptOptions};
 use crate::token::parse_go_duration;
-use crate::watch::DaemonOptions;
+use crate::watch::rhai_executor::RhaiExecutor;
+use crate::watch::{DaemonOptions, TokenExpiries, TokenExpiry};
 
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
@@ -37,6 +42,11 @@ pub struct WatchArgs {
     /// Quiet time after a change in DIR before it is rescanned.
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = go_duration, hide = true)]
     pub debounce: Duration,
+
+    /// Let scripts read environment variable NAME with `env("NAME")`. Repeat
+    /// for more; no variable is readable otherwise.
+    #[arg(long = "allow-env", value_name = "NAME")]
+    pub allow_env: Vec<String>,
 
     /// Run scripts with the daemon's line-command test executor instead of
     /// the Rhai engine (for tokensmith's own tests).
@@ -74,16 +84,64 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<(), Failure> {
         let exec = Arc::new(crate::watch::test_executor::TestExecutor);
         runtime.block_on(crate::watch::run(opts, exec, None))
     } else {
-        return Err(rhai_executor(global));
+        runtime.block_on(run_rhai(global, &args, opts))
     };
     // Runs past the grace period were cancelled; do not wait for their threads.
     runtime.shutdown_timeout(Duration::from_millis(500));
     result.map_err(|e| Failure::new(1, e.to_string()))
 }
 
-fn rhai_executor(_global: &GlobalArgs) -> Failure {
-    Failure::new(
-        1,
-        "`tokensmith watch` needs the Rhai script engine, which this build does not have yet",
-    )
+/// The shipped path: the Rhai engine, with the cluster when one is reachable.
+/// A cluster that cannot be configured is not fatal: scripts that never touch
+/// it still run, and token functions fail with the reason.
+async fn run_rhai(
+    global: &GlobalArgs,
+    args: &WatchArgs,
+    opts: DaemonOptions,
+) -> Result<(), crate::watch::DaemonError> {
+    let (cluster, _cluster_error) =
+        match Cluster::connect(&ConnectOptions::from_global(global)).await {
+            Ok(c) => (Some(c), None),
+            Err(e) => {
+                tracing::warn!(error = %e, "no cluster: token functions in scripts will fail");
+                (None, Some(e.to_string()))
+            }
+        };
+    let host = ScriptHost::new(
+        cluster.clone(),
+        ScriptOptions {
+            limits: Limits {
+                // A job's wall time is its header's `timeout`, and nothing else.
+                timeout: None,
+                ..Limits::default()
+            },
+            allow_env: args.allow_env.iter().cloned().collect(),
+            dry_run: global.dry_run,
+            echo_print: false,
+            // The script branch adds `cluster_error` (why there is no
+            // cluster); set it from `_cluster_error` once that lands.
+            ..ScriptOptions::default()
+        },
+    );
+    let tokens = cluster.map(token_expiries);
+    crate::watch::run(opts, Arc::new(RhaiExecutor::new(host)), tokens).await
+}
+
+/// The bootstrap tokens' expiries for /metrics, listed at scrape time.
+fn token_expiries(cluster: Cluster) -> TokenExpiries {
+    Arc::new(move || {
+        let store = cluster.tokens();
+        async move {
+            let listed = store.list().await.map_err(|e| e.to_string())?;
+            Ok(listed
+                .into_iter()
+                .filter_map(Result::ok)
+                .map(|st| TokenExpiry {
+                    id: st.token.token.id().clone(),
+                    expires: st.token.expires.as_ref().map(|e| e.timestamp()),
+                })
+                .collect())
+        }
+        .boxed()
+    })
 }

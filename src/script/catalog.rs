@@ -36,7 +36,10 @@ impl FnDoc {
     pub fn kind(&self) -> FnKind {
         if self.name.starts_with("get$") {
             FnKind::Property
-        } else if !self.name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        } else if !self
+            .name
+            .starts_with(|c: char| c.is_alphabetic() || c == '_')
+        {
             FnKind::Operator
         } else if self.params.first().is_some_and(|p| p.contains("&mut ")) {
             FnKind::Method
@@ -67,7 +70,11 @@ impl FnDoc {
     /// `Token.id -> String`, `Timestamp + Duration -> Timestamp`.
     pub fn signature(&self) -> String {
         let ret = &self.returns;
-        let arrow = if ret == "()" { String::new() } else { format!(" -> {ret}") };
+        let arrow = if ret == "()" {
+            String::new()
+        } else {
+            format!(" -> {ret}")
+        };
         match self.kind() {
             FnKind::Property => format!(
                 "{}.{}{arrow}",
@@ -86,7 +93,11 @@ impl FnDoc {
                 self.params[1..].join(", ")
             ),
             FnKind::Function => {
-                format!("{}({}){arrow}", self.qualified_name(), self.params.join(", "))
+                format!(
+                    "{}({}){arrow}",
+                    self.qualified_name(),
+                    self.params.join(", ")
+                )
             }
         }
     }
@@ -144,7 +155,11 @@ fn clean_param(p: &str) -> String {
         Some((name, ty)) => {
             let by_ref = ty.starts_with("&mut ");
             let t = script_type(ty);
-            if by_ref { format!("{name}: &mut {t}") } else { format!("{name}: {t}") }
+            if by_ref {
+                format!("{name}: &mut {t}")
+            } else {
+                format!("{name}: {t}")
+            }
         }
         None => p.to_owned(),
     }
@@ -171,7 +186,12 @@ fn collect(engine: &Engine, include_standard: bool) -> Vec<FnDoc> {
             Some(FnDoc {
                 namespace: info.namespace.to_string(),
                 name: info.metadata.name.to_string(),
-                params: info.metadata.params_info.iter().map(|p| clean_param(p)).collect(),
+                params: info
+                    .metadata
+                    .params_info
+                    .iter()
+                    .map(|p| clean_param(p))
+                    .collect(),
                 returns: script_type(&info.metadata.return_type),
                 doc: clean_doc(&info.metadata.comments),
             })
@@ -196,7 +216,15 @@ pub fn all_functions(engine: &Engine) -> Vec<FnDoc> {
 
 /// Language keywords that look like function calls but are not registered.
 pub const KEYWORD_FUNCTIONS: [&str; 10] = [
-    "print", "debug", "type_of", "Fn", "call", "curry", "is_shared", "is_def_fn", "is_def_var",
+    "print",
+    "debug",
+    "type_of",
+    "Fn",
+    "call",
+    "curry",
+    "is_shared",
+    "is_def_fn",
+    "is_def_var",
     "eval",
 ];
 
@@ -208,7 +236,12 @@ pub fn completion_names(engine: &Engine) -> BTreeSet<String> {
         .map(FnDoc::qualified_name)
         .filter(|n| !n.is_empty())
         .collect();
-    names.extend(KEYWORD_FUNCTIONS.iter().filter(|k| **k != "eval").map(|k| k.to_string()));
+    names.extend(
+        KEYWORD_FUNCTIONS
+            .iter()
+            .filter(|k| **k != "eval")
+            .map(|k| k.to_string()),
+    );
     names
 }
 
@@ -251,7 +284,15 @@ mod tests {
     fn completion_knows_api_and_standard_names() {
         let h = ScriptHost::new(None, ScriptOptions::default());
         let names = completion_names(&h.engine());
-        for n in ["token::create", "join::command", "log::debug", "now", "len", "print", "to_rfc3339"] {
+        for n in [
+            "token::create",
+            "join::command",
+            "log::debug",
+            "now",
+            "len",
+            "print",
+            "to_rfc3339",
+        ] {
             assert!(names.contains(n), "{n}");
         }
     }

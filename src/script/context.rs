@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use rhai::{Dynamic, EvalAltResult, NativeCallContext, Position};
 
 use super::api::errors::host_error;
-use super::host::Stop;
 use super::cluster::Cluster;
+use super::host::Stop;
 
 /// The per-run (or per-REPL-session) state shared by every host function.
 pub struct RunContext {
@@ -66,7 +66,10 @@ impl RunContext {
     /// `limit` from now.
     pub fn start_clock(&self, deadline: Option<Instant>, limit: Option<Duration>) {
         let now = Instant::now();
-        let from_limit = limit.map(|l| Clock { deadline: now + l, limit: l });
+        let from_limit = limit.map(|l| Clock {
+            deadline: now + l,
+            limit: l,
+        });
         let from_caller = deadline.map(|d| Clock {
             deadline: d,
             limit: d.saturating_duration_since(now),
@@ -90,20 +93,15 @@ impl RunContext {
             return Some(Stop::Cancelled);
         }
         let clock = self.clock()?;
-        (now >= clock.deadline).then(|| {
-            Stop::Timeout(jiff::SignedDuration::try_from(clock.limit).unwrap_or_default())
-        })
+        (now >= clock.deadline)
+            .then(|| Stop::Timeout(jiff::SignedDuration::try_from(clock.limit).unwrap_or_default()))
     }
 
     /// The cluster, or a catchable error saying there is none.
     pub fn cluster(&self, name: &str, pos: Position) -> Result<&Cluster, Box<EvalAltResult>> {
-        self.cluster.as_ref().ok_or_else(|| {
-            host_error(
-                name,
-                "no cluster is connected to this script host",
-                pos,
-            )
-        })
+        self.cluster
+            .as_ref()
+            .ok_or_else(|| host_error(name, "no cluster is connected to this script host", pos))
     }
 
     /// Runs async cluster code from a synchronous Rhai function.
@@ -112,14 +110,23 @@ impl RunContext {
     /// with a plain executor, so this never calls `Handle::block_on` and
     /// cannot panic even if a caller runs the script on a runtime worker.
     /// The run's deadline bounds the wait.
-    pub fn block_on<F, T, E>(&self, name: &str, pos: Position, fut: F) -> Result<T, Box<EvalAltResult>>
+    pub fn block_on<F, T, E>(
+        &self,
+        name: &str,
+        pos: Position,
+        fut: F,
+    ) -> Result<T, Box<EvalAltResult>>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
         E: std::fmt::Display + Send + 'static,
     {
         let Some(rt) = self.runtime.clone() else {
-            return Err(host_error(name, "no async runtime is available to reach the cluster", pos));
+            return Err(host_error(
+                name,
+                "no async runtime is available to reach the cluster",
+                pos,
+            ));
         };
         let deadline = self.deadline();
         let task = rt.spawn(async move {
@@ -144,4 +151,3 @@ impl RunContext {
         }
     }
 }
-

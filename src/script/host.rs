@@ -68,7 +68,9 @@ impl CompiledScript {
 
 impl std::fmt::Debug for CompiledScript {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompiledScript").field("name", &self.name).finish()
+        f.debug_struct("CompiledScript")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -137,8 +139,9 @@ impl ScriptHost {
     /// `Io` errors; parse errors carry their position.
     pub fn compile_file(&self, path: &Path) -> Result<CompiledScript, ScriptError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| ScriptError::io(&name, format!("cannot read the script: {}", io_reason(&e))))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            ScriptError::io(&name, format!("cannot read the script: {}", io_reason(&e)))
+        })?;
         let source = String::from_utf8(bytes).map_err(|e| {
             ScriptError::io(
                 &name,
@@ -150,7 +153,13 @@ impl ScriptHost {
         })?;
         let dir = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .map(Path::to_path_buf);
         self.compile_named(name, source, dir)
     }
@@ -183,7 +192,12 @@ impl ScriptHost {
     /// Runs a compiled script to completion. Blocking: call it from a
     /// blocking thread (`spawn_blocking`), never from an async task.
     pub fn run(&self, script: &CompiledScript, ctl: &RunControl) -> Result<Dynamic, ScriptError> {
-        let mut session = self.session(&script.name, script.dir.as_deref(), ctl.cancel.clone(), &ctl.args);
+        let mut session = self.session(
+            &script.name,
+            script.dir.as_deref(),
+            ctl.cancel.clone(),
+            &ctl.args,
+        );
         session.run(script, ctl.deadline)
     }
 

@@ -22,7 +22,11 @@ impl Known {
         let mut by_ns: BTreeMap<String, BTreeMap<String, BTreeSet<usize>>> = BTreeMap::new();
         for f in all_functions(engine) {
             // Properties and methods of API types are callable globally.
-            let ns = if f.kind() == FnKind::Function { f.namespace.clone() } else { String::new() };
+            let ns = if f.kind() == FnKind::Function {
+                f.namespace.clone()
+            } else {
+                String::new()
+            };
             by_ns
                 .entry(ns)
                 .or_default()
@@ -32,7 +36,10 @@ impl Known {
         }
         let global = by_ns.entry(String::new()).or_default();
         for f in script.ast().iter_functions() {
-            global.entry(f.name.to_owned()).or_default().insert(f.params.len());
+            global
+                .entry(f.name.to_owned())
+                .or_default()
+                .insert(f.params.len());
         }
         Self { by_ns }
     }
@@ -50,7 +57,13 @@ impl Known {
             .map(|k| (edit_distance(k, name), k))
             .filter(|(d, k)| *d <= 2.max(k.len() / 3))
             .min()
-            .map(|(_, k)| if ns.is_empty() { k.clone() } else { format!("{ns}::{k}") })
+            .map(|(_, k)| {
+                if ns.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{ns}::{k}")
+                }
+            })
     }
 }
 
@@ -79,7 +92,13 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
 
     let mut errors = Vec::new();
     let mut report = |pos: rhai::Position, message: String| {
-        errors.push(ScriptError::at(ErrorKind::Syntax, script.name(), script.source(), pos, message));
+        errors.push(ScriptError::at(
+            ErrorKind::Syntax,
+            script.name(),
+            script.source(),
+            pos,
+            message,
+        ));
     };
     script.ast().walk(&mut |path: &[ASTNode]| {
         let (call, pos, is_method) = match path.last() {
@@ -114,7 +133,11 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             );
             return true;
         }
-        let shown = if ns.is_empty() { name.to_owned() } else { format!("{ns}::{name}") };
+        let shown = if ns.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{ns}::{name}")
+        };
         match known.arities(&ns, name) {
             Some(arities) if arities.contains(&argc) => {}
             Some(arities) => report(
@@ -122,7 +145,11 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
                 format!(
                     "{shown} takes {} argument{}, not {}",
                     join_counts(arities, is_method),
-                    if arities.len() == 1 && arities.contains(&(1 + usize::from(is_method))) { "" } else { "s" },
+                    if arities.len() == 1 && arities.contains(&(1 + usize::from(is_method))) {
+                        ""
+                    } else {
+                        "s"
+                    },
                     argc - usize::from(is_method)
                 ),
             ),
@@ -176,7 +203,10 @@ mod tests {
     fn lint(src: &str) -> Vec<String> {
         let h = ScriptHost::new(None, ScriptOptions::default());
         let s = h.compile_str("t.rhai", src).unwrap();
-        unknown_calls(&h.engine(), &s).iter().map(|e| e.headline()).collect()
+        unknown_calls(&h.engine(), &s)
+            .iter()
+            .map(|e| e.headline())
+            .collect()
     }
 
     #[test]
@@ -211,7 +241,10 @@ mod tests {
     #[test]
     fn wrong_argument_counts_are_reported() {
         let got = lint("token::create(1, 2, 3)");
-        assert_eq!(got, ["t.rhai:1:8: token::create takes 0, 1 or 2 arguments, not 3"]);
+        assert_eq!(
+            got,
+            ["t.rhai:1:8: token::create takes 0, 1 or 2 arguments, not 3"]
+        );
     }
 
     #[test]

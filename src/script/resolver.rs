@@ -35,10 +35,7 @@ impl DirResolver {
             return Err("imports need a script file: this script has no directory".to_owned());
         };
         let rel = Path::new(name);
-        let plain = !name.is_empty()
-            && rel
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)));
+        let plain = !name.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
         if !plain {
             return Err(format!(
                 "import {name:?} is not allowed: name a module inside the script's directory, without `..` or a leading `/`"
@@ -57,7 +54,12 @@ impl DirResolver {
         Ok(real)
     }
 
-    fn load(&self, engine: &Engine, name: &str, pos: Position) -> Result<Shared<Module>, Box<EvalAltResult>> {
+    fn load(
+        &self,
+        engine: &Engine,
+        name: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         // A host error, not Rhai's `ErrorModuleNotFound`, which would
         // replace the reason with the bare module name.
         let fail = |m: String| -> Box<EvalAltResult> { host_error("import", &m, pos) };
@@ -66,21 +68,28 @@ impl DirResolver {
             return Ok(m);
         }
         {
-            let mut loading = self.loading.lock().map_err(|_| fail("resolver state poisoned".into()))?;
+            let mut loading = self
+                .loading
+                .lock()
+                .map_err(|_| fail("resolver state poisoned".into()))?;
             if loading.contains(&path) {
                 return Err(fail("import cycle".to_owned()));
             }
             loading.push(path.clone());
         }
         let result = (|| {
-            let bytes = std::fs::read(&path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
             let source = String::from_utf8(bytes)
                 .map_err(|_| fail(format!("{} is not valid UTF-8", path.display())))?;
             let mut ast = engine.compile(&source).map_err(|e| {
                 fail(format!(
                     "{}:{}: {}",
                     path.display(),
-                    e.1.line().map_or(String::new(), |l| format!("{l}:{}", e.1.position().unwrap_or(1))),
+                    e.1.line().map_or(String::new(), |l| format!(
+                        "{l}:{}",
+                        e.1.position().unwrap_or(1)
+                    )),
                     e.0
                 ))
             })?;
@@ -133,8 +142,11 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret.rhai"), "1").unwrap();
         let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret.rhai"), dir.path().join("link.rhai"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.rhai"),
+            dir.path().join("link.rhai"),
+        )
+        .unwrap();
         let r = DirResolver::new(Some(dir.path()));
         assert!(r.locate("link").unwrap_err().contains("leads outside"));
     }

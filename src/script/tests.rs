@@ -10,10 +10,17 @@ fn host() -> ScriptHost {
     ScriptHost::new(None, ScriptOptions::default())
 }
 
-fn run_with(host: &ScriptHost, src: &str, args: &[(&str, &str)]) -> Result<rhai::Dynamic, ScriptError> {
+fn run_with(
+    host: &ScriptHost,
+    src: &str,
+    args: &[(&str, &str)],
+) -> Result<rhai::Dynamic, ScriptError> {
     let script = host.compile_str("test.rhai", src)?;
     let ctl = RunControl {
-        args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+        args: args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
         ..RunControl::default()
     };
     host.run(&script, &ctl)
@@ -33,7 +40,12 @@ fn eval_str(src: &str) -> String {
 #[test]
 fn args_are_visible_at_top_level_and_in_functions() {
     let h = host();
-    let v = run_with(&h, "fn f() { args.ttl } `${args.ttl}/${f()}`", &[("ttl", "48h")]).unwrap();
+    let v = run_with(
+        &h,
+        "fn f() { args.ttl } `${args.ttl}/${f()}`",
+        &[("ttl", "48h")],
+    )
+    .unwrap();
     assert_eq!(v.to_string(), "48h/48h");
     let v = run_with(&h, "args.missing ?? \"dflt\"", &[]).unwrap();
     assert_eq!(v.to_string(), "dflt");
@@ -52,7 +64,9 @@ fn durations_and_timestamps_print_go_and_rfc3339() {
         "2024-01-02T03:04:05Z"
     );
     assert_eq!(
-        eval_str("(timestamp(\"2024-01-02T00:00:00Z\") - timestamp(\"2024-01-01T00:00:00Z\")).to_string()"),
+        eval_str(
+            "(timestamp(\"2024-01-02T00:00:00Z\") - timestamp(\"2024-01-01T00:00:00Z\")).to_string()"
+        ),
         "24h0m0s"
     );
     assert_eq!(eval_str("duration(\"1h\") > duration(\"30m\")"), "true");
@@ -64,18 +78,27 @@ fn durations_and_timestamps_print_go_and_rfc3339() {
 #[test]
 fn bad_duration_is_a_catchable_host_error_with_gos_message() {
     assert_eq!(
-        eval_str("let r; try { duration(\"1d\") } catch (e) { r = `${type_of(e)}: ${e.message}` } r"),
+        eval_str(
+            "let r; try { duration(\"1d\") } catch (e) { r = `${type_of(e)}: ${e.message}` } r"
+        ),
         "HostError: duration: time: unknown unit \"d\" in duration \"1d\""
     );
     let e = eval("let x = 1;\nlet d = duration(\"1d\");").unwrap_err();
     assert_eq!(e.kind, ErrorKind::Runtime);
     assert_eq!((e.line, e.col), (Some(2), Some(9)));
-    assert!(e.message.starts_with("duration: time: unknown unit"), "{}", e.message);
+    assert!(
+        e.message.starts_with("duration: time: unknown unit"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
 fn a_scripts_own_throw_is_told_apart_from_host_errors() {
-    assert_eq!(eval_str("let r; try { throw \"mine\" } catch (e) { r = type_of(e) } r"), "string");
+    assert_eq!(
+        eval_str("let r; try { throw \"mine\" } catch (e) { r = type_of(e) } r"),
+        "string"
+    );
     let e = eval("throw \"boom\"").unwrap_err();
     assert_eq!(e.message, "uncaught exception: boom");
 }
@@ -97,7 +120,10 @@ fn generated_tokens_print_redacted() {
 #[test]
 fn cluster_functions_fail_clearly_without_a_cluster() {
     let e = eval("token::list()").unwrap_err();
-    assert_eq!(e.message, "token::list: no cluster is connected to this script host");
+    assert_eq!(
+        e.message,
+        "token::list: no cluster is connected to this script host"
+    );
     assert_eq!(
         eval_str("let r; try { token::create(#{ttl: \"1h\"}) } catch (e) { r = e.function } r"),
         "token::create"
@@ -112,11 +138,24 @@ fn create_options_are_validated_like_the_cli() {
         r#"token::create: options.usages: Invalid value: ["foo","authentication"]: invalid bootstrap token usage string: foo, valid usage options: signing,authentication"#
     );
     let e = eval("token::create(#{usages: \"signing\"})").unwrap_err();
-    assert!(e.message.contains("token groups cannot be specified unless --usages includes"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("token groups cannot be specified unless --usages includes"),
+        "{}",
+        e.message
+    );
     let e = eval("token::create(#{ttl: \"3 days\"})").unwrap_err();
-    assert!(e.message.starts_with("token::create: invalid ttl: time: "), "{}", e.message);
+    assert!(
+        e.message.starts_with("token::create: invalid ttl: time: "),
+        "{}",
+        e.message
+    );
     let e = eval("token::create(#{colour: \"red\"})").unwrap_err();
-    assert!(e.message.contains("unknown option \"colour\""), "{}", e.message);
+    assert!(
+        e.message.contains("unknown option \"colour\""),
+        "{}",
+        e.message
+    );
     let e = eval("token::create(\"abcdef.0123456789ABCDEF\", #{})").unwrap_err();
     assert!(!e.message.contains("0123456789"), "{}", e.message);
 }
@@ -129,13 +168,25 @@ fn env_needs_an_allowance() {
     opts.allow_env.insert("PATH".into());
     opts.allow_env.insert("TOKENSMITH_SURELY_UNSET".into());
     let h = ScriptHost::new(None, opts);
-    assert_eq!(run_with(&h, "type_of(env(\"PATH\"))", &[]).unwrap().to_string(), "string");
-    assert_eq!(run_with(&h, "env(\"TOKENSMITH_SURELY_UNSET\") ?? \"none\"", &[]).unwrap().to_string(), "none");
+    assert_eq!(
+        run_with(&h, "type_of(env(\"PATH\"))", &[])
+            .unwrap()
+            .to_string(),
+        "string"
+    );
+    assert_eq!(
+        run_with(&h, "env(\"TOKENSMITH_SURELY_UNSET\") ?? \"none\"", &[])
+            .unwrap()
+            .to_string(),
+        "none"
+    );
 }
 
 #[test]
 fn syntax_errors_point_at_the_line() {
-    let e = host().compile_str("bad.rhai", "let a = 1;\nlet b = (a + ;\n").unwrap_err();
+    let e = host()
+        .compile_str("bad.rhai", "let a = 1;\nlet b = (a + ;\n")
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Syntax);
     assert_eq!(e.line, Some(2));
     assert!(e.to_string().starts_with("bad.rhai:2:"), "{e}");
@@ -155,7 +206,11 @@ fn runaway_loop_stops_on_operations() {
     opts.limits.max_operations = 100_000;
     let h = ScriptHost::new(None, opts);
     let e = run_with(&h, "loop {}", &[]).unwrap_err();
-    assert!(e.message.starts_with("too many operations"), "{}", e.message);
+    assert!(
+        e.message.starts_with("too many operations"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -196,11 +251,23 @@ fn sleep_honours_the_deadline() {
 #[test]
 fn deep_recursion_and_huge_strings_hit_limits() {
     let e = eval("fn f(n) { f(n + 1) } f(0)").unwrap_err();
-    assert!(e.message.starts_with("call stack too deep"), "{}", e.message);
+    assert!(
+        e.message.starts_with("call stack too deep"),
+        "{}",
+        e.message
+    );
     let e = eval("let s = \"x\"; loop { s += s; }").unwrap_err();
-    assert!(e.message.contains("exceeds the size limit"), "{}", e.message);
+    assert!(
+        e.message.contains("exceeds the size limit"),
+        "{}",
+        e.message
+    );
     let e = eval("let a = []; a.pad(10000000, 0);").unwrap_err();
-    assert!(e.message.contains("exceeds the size limit"), "{}", e.message);
+    assert!(
+        e.message.contains("exceeds the size limit"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -216,7 +283,13 @@ fn header_comments_and_log_calls_compile() {
 
 #[test]
 fn dry_run_reports_the_option() {
-    let h = ScriptHost::new(None, ScriptOptions { dry_run: true, ..ScriptOptions::default() });
+    let h = ScriptHost::new(
+        None,
+        ScriptOptions {
+            dry_run: true,
+            ..ScriptOptions::default()
+        },
+    );
     assert_eq!(run_with(&h, "dry_run()", &[]).unwrap().to_string(), "true");
 }
 
@@ -224,11 +297,18 @@ fn dry_run_reports_the_option() {
 fn imports_resolve_only_beside_the_script() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("lib.rhai"), "fn double(x) { x * 2 }").unwrap();
-    std::fs::write(dir.path().join("main.rhai"), "import \"lib\" as lib; lib::double(21)").unwrap();
+    std::fs::write(
+        dir.path().join("main.rhai"),
+        "import \"lib\" as lib; lib::double(21)",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("evil.rhai"), "import \"../x\" as x; 1").unwrap();
     let h = host();
     let s = h.compile_file(&dir.path().join("main.rhai")).unwrap();
-    assert_eq!(h.run(&s, &RunControl::default()).unwrap().as_int().unwrap(), 42);
+    assert_eq!(
+        h.run(&s, &RunControl::default()).unwrap().as_int().unwrap(),
+        42
+    );
     let s = h.compile_file(&dir.path().join("evil.rhai")).unwrap();
     let e = h.run(&s, &RunControl::default()).unwrap_err();
     assert!(e.message.contains("not allowed"), "{}", e.message);
@@ -239,7 +319,9 @@ fn imports_resolve_only_beside_the_script() {
 #[test]
 fn missing_and_non_utf8_files_are_io_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let e = host().compile_file(&dir.path().join("none.rhai")).unwrap_err();
+    let e = host()
+        .compile_file(&dir.path().join("none.rhai"))
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Io);
     assert!(e.message.contains("No such file"), "{}", e.message);
     let p = dir.path().join("bin.rhai");
@@ -256,9 +338,10 @@ fn compiled_scripts_and_hosts_cross_threads() {
     assert_send_sync::<ScriptHost>();
     let h = host();
     let s = h.compile_str("t", "40 + 2").unwrap();
-    let v = std::thread::spawn(move || h.run(&s, &RunControl::default()).unwrap().as_int().unwrap())
-        .join()
-        .unwrap();
+    let v =
+        std::thread::spawn(move || h.run(&s, &RunControl::default()).unwrap().as_int().unwrap())
+            .join()
+            .unwrap();
     assert_eq!(v, 42);
 }
 

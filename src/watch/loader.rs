@@ -128,10 +128,10 @@ impl<E: JobExecutor> Loader<E> {
         let loaded = ScriptHeader::parse(&source)
             .map_err(|e| format!("{}: {e}", path.display()))
             .and_then(|header| {
+                // The executor's errors name the file themselves.
                 self.executor
                     .compile(path, &source)
                     .map(|job| (header, job))
-                    .map_err(|e| format!("{}: {e}", path.display()))
             });
         let entry = self.scripts.entry(name.to_owned()).or_insert(Entry {
             tried: String::new(),

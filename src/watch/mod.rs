@@ -8,6 +8,7 @@
 pub mod daemon;
 pub mod http;
 pub mod loader;
+pub mod rhai_executor;
 pub mod test_executor;
 pub mod watcher;
 

@@ -39,7 +39,7 @@ pub struct TestExecutor;
 impl JobExecutor for TestExecutor {
     type Job = Arc<Vec<Step>>;
 
-    fn compile(&self, _path: &Path, source: &str) -> Result<Self::Job, String> {
+    fn compile(&self, path: &Path, source: &str) -> Result<Self::Job, String> {
         let mut steps = Vec::new();
         for (i, line) in source.lines().enumerate() {
             let line = line.trim();
@@ -54,14 +54,16 @@ impl JobExecutor for TestExecutor {
                     Step::Append(path.to_owned(), text.to_owned())
                 }
                 "sleep" => {
-                    let d = parse_go_duration(rest).map_err(|e| format!("line {}: {e}", i + 1))?;
-                    Step::Sleep(Duration::try_from(d).map_err(|e| format!("line {}: {e}", i + 1))?)
+                    let at = |e: String| format!("{}:{}: {e}", path.display(), i + 1);
+                    let d = parse_go_duration(rest).map_err(|e| at(e.to_string()))?;
+                    Step::Sleep(Duration::try_from(d).map_err(|e| at(e.to_string()))?)
                 }
                 "fail" => Step::Fail(rest.to_owned()),
                 "panic" => Step::Panic(rest.to_owned()),
                 other => {
                     return Err(format!(
-                        "line {}: unknown command {other:?} (test executor: append, sleep, fail, panic)",
+                        "{}:{}: unknown command {other:?} (test executor: append, sleep, fail, panic)",
+                        path.display(),
                         i + 1
                     ));
                 }

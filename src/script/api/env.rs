@@ -21,12 +21,13 @@ pub fn sleep_for(ctx: &NativeCallContext, seconds: FLOAT) -> Result<(), Box<Eval
             return Ok(());
         }
         if let Some(stop) = run.stop_reason(now) {
-            return Err(EvalAltResult::ErrorTerminated(Dynamic::from(stop), ctx.call_position()).into());
+            return Err(
+                EvalAltResult::ErrorTerminated(Dynamic::from(stop), ctx.call_position()).into(),
+            );
         }
         std::thread::sleep((until - now).min(Duration::from_millis(50)));
     }
 }
-
 
 #[export_module]
 pub mod env_api {
@@ -90,5 +91,4 @@ pub mod env_api {
     pub fn sleep_float(ctx: NativeCallContext, seconds: FLOAT) -> Result<(), Box<EvalAltResult>> {
         sleep_for(&ctx, seconds)
     }
-
 }

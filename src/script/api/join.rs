@@ -22,15 +22,18 @@ pub fn render(
     for (k, v) in options {
         match k.as_str() {
             "control_plane" => {
-                control_plane = Some(v.as_bool().map_err(|t| {
-                    err(&format!("control_plane must be true or false, got {t}"))
-                })?)
+                control_plane =
+                    Some(v.as_bool().map_err(|t| {
+                        err(&format!("control_plane must be true or false, got {t}"))
+                    })?)
             }
             "certificate_key" if v.is_unit() => {}
             "certificate_key" => {
-                key = Some(v.clone().into_string().map_err(|t| {
-                    err(&format!("certificate_key must be a string, got {t}"))
-                })?)
+                key = Some(
+                    v.clone()
+                        .into_string()
+                        .map_err(|t| err(&format!("certificate_key must be a string, got {t}")))?,
+                )
             }
             other => {
                 return Err(err(&format!(
@@ -58,7 +61,6 @@ pub fn render(
         .map(|c| c.render())
         .map_err(|e| err(&e.to_string()))
 }
-
 
 #[export_module]
 pub mod join_api {

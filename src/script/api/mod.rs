@@ -2,8 +2,8 @@
 //! each engine the host makes shares them.
 
 use rhai::packages::{
-    BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage,
-    BitFieldPackage, CorePackage, LogicPackage, MoreStringPackage, Package,
+    BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage,
+    CorePackage, LogicPackage, MoreStringPackage, Package,
 };
 use rhai::{Engine, Module, Shared, def_package, exported_module};
 

@@ -127,7 +127,8 @@ pub mod time_api {
     /// ```
     #[rhai_fn(global, name = "+", return_raw)]
     pub fn ts_plus(t: Timestamp, d: Duration) -> Result<Timestamp, Box<EvalAltResult>> {
-        t.checked_add(d).map_err(|_| overflow("timestamp + duration"))
+        t.checked_add(d)
+            .map_err(|_| overflow("timestamp + duration"))
     }
 
     /// The time `d` before `t`.
@@ -137,7 +138,8 @@ pub mod time_api {
     /// ```
     #[rhai_fn(global, name = "-", return_raw)]
     pub fn ts_minus(t: Timestamp, d: Duration) -> Result<Timestamp, Box<EvalAltResult>> {
-        t.checked_sub(d).map_err(|_| overflow("timestamp - duration"))
+        t.checked_sub(d)
+            .map_err(|_| overflow("timestamp - duration"))
     }
 
     /// The duration from `b` to `a` (negative when `a` is earlier).
@@ -157,7 +159,8 @@ pub mod time_api {
     /// ```
     #[rhai_fn(global, name = "+", return_raw)]
     pub fn dur_plus(a: Duration, b: Duration) -> Result<Duration, Box<EvalAltResult>> {
-        a.checked_add(b).ok_or_else(|| overflow("duration + duration"))
+        a.checked_add(b)
+            .ok_or_else(|| overflow("duration + duration"))
     }
 
     /// Difference of two durations.
@@ -167,7 +170,8 @@ pub mod time_api {
     /// ```
     #[rhai_fn(global, name = "-", return_raw)]
     pub fn dur_minus(a: Duration, b: Duration) -> Result<Duration, Box<EvalAltResult>> {
-        a.checked_sub(b).ok_or_else(|| overflow("duration - duration"))
+        a.checked_sub(b)
+            .ok_or_else(|| overflow("duration - duration"))
     }
 
     /// A duration scaled by a whole number.

@@ -54,7 +54,11 @@ impl fmt::Debug for ScriptToken {
 
 /// Reads a token ID from what scripts pass to `delete`/`get`: an ID, a whole
 /// token string, or a `Token`. The message never echoes a token secret.
-pub fn id_of(value: &Dynamic, function: &str, pos: Position) -> Result<TokenId, Box<EvalAltResult>> {
+pub fn id_of(
+    value: &Dynamic,
+    function: &str,
+    pos: Position,
+) -> Result<TokenId, Box<EvalAltResult>> {
     if let Some(t) = value.read_lock::<ScriptToken>() {
         return Ok(t.token.token.id().clone());
     }
@@ -112,7 +116,10 @@ pub fn token_of(
     }
     Err(host_error(
         function,
-        &format!("expected a token string or a Token, got {}", value.type_name()),
+        &format!(
+            "expected a token string or a Token, got {}",
+            value.type_name()
+        ),
         pos,
     ))
 }
@@ -166,7 +173,10 @@ pub fn token_from_options(
                     .read_lock::<rhai::ImmutableString>()
                     .map(|s| s.to_string())
                     .ok_or_else(|| {
-                        err(format!("description must be a string, got {}", value.type_name()))
+                        err(format!(
+                            "description must be a string, got {}",
+                            value.type_name()
+                        ))
                     })?;
             }
             other => {
@@ -288,7 +298,10 @@ pub mod token_api {
     /// print(`${t.id} expires ${t.expires}`);
     /// ```
     #[rhai_fn(name = "create", return_raw, volatile)]
-    pub fn create_with_options(ctx: NativeCallContext, options: Map) -> Result<Token, Box<EvalAltResult>> {
+    pub fn create_with_options(
+        ctx: NativeCallContext,
+        options: Map,
+    ) -> Result<Token, Box<EvalAltResult>> {
         create_with(&ctx, BootstrapTokenString::generate(), &options)
     }
 
@@ -300,11 +313,14 @@ pub mod token_api {
     /// token::create(t, #{ ttl: duration("30m") });
     /// ```
     #[rhai_fn(name = "create", return_raw, volatile)]
-    pub fn create_value(ctx: NativeCallContext, token: Dynamic, options: Map) -> Result<Token, Box<EvalAltResult>> {
+    pub fn create_value(
+        ctx: NativeCallContext,
+        token: Dynamic,
+        options: Map,
+    ) -> Result<Token, Box<EvalAltResult>> {
         let value = token_of(&token, "token::create", ctx.call_position())?;
         create_with(&ctx, value, &options)
     }
-
 
     /// Deletes a token by ID, by token string or as a `Token`; or every token
     /// in an array of those, in order, stopping at the first failure.
@@ -434,7 +450,11 @@ pub mod token_api {
     /// ```
     #[rhai_fn(global, get = "usages", pure)]
     pub fn usages(t: &mut Token) -> Array {
-        t.token.usages.iter().map(|u| Dynamic::from(u.clone())).collect()
+        t.token
+            .usages
+            .iter()
+            .map(|u| Dynamic::from(u.clone()))
+            .collect()
     }
 
     /// The extra groups the token authenticates as.
@@ -444,7 +464,11 @@ pub mod token_api {
     /// ```
     #[rhai_fn(global, get = "groups", pure)]
     pub fn groups(t: &mut Token) -> Array {
-        t.token.groups.iter().map(|g| Dynamic::from(g.clone())).collect()
+        t.token
+            .groups
+            .iter()
+            .map(|g| Dynamic::from(g.clone()))
+            .collect()
     }
 
     /// When the token expires, or `()` if it never does.
