@@ -107,22 +107,18 @@ async fn run_rhai(
                 (None, Some(e.to_string()))
             }
         };
-    let host = ScriptHost::new(
-        cluster.clone(),
-        ScriptOptions {
-            limits: Limits {
-                // A job's wall time is its header's `timeout`, and nothing else.
-                timeout: None,
-                ..Limits::default()
-            },
-            allow_env: args.allow_env.iter().cloned().collect(),
-            dry_run: global.dry_run,
-            echo_print: false,
-            // The script branch adds `cluster_error` (why there is no
-            // cluster); set it from `_cluster_error` once that lands.
-            ..ScriptOptions::default()
-        },
-    );
+    // Field by field: the script branch adds `cluster_error` (why there is
+    // no cluster); set it from `_cluster_error` once that lands.
+    let mut script_opts = ScriptOptions::default();
+    // A job's wall time is its header's `timeout`, and nothing else.
+    script_opts.limits = Limits {
+        timeout: None,
+        ..Limits::default()
+    };
+    script_opts.allow_env = args.allow_env.iter().cloned().collect();
+    script_opts.dry_run = global.dry_run;
+    script_opts.echo_print = false;
+    let host = ScriptHost::new(cluster.clone(), script_opts);
     let tokens = cluster.map(token_expiries);
     crate::watch::run(opts, Arc::new(RhaiExecutor::new(host)), tokens).await
 }
