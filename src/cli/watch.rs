@@ -107,17 +107,20 @@ async fn run_rhai(
                 (None, Some(e.to_string()))
             }
         };
-    // Field by field: the script branch adds `cluster_error` (why there is
-    // no cluster); set it from `_cluster_error` once that lands.
-    let mut script_opts = ScriptOptions::default();
-    // A job's wall time is its header's `timeout`, and nothing else.
-    script_opts.limits = Limits {
-        timeout: None,
-        ..Limits::default()
+    // `..default()` keeps this compiling when the script branch adds
+    // `cluster_error` (why there is no cluster: set it from `_cluster_error`).
+    #[allow(clippy::needless_update)]
+    let script_opts = ScriptOptions {
+        // A job's wall time is its header's `timeout`, and nothing else.
+        limits: Limits {
+            timeout: None,
+            ..Limits::default()
+        },
+        allow_env: args.allow_env.iter().cloned().collect(),
+        dry_run: global.dry_run,
+        echo_print: false,
+        ..ScriptOptions::default()
     };
-    script_opts.allow_env = args.allow_env.iter().cloned().collect();
-    script_opts.dry_run = global.dry_run;
-    script_opts.echo_print = false;
     let host = ScriptHost::new(cluster.clone(), script_opts);
     let tokens = cluster.map(token_expiries);
     crate::watch::run(opts, Arc::new(RhaiExecutor::new(host)), tokens).await
