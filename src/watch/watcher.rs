@@ -13,6 +13,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
@@ -51,10 +52,16 @@ impl DirWatcher {
         }
         let events = self.events.clone();
         let made = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            if let Err(e) = &res {
-                tracing::debug!(error = %e, "watch error; rescanning");
+            let rescan = match &res {
+                Ok(event) => changes_content(&event.kind),
+                Err(e) => {
+                    tracing::debug!(error = %e, "watch error; rescanning");
+                    true
+                }
+            };
+            if rescan {
+                let _ = events.send(());
             }
-            let _ = events.send(());
         })
         .and_then(|mut w| w.watch(&self.dir, RecursiveMode::NonRecursive).map(|()| w));
         match made {
@@ -71,5 +78,40 @@ impl DirWatcher {
                 false
             }
         }
+    }
+}
+
+/// Opening or reading a file is not a change: notify's inotify backend
+/// reports opens, and the rescan's own reads would otherwise trigger the
+/// next rescan forever. Closing a file written in place is a change.
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_do_not_trigger_a_rescan_but_writes_do() {
+        use notify::event::{CreateKind, ModifyKind, RemoveKind, RenameMode};
+        assert!(!changes_content(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!changes_content(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(changes_content(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(changes_content(&EventKind::Create(CreateKind::Any)));
+        assert!(changes_content(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::Both
+        ))));
+        assert!(changes_content(&EventKind::Remove(RemoveKind::Folder)));
     }
 }
