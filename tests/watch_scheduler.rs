@@ -172,6 +172,10 @@ const MIN: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86400);
 
+fn ts(s: &str) -> Timestamp {
+    s.parse().expect("timestamp")
+}
+
 fn quick() -> Behaviour {
     Behaviour::default()
 }
@@ -512,4 +516,24 @@ async fn shutdown_cancels_a_run_that_outlives_the_grace_period() {
     assert_eq!(events.len(), 1);
     assert!(events[0].cancelled);
     assert_eq!(h.metrics.runs("j", "cancelled"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_delays_each_run_within_its_bound_without_changing_the_tick() {
+    let h = Harness::start("2026-06-01T00:00:30Z", StateStore::in_memory(), MIN);
+    h.load(&[("j", "//! schedule: */10 * * * *\n//! jitter: 2m", quick())])
+        .await;
+    h.pass(63 * MIN).await;
+    let starts = h.starts("j");
+    assert_eq!(starts.len(), 6, "{starts:?}");
+    for (i, s) in starts.iter().enumerate() {
+        let at: Timestamp = s.parse().expect("ts");
+        let ten_minutes = jiff::SignedDuration::from_mins(10 * (i as i64 + 1));
+        let tick = ts("2026-06-01T00:00:00Z") + ten_minutes;
+        let delay = at.duration_since(tick);
+        assert!(
+            !delay.is_negative() && delay < jiff::SignedDuration::from_mins(2),
+            "{s} for {tick}"
+        );
+    }
 }

@@ -250,3 +250,46 @@ fn display_is_the_expression_as_written() {
     let spec = CronSpec::parse("  0 3 * * 1-5 ").expect("valid");
     assert_eq!(spec.to_string(), "0 3 * * 1-5");
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any input is parsed or rejected, never a panic.
+        #[test]
+        fn parsing_never_panics(input in "\\PC{0,40}") {
+            let _ = CronSpec::parse(&input);
+        }
+
+        /// Ticks strictly increase and a fixed-hour job runs at most once per
+        /// civil date, through both 2026 transitions in both zones.
+        #[test]
+        fn fixed_hour_ticks_increase_and_run_once_a_day(
+            minute in 0u8..60,
+            hour in 0u8..24,
+            zone in prop::sample::select(vec![chrono_tz::Europe::Berlin, chrono_tz::America::New_York]),
+            start in prop::sample::select(vec!["2026-03-05T00:00:00Z", "2026-10-22T00:00:00Z"]),
+        ) {
+            let spec = CronSpec::parse(&format!("{minute} {hour} * * *")).expect("valid");
+            let mut at = ts(start);
+            let mut days = Vec::new();
+            for _ in 0..14 {
+                let next = spec.next_after(at, zone).expect("a tick");
+                prop_assert!(next > at);
+                let day = chrono::DateTime::from_timestamp(next.as_second(), 0)
+                    .expect("in range")
+                    .with_timezone(&zone)
+                    .date_naive();
+                prop_assert!(!days.contains(&day), "two runs on {day}");
+                days.push(day);
+                at = next;
+            }
+            // Consecutive days: none skipped, not even the transition day.
+            for w in days.windows(2) {
+                prop_assert_eq!(w[0].succ_opt().expect("date"), w[1]);
+            }
+        }
+    }
+}

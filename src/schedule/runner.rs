@@ -285,7 +285,13 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                 None => handle.await,
             };
             let elapsed = started.elapsed();
-            let (result, error) = classify(outcome, reason.load(Ordering::Relaxed));
+            // The script host enforces the same deadline and may stop the run
+            // a moment before the timer above fires: that is a timeout too.
+            let mut why = reason.load(Ordering::Relaxed);
+            if why == REASON_NONE && timeout.is_some_and(|limit| elapsed >= limit) {
+                why = REASON_TIMEOUT;
+            }
+            let (result, error) = classify(outcome, why);
             let duration = format!("{elapsed:.1?}");
             match &error {
                 None => tracing::info!(job = %job, result, duration, "job finished"),
