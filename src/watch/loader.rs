@@ -128,10 +128,18 @@ impl<E: JobExecutor> Loader<E> {
         let loaded = ScriptHeader::parse(&source)
             .map_err(|e| format!("{}: {e}", path.display()))
             .and_then(|header| {
-                // The executor's errors name the file themselves.
-                self.executor
-                    .compile(path, &source)
-                    .map(|job| (header, job))
+                // The executor's errors name the file themselves. A compiler
+                // panic is this script's load error, not the daemon's end.
+                let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.executor.compile(path, &source)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(format!(
+                        "{}: the compiler panicked on this script",
+                        path.display()
+                    ))
+                });
+                compiled.map(|job| (header, job))
             });
         let entry = self.scripts.entry(name.to_owned()).or_insert(Entry {
             tried: String::new(),
@@ -191,4 +199,96 @@ fn list_scripts(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     }
     found.sort();
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watch::test_executor::TestExecutor;
+
+    fn loader(dir: &Path) -> (Loader<TestExecutor>, Metrics) {
+        let metrics = Metrics::default();
+        (
+            Loader::new(dir.to_path_buf(), Arc::new(TestExecutor), metrics.clone()),
+            metrics,
+        )
+    }
+
+    fn render(m: &Metrics) -> String {
+        let mut out = String::new();
+        m.render(&mut out);
+        out
+    }
+
+    #[test]
+    fn a_broken_script_keeps_its_last_good_version_and_is_reported_once_per_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("job.rhai");
+        std::fs::write(&file, "//! schedule: @daily\nfail v1\n").expect("write");
+        let (mut l, m) = loader(dir.path());
+        assert!(l.rescan().changed);
+        std::fs::write(&file, "//! schedule: @hourly\nbogus\n").expect("write");
+        assert!(!l.rescan().changed);
+        assert!(
+            !l.rescan().changed,
+            "an unchanged broken file is not retried"
+        );
+        let defs = l.definitions();
+        assert_eq!(defs.len(), 1);
+        assert_eq!(
+            defs[0].header.schedule.as_ref().map(|s| s.source()),
+            Some("@daily")
+        );
+        let text = render(&m);
+        assert!(
+            text.contains("tokensmith_script_load_errors_total{script=\"job\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tokensmith_script_load_failing{script=\"job\"} 1\n"),
+            "{text}"
+        );
+
+        std::fs::write(&file, "//! schedule: @hourly\nfail v2\n").expect("write");
+        assert!(l.rescan().changed);
+        assert_eq!(
+            l.definitions()[0]
+                .header
+                .schedule
+                .as_ref()
+                .map(|s| s.source()),
+            Some("@hourly")
+        );
+        assert!(render(&m).contains("tokensmith_script_load_failing{script=\"job\"} 0\n"));
+    }
+
+    #[test]
+    fn only_visible_rhai_files_are_scripts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["a.rhai", ".hidden.rhai", "notes.txt", "..data"] {
+            std::fs::write(dir.path().join(name), "").expect("write");
+        }
+        std::fs::create_dir(dir.path().join("sub.rhai")).expect("mkdir");
+        std::os::unix::fs::symlink("missing.rhai", dir.path().join("dangling.rhai"))
+            .expect("symlink");
+        let (mut l, _) = loader(dir.path());
+        l.rescan();
+        let names: Vec<String> = l.definitions().into_iter().map(|d| d.name).collect();
+        assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn a_missing_directory_keeps_what_was_loaded() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("scripts");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::write(dir.join("a.rhai"), "//! schedule: @daily\n").expect("write");
+        let (mut l, m) = loader(&dir);
+        l.rescan();
+        std::fs::remove_dir_all(&dir).expect("rm");
+        let scan = l.rescan();
+        assert!(!scan.directory_ok && !scan.changed);
+        assert_eq!(l.definitions().len(), 1);
+        assert!(render(&m).contains("tokensmith_script_directory_up 0\n"));
+    }
 }
