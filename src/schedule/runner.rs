@@ -346,16 +346,23 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
         let mut late_runs = Vec::new();
         for def in defs {
             let name = def.name.clone();
-            if let Some(slot) = self.jobs.get_mut(&name) {
+            if let Some(slot) = self.jobs.get(&name) {
                 let same = slot.def.header.schedule == def.header.schedule
                     && slot.def.header.timezone == def.header.timezone;
-                slot.def = def;
+                // Unchanged: keep the pending tick, so a reload never runs
+                // one twice nor drops one. Changed: the new schedule starts now.
+                let next = (!same).then(|| self.schedule_next(&def, now));
                 if !same {
-                    let next = self.schedule_next(&self.jobs[&name].def, now);
-                    if let Some(slot) = self.jobs.get_mut(&name) {
+                    tracing::info!(job = %name, schedule = %describe(&def.header), "schedule changed");
+                    if def.header.schedule.is_some() {
+                        self.state.checked(&name, now);
+                    }
+                }
+                if let Some(slot) = self.jobs.get_mut(&name) {
+                    slot.def = def;
+                    if let Some(next) = next {
                         slot.next = next;
                     }
-                    tracing::info!(job = %name, schedule = %describe(&self.jobs[&name].def.header), "schedule changed");
                 }
                 continue;
             }
