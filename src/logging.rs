@@ -8,7 +8,9 @@ use crate::cli::{GlobalArgs, LogFormat};
 pub fn init(global: &GlobalArgs) {
     let level = match global.verbose.max(global.klog_v.map_or(0, |v| v.min(3))) {
         // The daemon's job start/finish lines are its output: shown by default.
-        0 => "warn,tokensmith::watch=info,tokensmith::schedule=info",
+        // kube_client logs every failed request at ERROR; the command's own
+        // error already says it once, as kubeadm prints it, so keep it quiet.
+        0 => "warn,tokensmith::watch=info,tokensmith::schedule=info,kube_client=off",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -213,13 +213,5 @@ impl Cluster {
 
 /// Starts (or reuses the state of) the `--dev` cluster under the user's state directory.
 fn start_dev_cluster() -> Result<crate::devcluster::BackgroundDevCluster, ClusterError> {
-    let dir = crate::devcluster::default_dev_state_dir()
-        .map_err(|e| ClusterError::Dev(format!("{e:#}")))?;
-    let cfg = crate::devcluster::DevClusterConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        state_file: Some(dir.join("state.json")),
-        kubeconfig_out: Some(dir.join("kubeconfig")),
-        ..crate::devcluster::DevClusterConfig::default()
-    };
-    crate::devcluster::start_in_background(cfg).map_err(|e| ClusterError::Dev(format!("{e:#}")))
+    crate::devcluster::start_dev_session().map_err(|e| ClusterError::Dev(format!("{e:#}")))
 }

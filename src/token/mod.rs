@@ -4,6 +4,7 @@
 pub mod duration;
 pub mod expiry;
 pub mod human;
+pub mod init_config;
 pub mod jws;
 pub mod quote;
 pub mod secret;
@@ -17,4 +18,3 @@ pub use quote::go_quote;
 pub use secret::{BootstrapToken, SecretDecodeError};
 pub use validate::{FieldError, FieldValue, ValidationErrors};
 pub use value::{BootstrapTokenString, InvalidTokenError, TokenId};
-pub mod init_config;

@@ -132,7 +132,7 @@ fn token_from_flags(
 }
 
 fn tokens_from_config(path: &std::path::Path) -> Result<Vec<BootstrapToken>, Failure> {
-    use crate::token::init_config::{InitConfigError, bootstrap_tokens_from_config};
+    use crate::token::init_config::bootstrap_tokens_from_config;
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::kubeadm(
             1,
@@ -152,7 +152,6 @@ fn tokens_from_config(path: &std::path::Path) -> Result<Vec<BootstrapToken>, Fai
                 go_quote(&path.display().to_string())
             ),
         )),
-        Err(e @ InitConfigError::Validation(_)) => Err(Failure::kubeadm(3, e.to_string())),
-        Err(e) => Err(Failure::kubeadm(1, e.to_string())),
+        Err(e) => Err(Failure::kubeadm(e.exit_code(), e.to_string())),
     }
 }

@@ -1,0 +1,407 @@
+//! `-o go-template` / `template` (and their `-file` forms): kubectl's
+//! `GoTemplatePrinter` (cli-runtime printers/template.go) on gtmpl.
+//!
+//! gtmpl prints lists and maps with Rust's Debug, not Go's `%v`, so every
+//! printing action is rewritten to end in `| _gofmt`, and `print`/`println`
+//! are replaced by Go-formatting versions. Maps become gtmpl `Map`s (a missing
+//! key prints `<no value>`) or, with `--allow-missing-template-keys=false`,
+//! `Object`s (a missing key is an error, reported in Go's words).
+
+use std::collections::HashMap;
+
+use gtmpl::{Context, FuncError, Template, Value as Tv};
+use serde_json::Value;
+
+use super::gofmt::{go_float, go_v};
+use super::object::go_json_compact;
+use crate::token::go_quote;
+
+pub struct GoTemplatePrinter {
+    raw: String,
+    template: Template,
+    allow_missing_keys: bool,
+}
+
+/// What executing the template produced before failing, and why it failed.
+pub struct ExecFailure {
+    pub partial: Vec<u8>,
+    pub message: String,
+}
+
+impl GoTemplatePrinter {
+    /// `NewGoTemplatePrinter`: on failure, the text after kubectl's
+    /// `error parsing template <raw>, ` prefix.
+    pub fn new(raw: &str, allow_missing_keys: bool) -> Result<Self, String> {
+        let mut template = Template::with_name("output");
+        template.add_func("exists", exists);
+        template.add_func("base64decode", base64decode);
+        template.add_func("print", go_print);
+        template.add_func("println", go_println);
+        template.add_func("_gofmt", go_fmt_value);
+        let rewritten = rewrite_print_actions(raw);
+        // gtmpl has panicked on odd input before; a template must never take
+        // the process down, so a panic is reported as a parse error.
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            template
+                .parse(rewritten.as_str())
+                .map_err(|e| e.to_string())
+        }));
+        match parsed {
+            Ok(Ok(())) => Ok(Self {
+                raw: raw.to_owned(),
+                template,
+                allow_missing_keys,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(format!("template: output: cannot parse {}", go_quote(raw))),
+        }
+    }
+
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// Runs the template over the object's JSON form.
+    pub fn execute(&self, obj: &Value) -> Result<Vec<u8>, ExecFailure> {
+        let data = to_gtmpl(obj, self.allow_missing_keys);
+        let mut buf = Vec::new();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            match self.template.execute(&mut buf, &Context::from(data)) {
+                Ok(()) => None,
+                Err(gtmpl::error::ExecError::NoFiledFor(key, _)) => {
+                    Some(missing_key_message(&self.raw, &key))
+                }
+                Err(e) => Some(format!("template: output: executing \"output\": {e}")),
+            }
+        }));
+        let message = match run {
+            Ok(None) => return Ok(buf),
+            Ok(Some(message)) => message,
+            Err(_) => "template: output: executing \"output\": internal template error".to_owned(),
+        };
+        Err(ExecFailure {
+            partial: buf,
+            message,
+        })
+    }
+}
+
+/// Go's `template: output:L:C: executing "output" at <.foo>: map has no
+/// entry for key "foo"`. gtmpl does not say where the field was, so the
+/// first field chain in the source that names the key is reported.
+fn missing_key_message(raw: &str, key: &str) -> String {
+    let (line, col, node) = locate_field(raw, key).unwrap_or((1, 0, format!(".{key}")));
+    format!(
+        "template: output:{line}:{col}: executing \"output\" at <{node}>: map has no entry for key {}",
+        go_quote(key)
+    )
+}
+
+fn locate_field(raw: &str, key: &str) -> Option<(usize, usize, String)> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let bytes: Vec<(usize, char)> = raw.char_indices().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        let (pos, c) = bytes[i];
+        let starts_chain = (c == '.' || c == '$')
+            && (i == 0 || !is_ident(bytes[i - 1].1) && bytes[i - 1].1 != '.');
+        if !starts_chain {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < bytes.len() && (is_ident(bytes[j].1) || bytes[j].1 == '.') {
+            j += 1;
+        }
+        let end = bytes.get(j).map_or(raw.len(), |b| b.0);
+        let chain = &raw[pos..end];
+        if chain.split('.').skip(1).any(|seg| seg == key) {
+            let before = &raw[..pos];
+            let line = 1 + before.matches('\n').count();
+            let col = before.rfind('\n').map_or(pos, |nl| pos - nl - 1);
+            return Some((line, col, chain.to_owned()));
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
+/// Appends `| _gofmt` to every action that prints its pipeline (not
+/// control words, comments or variable declarations).
+fn rewrite_print_actions(src: &str) -> String {
+    let mut out = String::with_capacity(src.len() + 16);
+    let mut rest = src;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let Some(len) = action_len(after) else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let inner = &after[..len];
+        out.push_str("{{");
+        out.push_str(&rewrite_action(inner));
+        out.push_str("}}");
+        rest = &after[len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Length of an action's text up to its closing `}}`, skipping quoted text.
+fn action_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'\'' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != b'`' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = s[i + 2..].find("*/")?;
+                i += end + 4;
+            }
+            b'}' if b.get(i + 1) == Some(&b'}') => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn rewrite_action(inner: &str) -> String {
+    let (lead, body) = match inner.strip_prefix("- ") {
+        Some(b) => ("- ", b),
+        None => ("", inner),
+    };
+    let (body, trail) = match body.strip_suffix(" -") {
+        Some(b) => (b, " -"),
+        None => (body, ""),
+    };
+    let t = body.trim_start();
+    let word: String = t
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let control = matches!(
+        word.as_str(),
+        "if" | "else"
+            | "end"
+            | "range"
+            | "with"
+            | "define"
+            | "template"
+            | "block"
+            | "break"
+            | "continue"
+    );
+    if control || t.is_empty() || t.starts_with("/*") || is_declaration(t) {
+        return inner.to_owned();
+    }
+    format!("{lead}{body} | _gofmt{trail}")
+}
+
+fn is_declaration(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix('$') else {
+        return false;
+    };
+    let rest = rest.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+    let rest = rest.trim_start();
+    rest.starts_with(":=")
+        || (rest.starts_with('=') && !rest.starts_with("=="))
+        || rest.starts_with(',')
+}
+
+fn to_gtmpl(v: &Value, allow_missing: bool) -> Tv {
+    match v {
+        Value::Null => Tv::Nil,
+        Value::Bool(b) => Tv::Bool(*b),
+        Value::Number(n) => Tv::from(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => Tv::String(s.clone()),
+        Value::Array(a) => Tv::Array(a.iter().map(|x| to_gtmpl(x, allow_missing)).collect()),
+        Value::Object(m) => {
+            let map: HashMap<String, Tv> = m
+                .iter()
+                .map(|(k, x)| (k.clone(), to_gtmpl(x, allow_missing)))
+                .collect();
+            if allow_missing {
+                Tv::Map(map)
+            } else {
+                Tv::Object(map)
+            }
+        }
+    }
+}
+
+fn from_gtmpl(v: &Tv) -> Value {
+    match v {
+        Tv::NoValue | Tv::Nil | Tv::Function(_) => Value::Null,
+        Tv::Bool(b) => Value::Bool(*b),
+        Tv::String(s) => Value::String(s.clone()),
+        Tv::Number(n) => n
+            .as_f64()
+            .or_else(|| n.as_i64().map(|i| i as f64))
+            .or_else(|| n.as_u64().map(|u| u as f64))
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        Tv::Array(a) => Value::Array(a.iter().map(from_gtmpl).collect()),
+        Tv::Object(m) | Tv::Map(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), from_gtmpl(&m[k])))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// Go's `%v` of one template value.
+fn fmt_one(v: &Tv) -> String {
+    match v {
+        Tv::NoValue => "<no value>".to_owned(),
+        Tv::Nil => "<nil>".to_owned(),
+        Tv::String(s) => s.clone(),
+        Tv::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (_, _, Some(f)) => go_float(f),
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            _ => n.to_string(),
+        },
+        Tv::Bool(b) => b.to_string(),
+        Tv::Function(_) => "<func>".to_owned(),
+        other => go_v(&from_gtmpl(other)),
+    }
+}
+
+fn go_fmt_value(args: &[Tv]) -> Result<Tv, FuncError> {
+    match args {
+        [v] => Ok(match v {
+            Tv::String(_) => v.clone(),
+            other => Tv::String(fmt_one(other)),
+        }),
+        _ => Err(FuncError::ExactlyXArgs("_gofmt".into(), 1)),
+    }
+}
+
+/// `fmt.Sprint`: spaces between operands when neither is a string.
+fn go_print(args: &[Tv]) -> Result<Tv, FuncError> {
+    let mut s = String::new();
+    for (i, a) in args.iter().enumerate() {
+        let is_str = matches!(a, Tv::String(_));
+        if i > 0 && !is_str && !matches!(args[i - 1], Tv::String(_)) {
+            s.push(' ');
+        }
+        s.push_str(&fmt_one(a));
+    }
+    Ok(Tv::String(s))
+}
+
+/// `fmt.Sprintln`: always spaces, then a newline.
+fn go_println(args: &[Tv]) -> Result<Tv, FuncError> {
+    let parts: Vec<String> = args.iter().map(fmt_one).collect();
+    Ok(Tv::String(format!("{}\n", parts.join(" "))))
+}
+
+/// kubectl's `base64decode`.
+fn base64decode(args: &[Tv]) -> Result<Tv, FuncError> {
+    use base64::Engine;
+    let [Tv::String(s)] = args else {
+        return Err(FuncError::Generic(
+            "base64decode requires one string argument".into(),
+        ));
+    };
+    match base64::engine::general_purpose::STANDARD.decode(s) {
+        Ok(bytes) => Ok(Tv::String(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e) => {
+            let at = match e {
+                base64::DecodeError::InvalidByte(i, _) => i,
+                base64::DecodeError::InvalidLastSymbol { offset, .. } => offset,
+                _ => s.len(),
+            };
+            Err(FuncError::Generic(format!(
+                "base64 decode failed: illegal base64 data at input byte {at}"
+            )))
+        }
+    }
+}
+
+/// kubectl's `exists item idx...`: could `index` reach this element?
+fn exists(args: &[Tv]) -> Result<Tv, FuncError> {
+    let Some((first, indices)) = args.split_first() else {
+        return Err(FuncError::AtLeastXArgs("exists".into(), 1));
+    };
+    let mut cur = first.clone();
+    for idx in indices {
+        let next = match (&cur, idx) {
+            (Tv::Map(m) | Tv::Object(m), Tv::String(k)) => m.get(k).cloned().unwrap_or(Tv::Nil),
+            (Tv::Array(a), Tv::Number(n)) => match n.as_i64().and_then(|i| usize::try_from(i).ok())
+            {
+                Some(i) if i < a.len() => a[i].clone(),
+                _ => return Ok(Tv::Bool(false)),
+            },
+            _ => return Ok(Tv::Bool(false)),
+        };
+        cur = next;
+    }
+    Ok(Tv::Bool(!matches!(cur, Tv::Nil | Tv::NoValue)))
+}
+
+/// The debugging text kubectl writes to the output after a failed template
+/// (`GoTemplatePrinter.PrintObj`). `obj` must already have its secret redacted.
+pub fn debug_dump(err: &str, raw: &str, obj: &Value) -> String {
+    format!(
+        "Error executing template: {err}. Printing more information for debugging the template:\n\
+         \ttemplate was:\n\t\t{raw}\n\
+         \traw data was:\n\t\t{}\n\
+         \tobject given to template engine was:\n\t\t{}\n\n",
+        go_json_compact(obj),
+        go_v(obj)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printing_actions_get_go_formatting_and_control_actions_do_not() {
+        assert_eq!(rewrite_print_actions("{{.a}}"), "{{.a | _gofmt}}");
+        assert_eq!(rewrite_print_actions("{{- .a -}}"), "{{- .a | _gofmt -}}");
+        assert_eq!(
+            rewrite_print_actions("{{range .a}}{{.}}{{end}}"),
+            "{{range .a}}{{. | _gofmt}}{{end}}"
+        );
+        assert_eq!(
+            rewrite_print_actions("{{$x := .a}}{{/* c */}}"),
+            "{{$x := .a}}{{/* c */}}"
+        );
+        assert_eq!(
+            rewrite_print_actions(r#"{{"}}" | printf "%s"}}"#),
+            r#"{{"}}" | printf "%s" | _gofmt}}"#
+        );
+        assert_eq!(rewrite_print_actions("{{ .a"), "{{ .a");
+    }
+
+    #[test]
+    fn missing_field_position_matches_go() {
+        assert_eq!(locate_field("{{.foo}}", "foo"), Some((1, 2, ".foo".into())));
+        assert_eq!(
+            locate_field("x\n  {{.a.foo}}", "foo"),
+            Some((2, 4, ".a.foo".into()))
+        );
+        assert_eq!(locate_field("{{.token}}", "foo"), None);
+    }
+}

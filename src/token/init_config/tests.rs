@@ -1,0 +1,184 @@
+use std::path::Path;
+
+use super::*;
+
+fn load(yaml: &str) -> Result<Vec<BootstrapToken>, InitConfigError> {
+    bootstrap_tokens_from_config(yaml, Path::new("/etc/kubeadm.yaml"))
+}
+
+fn load_err(yaml: &str) -> String {
+    match load(yaml) {
+        Ok(t) => panic!("expected an error, got {} tokens", t.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn reads_every_token_of_an_init_configuration_with_defaults() {
+    for version in ["v1beta3", "v1beta4"] {
+        let yaml = format!(
+            "apiVersion: kubeadm.k8s.io/{version}
+kind: InitConfiguration
+bootstrapTokens:
+- token: abcdef.0123456789abcdef
+  description: first
+  ttl: 1h30m
+  usages: [signing, authentication]
+  groups:
+  - system:bootstrappers:custom
+- description: generated
+---
+apiVersion: kubeadm.k8s.io/{version}
+kind: ClusterConfiguration
+kubernetesVersion: v1.31.0
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+"
+        );
+        let tokens = load(&yaml).expect("valid config");
+        assert_eq!(tokens.len(), 2);
+        assert_eq!(tokens[0].token.expose(), "abcdef.0123456789abcdef");
+        assert_eq!(tokens[0].description, "first");
+        assert_eq!(tokens[0].ttl, Some(SignedDuration::from_mins(90)));
+        assert_eq!(tokens[0].groups, vec!["system:bootstrappers:custom"]);
+        assert_eq!(tokens[1].description, "generated");
+        assert_eq!(tokens[1].ttl, Some(SignedDuration::from_hours(24)));
+        assert_eq!(tokens[1].usages, vec!["signing", "authentication"]);
+        assert_eq!(tokens[1].groups, vec![DEFAULT_GROUP]);
+        assert_ne!(tokens[1].token, tokens[0].token);
+    }
+}
+
+#[test]
+fn no_tokens_or_only_a_cluster_configuration_gives_one_default_token() {
+    for yaml in [
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n",
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens: []\n",
+        "---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n---\n",
+    ] {
+        let tokens = load(yaml).expect("valid config");
+        assert_eq!(tokens.len(), 1, "{yaml}");
+        assert_eq!(tokens[0].ttl, Some(SignedDuration::from_hours(24)));
+        assert_eq!(tokens[0].usages, vec!["signing", "authentication"]);
+    }
+}
+
+#[test]
+fn validation_errors_carry_field_paths_and_exit_3() {
+    let yaml = "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+- token: abcdef.0123456789abcdef
+  usages: [foo]
+- token: abcdef.0123456789abcdef
+  usages: [signing]
+";
+    let err = load(yaml).expect_err("invalid");
+    assert_eq!(err.exit_code(), 3);
+    assert_eq!(
+        err.to_string(),
+        r#"[bootstrapTokens.0.usages: Invalid value: ["foo"]: invalid bootstrap token usage string: foo, valid usage options: signing,authentication, bootstrapTokens.0.groups: Invalid value: ["system:bootstrappers:kubeadm:default-node-token"]: token groups cannot be specified unless --usages includes "authentication", bootstrapTokens.1.groups: Invalid value: ["system:bootstrappers:kubeadm:default-node-token"]: token groups cannot be specified unless --usages includes "authentication"]"#
+    );
+}
+
+#[test]
+fn bad_token_and_bad_group_are_field_errors() {
+    let err = load(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: nope\n",
+    )
+    .expect_err("invalid");
+    assert_eq!(err.exit_code(), 3);
+    assert_eq!(
+        err.to_string(),
+        r#"bootstrapTokens.0.token: Invalid value: "nope": the bootstrap token is invalid"#
+    );
+    let err = load_err(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- groups: [foo]\n",
+    );
+    assert_eq!(
+        err,
+        r#"bootstrapTokens.0.groups: Invalid value: ["foo"]: bootstrap group "foo" is invalid (must match \Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\z)"#
+    );
+}
+
+#[test]
+fn expires_always_conflicts_with_the_defaulted_ttl() {
+    let err = load(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- expires: \"2030-01-01T00:00:00Z\"\n",
+    )
+    .expect_err("invalid");
+    assert_eq!(err.exit_code(), 3);
+    assert_eq!(
+        err.to_string(),
+        r#"bootstrapTokens.0: Invalid value: "": the BootstrapToken .TTL and .Expires fields are mutually exclusive"#
+    );
+}
+
+#[test]
+fn load_errors_name_the_file_and_exit_1() {
+    let cases = [
+        (
+            "",
+            "/etc/kubeadm.yaml: no InitConfiguration or ClusterConfiguration kind was found in the YAML file",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\n",
+            "/etc/kubeadm.yaml: no InitConfiguration or ClusterConfiguration kind was found in the YAML file",
+        ),
+        (
+            "kind: InitConfiguration\n",
+            "/etc/kubeadm.yaml: invalid configuration for GroupVersionKind /, Kind=InitConfiguration: kind and apiVersion is mandatory information that must be specified",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n",
+            "/etc/kubeadm.yaml: invalid configuration: GroupVersionKind kubeadm.k8s.io/v1beta4, Kind=InitConfiguration is specified twice in YAML file",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n",
+            "/etc/kubeadm.yaml: your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta2\" (kind: \"InitConfiguration\"). Please use kubeadm v1.22 instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1\nkind: InitConfiguration\n",
+            "/etc/kubeadm.yaml: unsupported apiVersion \"kubeadm.k8s.io/v1\" (kind: \"InitConfiguration\"); accepted versions are kubeadm.k8s.io/v1beta3, kubeadm.k8s.io/v1beta4",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfig\n",
+            "/etc/kubeadm.yaml: unknown kind \"InitConfig\" for apiVersion \"kubeadm.k8s.io/v1beta4\"; accepted kinds are InitConfiguration, ClusterConfiguration, JoinConfiguration, ResetConfiguration, UpgradeConfiguration",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- ttl: 1d\n",
+            "/etc/kubeadm.yaml: InitConfiguration.bootstrapTokens[0].ttl: time: unknown unit \"d\" in duration \"1d\"",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- expires: tomorrow\n",
+            "/etc/kubeadm.yaml: InitConfiguration.bootstrapTokens[0].expires: parsing time \"tomorrow\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"tomorrow\" as \"2006\"",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens: yes\n",
+            "/etc/kubeadm.yaml: InitConfiguration.bootstrapTokens must be a list",
+        ),
+        (
+            "- just\n- a list\n",
+            "/etc/kubeadm.yaml: a configuration document must be a YAML mapping with apiVersion and kind",
+        ),
+    ];
+    for (yaml, want) in cases {
+        let err = load(yaml).expect_err(yaml);
+        assert_eq!(err.exit_code(), 1, "{yaml}");
+        assert_eq!(err.to_string(), want, "{yaml}");
+    }
+}
+
+#[test]
+fn not_yaml_names_file_line_and_column() {
+    assert_eq!(
+        load_err("apiVersion: kubeadm.k8s.io/v1beta4\nkind: [InitConfiguration\n"),
+        "/etc/kubeadm.yaml: not a valid YAML configuration: unclosed bracket '[' at line 2, column 7"
+    );
+    assert_eq!(
+        load_err("a: b\n c: d\n"),
+        "/etc/kubeadm.yaml: not a valid YAML configuration: mapping values are not allowed in this context at line 2, column 3"
+    );
+}
