@@ -134,7 +134,6 @@ fn write_script(dir: &Path, name: &str, body: &str) {
 }
 
 #[test]
-#[ignore = "needs the embedded dev cluster (`--dev`), which main does not have yet"]
 fn rhai_jobs_run_against_the_dev_cluster_and_tokens_show_in_metrics() {
     let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path().join("scripts");
