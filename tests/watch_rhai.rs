@@ -134,33 +134,29 @@ fn write_script(dir: &Path, name: &str, body: &str) {
 }
 
 #[test]
-fn rhai_jobs_run_against_the_dev_cluster_and_tokens_show_in_metrics() {
+fn rhai_jobs_against_the_dev_cluster_are_added_edited_broken_fixed_and_deleted() {
     let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path().join("scripts");
     std::fs::create_dir(&dir).expect("mkdir");
-    write_script(
-        &dir,
-        "rotate.rhai",
-        "//! schedule: * * * * * *\n//! overlap: skip\n//! timeout: 20s\n\
-         let t = token::create(#{ttl: \"2h\", description: \"watch test\"});\n\
-         log::info(\"created \" + t.id);\n",
-    );
     write_script(&dir, "helpers.rhai", "fn double(x) { x * 2 }\n");
     let addr = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").to_string()
     };
     let mut d = spawn(&dir, work.path(), &["--dev"], &["--listen", &addr]);
+    d.wait_log("scripts reloaded");
 
-    d.wait_log("created ");
+    // Added: it runs and creates a token on the dev cluster.
+    write_script(&dir, "rotate.rhai", &rotation("v1"));
+    d.wait_log("v1 created ");
     let line = d
         .log()
         .lines()
-        .find(|l| l.contains("created "))
+        .find(|l| l.contains("v1 created "))
         .map(str::to_owned)
         .expect("line");
     let id = line
-        .split("created ")
+        .split("v1 created ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .expect("token id")
@@ -200,14 +196,75 @@ fn rhai_jobs_run_against_the_dev_cluster_and_tokens_show_in_metrics() {
         "import-only scripts are not jobs"
     );
 
-    // A script that fails at every run is reported, never fatal.
+    // Edited: the new version runs against the cluster, the old one never again.
+    write_script(&dir, "rotate.rhai", &rotation("v2"));
+    wait_count(&d, "v2 created ", 2);
+    let log = d.log();
+    let first_v2 = log.find("v2 created ").expect("v2 ran");
+    assert!(!log[first_v2..].contains("v1 created "), "{log}");
+
+    // Broken: reported, the last good version (v2) keeps creating tokens.
+    write_script(
+        &dir,
+        "rotate.rhai",
+        "//! schedule: * * * * * *\nlet t = token::create(;\n",
+    );
+    d.wait_log("script failed to load; its last good version stays scheduled");
+    let v2_runs = count(&d.log(), "v2 created ");
+    wait_count(&d, "v2 created ", v2_runs + 2);
+
+    // Fixed, as a script that fails at every run: reported, never fatal.
     write_script(
         &dir,
         "rotate.rhai",
         "//! schedule: * * * * * *\nthrow \"rotation failed\";\n",
     );
     d.wait_log("uncaught exception: rotation failed");
-    assert!(d.log().contains("result=\"error\""), "{}", d.log());
+    assert!(
+        d.log().contains("job=rotate result=\"error\""),
+        "{}",
+        d.log()
+    );
+
+    // Deleted: it stops; another job proves time went on.
+    std::fs::remove_file(dir.join("rotate.rhai")).expect("delete");
+    d.wait_log("script removed");
+    let failures = count(&d.log(), "rotation failed\n");
+    write_script(
+        &dir,
+        "list.rhai",
+        "//! schedule: * * * * * *\nlog::info(\"listed \" + token::list().len());\n",
+    );
+    wait_count(&d, "listed ", 3);
+    assert!(
+        count(&d.log(), "rotation failed\n") <= failures + 1,
+        "{}",
+        d.log()
+    );
 
     stop(&mut d);
+}
+
+fn rotation(version: &str) -> String {
+    format!(
+        "//! schedule: * * * * * *\n//! overlap: skip\n//! timeout: 20s\n\
+         let t = token::create(#{{ttl: \"2h\", description: \"watch {version}\"}});\n\
+         log::info(\"{version} created \" + t.id);\n"
+    )
+}
+
+fn count(log: &str, needle: &str) -> usize {
+    log.matches(needle).count()
+}
+
+fn wait_count(d: &Daemon, needle: &str, n: usize) {
+    let start = Instant::now();
+    while count(&d.log(), needle) < n {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "gave up waiting for {n} x {needle:?}; log:\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
