@@ -11,6 +11,7 @@ pub mod executor;
 pub mod header;
 pub mod metrics;
 pub mod missed;
+pub mod run;
 pub mod runner;
 pub mod state;
 

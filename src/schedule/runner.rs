@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -19,6 +18,7 @@ use super::executor::{JobExecutor, RunContext};
 use super::header::{Overlap, ScriptHeader};
 use super::metrics::Metrics;
 use super::missed::catch_up;
+use super::run::{StopReason, Stopper, supervise};
 use super::state::StateStore;
 
 /// A loaded script, as the scheduler sees it.
@@ -51,12 +51,6 @@ const MAX_SLEEP: Duration = Duration::from_secs(300);
 /// After the grace period, cancelled runs get this long to return.
 const CANCEL_WAIT: Duration = Duration::from_secs(1);
 
-// Why a run's cancel flag was set.
-const REASON_NONE: u8 = 0;
-const REASON_TIMEOUT: u8 = 1;
-const REASON_REPLACED: u8 = 2;
-const REASON_SHUTDOWN: u8 = 3;
-
 struct Pending {
     tick: Timestamp,
     fire_at: Timestamp,
@@ -70,8 +64,7 @@ struct Slot<J> {
 
 struct InFlight {
     job: String,
-    cancel: Arc<AtomicBool>,
-    reason: Arc<AtomicU8>,
+    stop: Stopper,
 }
 
 struct Finished {
@@ -229,8 +222,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             }
             Overlap::Replace => {
                 for r in running {
-                    r.reason.store(REASON_REPLACED, Ordering::Relaxed);
-                    r.cancel.store(true, Ordering::Relaxed);
+                    r.stop.stop(StopReason::Replaced);
                 }
                 tracing::info!(job = %name, tick = %tick, "cancelling the running run to start this tick (overlap: replace)");
                 self.start(name, tick);
@@ -244,20 +236,18 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let cancel = Arc::new(AtomicBool::new(false));
-        let reason = Arc::new(AtomicU8::new(REASON_NONE));
+        let stop = Stopper::default();
         let timeout = slot.def.header.timeout;
         let ctx = RunContext {
             job: name.to_owned(),
-            cancel: cancel.clone(),
+            cancel: stop.flag(),
             deadline: timeout.and_then(|t| std::time::Instant::now().checked_add(t)),
         };
         self.runs.insert(
             id,
             InFlight {
                 job: name.to_owned(),
-                cancel: cancel.clone(),
-                reason: reason.clone(),
+                stop: stop.clone(),
             },
         );
         self.metrics.run_started(name);
@@ -270,42 +260,8 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             self.done_tx.clone(),
         );
         tokio::spawn(async move {
-            let started = tokio::time::Instant::now();
-            let mut handle = tokio::spawn(run);
-            let outcome = match timeout {
-                Some(limit) => tokio::select! {
-                    r = &mut handle => r,
-                    () = tokio::time::sleep(limit) => {
-                        reason.store(REASON_TIMEOUT, Ordering::Relaxed);
-                        cancel.store(true, Ordering::Relaxed);
-                        tracing::warn!(job = %job, timeout = ?limit, "job timed out; cancelling it");
-                        handle.await
-                    }
-                },
-                None => handle.await,
-            };
-            let elapsed = started.elapsed();
-            // The script host enforces the same deadline and may stop the run
-            // a moment before the timer above fires: that is a timeout too.
-            let mut why = reason.load(Ordering::Relaxed);
-            if why == REASON_NONE && timeout.is_some_and(|limit| elapsed >= limit) {
-                why = REASON_TIMEOUT;
-            }
-            let (result, error) = classify(outcome, why);
-            let duration = format!("{elapsed:.1?}");
-            match &error {
-                None => tracing::info!(job = %job, result, duration, "job finished"),
-                Some(error) => {
-                    tracing::warn!(job = %job, result, duration, error = %error, "job finished")
-                }
-            }
-            let now = clock.now();
-            metrics.run_finished(&job, result, elapsed.as_secs_f64(), now);
-            let _ = done.send(Finished {
-                id,
-                job,
-                ok_at: (result == "ok").then_some(now),
-            });
+            let ok_at = supervise(&job, run, timeout, &stop, clock.as_ref(), &metrics).await;
+            let _ = done.send(Finished { id, job, ok_at });
         });
     }
 
@@ -437,8 +393,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             let jobs: Vec<&str> = self.runs.values().map(|r| r.job.as_str()).collect();
             tracing::warn!(jobs = ?jobs, "grace period over: cancelling runs still in progress");
             for r in self.runs.values() {
-                r.reason.store(REASON_SHUTDOWN, Ordering::Relaxed);
-                r.cancel.store(true, Ordering::Relaxed);
+                r.stop.stop(StopReason::Shutdown);
             }
             self.drain(done_rx, CANCEL_WAIT).await;
         }
@@ -473,33 +428,5 @@ fn describe(h: &ScriptHeader) -> String {
     match &h.schedule {
         Some(s) => format!("{s} ({})", h.timezone.name()),
         None => "none (import only)".to_owned(),
-    }
-}
-
-/// The result label of a finished run, and its error text.
-fn classify(
-    outcome: Result<Result<(), String>, tokio::task::JoinError>,
-    reason: u8,
-) -> (&'static str, Option<String>) {
-    match outcome {
-        Ok(Ok(())) => ("ok", None),
-        Ok(Err(e)) => {
-            let result = match reason {
-                REASON_TIMEOUT => "timeout",
-                REASON_REPLACED | REASON_SHUTDOWN => "cancelled",
-                _ => "error",
-            };
-            (result, Some(e))
-        }
-        Err(join) if join.is_panic() => {
-            let payload = join.into_panic();
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned());
-            ("panic", Some(format!("panicked: {msg}")))
-        }
-        Err(_) => ("cancelled", Some("the run was aborted".to_owned())),
     }
 }
