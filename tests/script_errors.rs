@@ -326,6 +326,40 @@ fn check_reports_every_problem_and_fails() {
 }
 
 #[test]
+fn check_prints_headers_and_rejects_bad_ones() {
+    let d = dir();
+    let job = d.path().join("job.rhai");
+    std::fs::write(
+        &job,
+        "//! schedule: 0 3 * * *\n//! timeout: 10m\nlog::info(\"hi\");\n",
+    )
+    .expect("write");
+    let bad = d.path().join("badheader.rhai");
+    std::fs::write(&bad, "//! schedule: 0 3 * * *\n//! overlap: sometimes\n1\n").expect("write");
+    let out = support::tokensmith()
+        .arg("check")
+        .args([&job, &bad])
+        .output()
+        .expect("run check");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "{}: ok\n  schedule: 0 3 * * *\n  timezone: UTC\n  overlap: skip\n  timeout: 10m0s\n",
+            job.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{}:2:1: invalid header: invalid overlap \"sometimes\" (accepted: skip, queue, replace)\n 2 | //! overlap: sometimes\n   | ^\n",
+            bad.display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
 fn check_passes_clean_scripts() {
     let d = dir();
     let good = d.path().join("good.rhai");

@@ -405,6 +405,11 @@ fn stock_scripts_pass_check() {
         3,
         "{out}"
     );
+    // rotate.rhai is the job the README's daemon runs: it carries a schedule.
+    assert!(
+        out.contains("rotate.rhai: ok\n  schedule: 0 */6 * * *\n"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -4,12 +4,16 @@
 use std::path::PathBuf;
 
 use super::{Failure, GlobalArgs};
-use crate::script::{ScriptHost, ScriptOptions, lint};
+use rhai::Position;
+
+use crate::schedule::ScriptHeader;
+use crate::script::{ErrorKind, ScriptError, ScriptHost, ScriptOptions, lint};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Scripts to check. Each syntax error and each call to a function that
-    /// does not exist is reported; the exit status is 1 if any script fails.
+    /// Scripts to check. Each syntax error, each call to a function that does
+    /// not exist and each invalid header line is reported, and each script's
+    /// schedule header is printed; the exit status is 1 if any script fails.
     #[arg(value_name = "SCRIPT", required = true)]
     pub scripts: Vec<PathBuf>,
 }
@@ -20,7 +24,8 @@ pub struct Report {
     pub text: String,
 }
 
-/// Checks one script: compile, lint, and describe its header.
+/// Checks one script: compile, lint, and read its job header the way
+/// `tokensmith watch` will.
 pub fn check_one(host: &ScriptHost, path: &std::path::Path) -> Report {
     let script = match host.compile_file(path) {
         Ok(s) => s,
@@ -31,13 +36,36 @@ pub fn check_one(host: &ScriptHost, path: &std::path::Path) -> Report {
             };
         }
     };
-    let problems = lint::unknown_calls(&host.engine(), &script);
+    let mut problems = lint::unknown_calls(&host.engine(), &script);
+    let header = match ScriptHeader::parse(script.source()) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            // The daemon would refuse this script: a failure here too.
+            let message = e.to_string();
+            let message = message
+                .strip_prefix(&format!("line {}: ", e.line()))
+                .unwrap_or(&message);
+            problems.push(ScriptError::at(
+                ErrorKind::Syntax,
+                script.name(),
+                script.source(),
+                Position::new(u16::try_from(e.line()).unwrap_or(u16::MAX), 1),
+                format!("invalid header: {message}"),
+            ));
+            None
+        }
+    };
     let mut text = String::new();
     for p in &problems {
         text.push_str(&format!("{p}\n"));
     }
     if problems.is_empty() {
         text.push_str(&format!("{}: ok\n", script.name()));
+    }
+    if let Some(h) = header {
+        for line in h.to_string().lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
     }
     Report {
         ok: problems.is_empty(),
