@@ -273,7 +273,7 @@ mod tests {
             "token::generate() -> Token",
             "Token.id -> String",
             "Timestamp + Duration -> Timestamp",
-            "log::info(message: String)",
+            "log::info(message: any)",
             "duration(text: String) -> Duration",
         ] {
             assert!(sigs.iter().any(|s| s == want), "{want} not in {sigs:#?}");

@@ -47,6 +47,9 @@ The user guide (`docs/guide.md`) shows how the pieces fit together.
   directory only (no `..`, no absolute paths, no symlinks leading out).
 ";
 
+/// The script-visible types the reference documents, in order.
+const TYPES: [&str; 4] = ["Token", "Timestamp", "Duration", "HostError"];
+
 /// The whole reference as Markdown.
 pub fn render(functions: &[FnDoc]) -> String {
     let mut out = String::from(INTRO);
@@ -55,6 +58,22 @@ pub fn render(functions: &[FnDoc]) -> String {
     for f in functions {
         match f.kind() {
             FnKind::Function => by_ns.entry(f.namespace.as_str()).or_default().push(f),
+            // `int * Duration` belongs with Duration, not with int.
+            FnKind::Operator => {
+                let ty = f
+                    .params
+                    .iter()
+                    .map(|p| {
+                        p.rsplit(": ")
+                            .next()
+                            .unwrap_or(p)
+                            .trim_start_matches("&mut ")
+                    })
+                    .find(|t| TYPES.contains(t))
+                    .unwrap_or_default()
+                    .to_owned();
+                by_type.entry(ty).or_default().push(f);
+            }
             _ => by_type
                 .entry(f.receiver().unwrap_or_default())
                 .or_default()
@@ -71,7 +90,7 @@ pub fn render(functions: &[FnDoc]) -> String {
         out.push_str("\n## Global functions\n");
         functions_section(&mut out, fns);
     }
-    for ty in ["Token", "Timestamp", "Duration", "HostError"] {
+    for ty in TYPES {
         if let Some(fns) = by_type.get(ty) {
             let _ = write!(out, "\n## Type `{ty}`\n");
             type_section(&mut out, fns);

@@ -400,3 +400,13 @@ fn errors_never_carry_a_token_even_one_the_script_threw() {
         "test.rhai:1:36: Function not found: nope (&str | ImmutableString | String)\n 1 | let x = \"abcdef.****************\"; nope(x)\n   |                                    ^"
     );
 }
+
+#[test]
+fn log_takes_any_value_and_durations_scale_both_ways() {
+    assert_eq!(
+        eval_str("log::info(42); log::warn(token::generate()); log::debug(()); 1"),
+        "1"
+    );
+    assert_eq!(eval_str("(2 * duration(\"90m\")).to_string()"), "3h0m0s");
+    assert_eq!(eval_str("duration(\"2h\").minutes"), "120");
+}

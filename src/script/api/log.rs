@@ -23,6 +23,11 @@ pub fn emit(level: tracing::Level, script: &str, msg: &str) {
     }
 }
 
+/// A logged value as `print` shows it: strings as they are, tokens redacted.
+fn text(value: &rhai::Dynamic) -> String {
+    crate::script::render::render(value).unwrap_or_else(|| "()".to_owned())
+}
+
 fn script_name(ctx: &NativeCallContext) -> String {
     super::super::context::RunContext::of(ctx)
         .map(|c| c.script.clone())
@@ -31,15 +36,21 @@ fn script_name(ctx: &NativeCallContext) -> String {
 
 #[export_module]
 pub mod log_api {
+    use rhai::Dynamic;
     use tracing::Level;
 
-    /// Logs a debug line (shown with `-vv`).
+    /// Logs a debug line (shown with `-vv`). Like every `log::` function it
+    /// takes any value: strings as they are, others as `print` shows them.
     ///
     /// ```rhai
     /// log::debug(`found ${token::list().len()} tokens`);
     /// ```
-    pub fn debug(ctx: NativeCallContext, message: &str) {
-        super::emit(Level::DEBUG, &super::script_name(&ctx), message);
+    pub fn debug(ctx: NativeCallContext, message: Dynamic) {
+        super::emit(
+            Level::DEBUG,
+            &super::script_name(&ctx),
+            &super::text(&message),
+        );
     }
 
     /// Logs an informational line (shown with `-v`).
@@ -47,8 +58,12 @@ pub mod log_api {
     /// ```rhai
     /// log::info("rotation started");
     /// ```
-    pub fn info(ctx: NativeCallContext, message: &str) {
-        super::emit(Level::INFO, &super::script_name(&ctx), message);
+    pub fn info(ctx: NativeCallContext, message: Dynamic) {
+        super::emit(
+            Level::INFO,
+            &super::script_name(&ctx),
+            &super::text(&message),
+        );
     }
 
     /// Logs a warning (shown by default).
@@ -56,8 +71,12 @@ pub mod log_api {
     /// ```rhai
     /// log::warn("no token carries the rotation mark yet");
     /// ```
-    pub fn warn(ctx: NativeCallContext, message: &str) {
-        super::emit(Level::WARN, &super::script_name(&ctx), message);
+    pub fn warn(ctx: NativeCallContext, message: Dynamic) {
+        super::emit(
+            Level::WARN,
+            &super::script_name(&ctx),
+            &super::text(&message),
+        );
     }
 
     /// Logs an error (shown by default). It does not stop the script: `throw` does.
@@ -65,7 +84,11 @@ pub mod log_api {
     /// ```rhai
     /// log::error("could not publish the join command");
     /// ```
-    pub fn error(ctx: NativeCallContext, message: &str) {
-        super::emit(Level::ERROR, &super::script_name(&ctx), message);
+    pub fn error(ctx: NativeCallContext, message: Dynamic) {
+        super::emit(
+            Level::ERROR,
+            &super::script_name(&ctx),
+            &super::text(&message),
+        );
     }
 }

@@ -110,6 +110,16 @@ pub mod time_api {
         d.as_secs()
     }
 
+    /// Whole minutes in the duration (truncated toward zero).
+    ///
+    /// ```rhai
+    /// print(duration("2h").minutes);   // 120
+    /// ```
+    #[rhai_fn(global, get = "minutes", pure)]
+    pub fn minutes(d: &mut Duration) -> INT {
+        d.as_mins()
+    }
+
     /// Whole hours in the duration (truncated toward zero).
     ///
     /// ```rhai
@@ -185,6 +195,16 @@ pub mod time_api {
             .ok()
             .and_then(|n| a.checked_mul(n))
             .ok_or_else(|| overflow("duration * int"))
+    }
+
+    /// A whole number times a duration.
+    ///
+    /// ```rhai
+    /// print(2 * duration("90m"));   // 3h0m0s
+    /// ```
+    #[rhai_fn(global, name = "*", return_raw)]
+    pub fn int_times(n: INT, a: Duration) -> Result<Duration, Box<EvalAltResult>> {
+        dur_times(a, n)
     }
 
     /// A duration divided by a whole number.
