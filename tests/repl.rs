@@ -132,7 +132,7 @@ fn help_functions_and_command_completion_without_a_cluster() {
     p.send(":fu").unwrap();
     p.send("\t").unwrap();
     p.send_line("").unwrap();
-    p.exp_string("log::warn(message: String)").unwrap();
+    p.exp_string("log::warn(message: any)").unwrap();
     p.exp_string(PROMPT).unwrap();
 
     // Cluster calls fail with a catchable error; the session goes on.

@@ -67,9 +67,10 @@ impl RunContext {
     /// `limit` from now.
     pub fn start_clock(&self, deadline: Option<Instant>, limit: Option<Duration>) {
         let now = Instant::now();
-        let from_limit = limit.map(|l| Clock {
-            deadline: now + l,
-            limit: l,
+        // A limit too far out to represent is no limit.
+        let from_limit = limit.and_then(|l| {
+            now.checked_add(l)
+                .map(|deadline| Clock { deadline, limit: l })
         });
         let from_caller = deadline.map(|d| Clock {
             deadline: d,

@@ -410,3 +410,11 @@ fn log_takes_any_value_and_durations_scale_both_ways() {
     assert_eq!(eval_str("(2 * duration(\"90m\")).to_string()"), "3h0m0s");
     assert_eq!(eval_str("duration(\"2h\").minutes"), "120");
 }
+
+#[test]
+fn an_enormous_timeout_is_no_timeout() {
+    let mut opts = ScriptOptions::default();
+    opts.limits.timeout = Some(Duration::MAX);
+    let h = ScriptHost::new(None, opts);
+    assert_eq!(run_with(&h, "1 + 1", &[]).unwrap().as_int().unwrap(), 2);
+}
