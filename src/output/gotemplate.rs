@@ -37,8 +37,12 @@ impl GoTemplatePrinter {
         template.add_func("base64decode", base64decode);
         template.add_func("print", go_print);
         template.add_func("println", go_println);
+        template.add_func("printf", go_printf);
         template.add_func("_gofmt", go_fmt_value);
-        let rewritten = rewrite_print_actions(raw);
+        // gtmpl's lexer can loop forever on an action left open at the end
+        // of the input, so that case is rejected here with Go's message.
+        let rewritten = rewrite_print_actions(raw)
+            .map_err(|line| format!("template: output:{line}: unclosed action"))?;
         // gtmpl has panicked on odd input before; a template must never take
         // the process down, so a panic is reported as a parse error.
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -127,16 +131,17 @@ fn locate_field(raw: &str, key: &str) -> Option<(usize, usize, String)> {
 }
 
 /// Appends `| _gofmt` to every action that prints its pipeline (not
-/// control words, comments or variable declarations).
-fn rewrite_print_actions(src: &str) -> String {
+/// control words, comments or variable declarations). An action that is
+/// never closed is an error carrying the line it starts on.
+fn rewrite_print_actions(src: &str) -> Result<String, usize> {
     let mut out = String::with_capacity(src.len() + 16);
     let mut rest = src;
     while let Some(open) = rest.find("{{") {
         out.push_str(&rest[..open]);
         let after = &rest[open + 2..];
         let Some(len) = action_len(after) else {
-            out.push_str(&rest[open..]);
-            return out;
+            let start = src.len() - rest.len() + open;
+            return Err(1 + src[..start].matches('\n').count());
         };
         let inner = &after[..len];
         out.push_str("{{");
@@ -145,7 +150,7 @@ fn rewrite_print_actions(src: &str) -> String {
         rest = &after[len + 2..];
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
 /// Length of an action's text up to its closing `}}`, skipping quoted text.
@@ -315,6 +320,20 @@ fn go_println(args: &[Tv]) -> Result<Tv, FuncError> {
     Ok(Tv::String(format!("{}\n", parts.join(" "))))
 }
 
+/// `fmt.Sprintf` through gtmpl's, with lists and maps already rendered as
+/// Go's `%v` (gtmpl prints maps unsorted and objects not at all).
+fn go_printf(args: &[Tv]) -> Result<Tv, FuncError> {
+    let args: Vec<Tv> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match a {
+            Tv::Array(_) | Tv::Map(_) | Tv::Object(_) if i > 0 => Tv::String(fmt_one(a)),
+            other => other.clone(),
+        })
+        .collect();
+    gtmpl::funcs::printf(&args)
+}
+
 /// kubectl's `base64decode`.
 fn base64decode(args: &[Tv]) -> Result<Tv, FuncError> {
     use base64::Engine;
@@ -378,21 +397,24 @@ mod tests {
 
     #[test]
     fn printing_actions_get_go_formatting_and_control_actions_do_not() {
-        assert_eq!(rewrite_print_actions("{{.a}}"), "{{.a | _gofmt}}");
-        assert_eq!(rewrite_print_actions("{{- .a -}}"), "{{- .a | _gofmt -}}");
+        assert_eq!(rewrite_print_actions("{{.a}}").unwrap(), "{{.a | _gofmt}}");
         assert_eq!(
-            rewrite_print_actions("{{range .a}}{{.}}{{end}}"),
+            rewrite_print_actions("{{- .a -}}").unwrap(),
+            "{{- .a | _gofmt -}}"
+        );
+        assert_eq!(
+            rewrite_print_actions("{{range .a}}{{.}}{{end}}").unwrap(),
             "{{range .a}}{{. | _gofmt}}{{end}}"
         );
         assert_eq!(
-            rewrite_print_actions("{{$x := .a}}{{/* c */}}"),
+            rewrite_print_actions("{{$x := .a}}{{/* c */}}").unwrap(),
             "{{$x := .a}}{{/* c */}}"
         );
         assert_eq!(
-            rewrite_print_actions(r#"{{"}}" | printf "%s"}}"#),
+            rewrite_print_actions(r#"{{"}}" | printf "%s"}}"#).unwrap(),
             r#"{{"}}" | printf "%s" | _gofmt}}"#
         );
-        assert_eq!(rewrite_print_actions("{{ .a"), "{{ .a");
+        assert_eq!(rewrite_print_actions("x\n{{ .a"), Err(2));
     }
 
     #[test]

@@ -284,3 +284,6 @@ fn redacted(token: &BootstrapToken) -> Value {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;
