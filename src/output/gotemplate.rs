@@ -56,7 +56,7 @@ impl GoTemplatePrinter {
                 template,
                 allow_missing_keys,
             }),
-            Ok(Err(e)) => Err(e),
+            Ok(Err(e)) => Err(go_parse_error(&e, raw)),
             Err(_) => Err(format!("template: output: cannot parse {}", go_quote(raw))),
         }
     }
@@ -88,6 +88,30 @@ impl GoTemplatePrinter {
             message,
         })
     }
+}
+
+/// gtmpl words parse errors as `template: output:<line+1>:<msg>`; Go as
+/// `template: output:<line>: <msg>` and quotes unknown function names.
+fn go_parse_error(gtmpl_message: &str, raw: &str) -> String {
+    let Some(rest) = gtmpl_message.strip_prefix("template: output:") else {
+        return gtmpl_message.to_owned();
+    };
+    let (line, msg) = match rest.split_once(':') {
+        Some((n, msg)) if n.chars().all(|c| c.is_ascii_digit()) => {
+            (n.parse::<usize>().unwrap_or(1), msg)
+        }
+        _ => (1, rest),
+    };
+    let lines = 1 + raw.matches('\n').count();
+    let line = line.saturating_sub(1).clamp(1, lines);
+    let msg = match msg
+        .strip_prefix("function ")
+        .and_then(|m| m.strip_suffix(" not defined"))
+    {
+        Some(name) => format!("function {} not defined", go_quote(name)),
+        None => msg.trim().to_owned(),
+    };
+    format!("template: output:{line}: {msg}")
 }
 
 /// Go's `template: output:L:C: executing "output" at <.foo>: map has no

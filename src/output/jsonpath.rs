@@ -101,7 +101,8 @@ impl JsonPathTemplate {
             match r {
                 Value::Array(_) | Value::Object(_) => out.push_str(&go_json_compact(r)),
                 Value::String(s) => out.push_str(s),
-                Value::Null => out.push_str("null"),
+                // `fmt.Fprint` of a nil interface.
+                Value::Null => out.push_str("<nil>"),
                 Value::Bool(b) => out.push_str(&b.to_string()),
                 Value::Number(n) => out.push_str(&match n.as_i64() {
                     Some(i) if !n.is_f64() => i.to_string(),

@@ -397,3 +397,24 @@ fn show_managed_fields_changes_nothing() {
         render("json", &upstream_token())
     );
 }
+
+#[test]
+fn go_template_parse_errors_read_like_go() {
+    for (t, want) in [
+        (
+            "{{.token | nosuchfunc}}",
+            r#"template: output:1: function "nosuchfunc" not defined"#,
+        ),
+        ("{{end}}", "template: output:1: unexpected {{end}}"),
+        ("{{if .a}}", "template: output:1: unexpected EOF"),
+    ] {
+        assert_eq!(
+            printer(&flags(&format!("go-template={t}")))
+                .err()
+                .map(|e| e.to_string()),
+            Some(format!(
+                "could not construct output printer: error parsing template {t}, {want}\n"
+            ))
+        );
+    }
+}
