@@ -43,6 +43,13 @@ impl GoTemplatePrinter {
         // of the input, so that case is rejected here with Go's message.
         let rewritten = rewrite_print_actions(raw)
             .map_err(|line| format!("template: output:{line}: unclosed action"))?;
+        // gtmpl parses and runs nested blocks recursively; bound the nesting
+        // so that a hostile template cannot exhaust the stack.
+        if block_depth(raw) > MAX_BLOCK_DEPTH {
+            return Err(format!(
+                "template: output:1: blocks nested deeper than {MAX_BLOCK_DEPTH}"
+            ));
+        }
         // gtmpl has panicked on odd input before; a template must never take
         // the process down, so a panic is reported as a parse error.
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -88,6 +95,30 @@ impl GoTemplatePrinter {
             message,
         })
     }
+}
+
+const MAX_BLOCK_DEPTH: usize = 100;
+
+/// The deepest nesting of `if`/`range`/`with`/`define`/`block` actions, or of
+/// parentheses inside one action.
+fn block_depth(src: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut rest = src;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(len) = action_len(after) else { break };
+        let inner = after[..len].trim_start_matches('-').trim_start();
+        let word: String = inner.chars().take_while(|c| c.is_alphanumeric()).collect();
+        match word.as_str() {
+            "if" | "range" | "with" | "define" | "block" => depth += 1,
+            "end" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let parens = inner.chars().filter(|c| *c == '(').count();
+        max = max.max(depth).max(parens);
+        rest = &after[len + 2..];
+    }
+    max
 }
 
 /// gtmpl words parse errors as `template: output:<line+1>:<msg>`; Go as

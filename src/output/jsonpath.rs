@@ -12,6 +12,8 @@ use serde_json::Value;
 use super::gofmt::go_float;
 use super::object::{go_json_compact, go_json_indent};
 
+const MAX_RANGE_DEPTH: usize = 100;
+
 /// One step of a path inside an action.
 #[derive(Clone, Debug, PartialEq)]
 enum Step {
@@ -56,7 +58,7 @@ impl JsonPathTemplate {
     pub fn parse(raw: &str, allow_missing_keys: bool, as_json: bool) -> Result<Self, String> {
         let flat = parse_flat(raw)?;
         let mut it = flat.into_iter();
-        let nodes = nest(&mut it, false)?;
+        let nodes = nest(&mut it, 0)?;
         Ok(Self {
             nodes,
             allow_missing_keys,
@@ -229,14 +231,15 @@ fn eval_array(input: Vec<Value>, params: &[Param; 3]) -> Result<Vec<Value>, Stri
         if !p[0].known {
             p[0].value = 0;
         }
+        // Indexes come from the user: saturate rather than overflow.
         if p[0].value < 0 {
-            p[0].value += len;
+            p[0].value = p[0].value.saturating_add(len);
         }
         if !p[1].known {
             p[1].value = len;
         }
         if p[1].value < 0 || (p[1].value == 0 && p[1].derived) {
-            p[1].value += len;
+            p[1].value = p[1].value.saturating_add(len);
         }
         if p[1].value == p[0].value {
             return Ok(result);
@@ -250,7 +253,7 @@ fn eval_array(input: Vec<Value>, params: &[Param; 3]) -> Result<Vec<Value>, Stri
         if p[1].value > len || p[1].value < 0 {
             return Err(format!(
                 "array index out of bounds: index {}, length {len}",
-                p[1].value - 1
+                p[1].value.saturating_sub(1)
             ));
         }
         if p[0].value > p[1].value {
@@ -278,16 +281,21 @@ fn eval_array(input: Vec<Value>, params: &[Param; 3]) -> Result<Vec<Value>, Stri
 }
 
 /// Builds the nested node list; `range` opens a body that `end` closes.
-fn nest(it: &mut std::vec::IntoIter<Node>, in_range: bool) -> Result<Vec<Node>, String> {
+/// `depth` is the number of open ranges; it is bounded so that a hostile
+/// template cannot exhaust the stack.
+fn nest(it: &mut std::vec::IntoIter<Node>, depth: usize) -> Result<Vec<Node>, String> {
     let mut out = Vec::new();
     while let Some(node) = it.next() {
         match node {
             Node::Action(steps) if steps.first() == Some(&Step::Range) => {
-                let body = nest(it, true)?;
+                if depth >= MAX_RANGE_DEPTH {
+                    return Err(format!("range nested deeper than {MAX_RANGE_DEPTH}"));
+                }
+                let body = nest(it, depth + 1)?;
                 out.push(Node::Range(steps, body));
             }
             Node::Action(steps) if steps.first() == Some(&Step::End) => {
-                if !in_range {
+                if depth == 0 {
                     return Err("not in range, nothing to end".to_owned());
                 }
                 return Ok(out);
@@ -571,7 +579,7 @@ fn parse_slice(text: &str) -> Result<Step, String> {
             _ if i == 1 => {
                 params[1] = Param {
                     known: true,
-                    value: params[0].value + 1,
+                    value: params[0].value.saturating_add(1),
                     derived: true,
                 };
             }

@@ -418,3 +418,31 @@ fn go_template_parse_errors_read_like_go() {
         );
     }
 }
+
+#[test]
+fn deeply_nested_templates_are_refused_not_overflowed() {
+    let go = format!(
+        "go-template={}{}",
+        "{{if .kind}}".repeat(5000),
+        "{{end}}".repeat(5000)
+    );
+    assert!(printer(&flags(&go)).is_err());
+    let parens = format!(
+        "go-template={{{{{}.kind{}}}}}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    assert!(printer(&flags(&parens)).is_err());
+    let jp = format!(
+        "jsonpath={}{}",
+        "{range .usages[*]}".repeat(5000),
+        "{end}".repeat(5000)
+    );
+    assert!(printer(&flags(&jp)).is_err());
+    let ok = format!(
+        "go-template={}x{}",
+        "{{if .kind}}{{with .}}".repeat(50),
+        "{{end}}".repeat(100)
+    );
+    assert_eq!(render(&ok, &upstream_token()), "x");
+}
