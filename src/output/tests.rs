@@ -446,3 +446,24 @@ fn deeply_nested_templates_are_refused_not_overflowed() {
     );
     assert_eq!(render(&ok, &upstream_token()), "x");
 }
+
+#[test]
+fn template_errors_never_carry_the_secret() {
+    for t in [
+        "go-template={{range .token}}{{end}}",
+        r#"go-template={{printf "%d" .token}}"#,
+        "go-template={{.token.x}}",
+        "go-template={{index .token 99}}",
+        "jsonpath={.token[0]}",
+        "jsonpath={.token.x}",
+    ] {
+        let mut f = flags(t);
+        f.allow_missing_template_keys = false;
+        let mut p = printer(&f).expect("printer builds");
+        let err = p
+            .print(&upstream_token(), now(), &mut Vec::new())
+            .expect_err(t)
+            .to_string();
+        assert!(!err.contains("1234567890123456"), "{t}: {err}");
+    }
+}

@@ -218,3 +218,13 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn deeply_nested_yaml_is_an_error_not_a_crash() {
+    for depth in [1_000, 100_000] {
+        let yaml = format!("a: {}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(load(&yaml).expect_err("rejected").exit_code(), 1);
+        let yaml = format!("{}x", "- ".repeat(depth));
+        assert_eq!(load(&yaml).expect_err("rejected").exit_code(), 1);
+    }
+}
