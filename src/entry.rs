@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, dispatch};
+use crate::cli::{Cli, Failure, dispatch};
+use crate::token::go_quote;
 
 pub fn main() -> ExitCode {
     // One TLS provider for the whole process (kube, the dev cluster, webhooks).
@@ -14,6 +15,10 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(f) = kubeadm_flag_error(&e) {
+                let _ = std::io::stderr().write_all(f.render().as_bytes());
+                return ExitCode::from(f.code);
+            }
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
             return ExitCode::from(code);
@@ -27,4 +32,57 @@ pub fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Under `token`, flag errors read as pflag/cobra word them and exit 1, so
+/// scripts written against `kubeadm token` see the same failure.
+fn kubeadm_flag_error(e: &clap::Error) -> Option<Failure> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !std::env::args().skip(1).any(|a| a == "token") {
+        return None;
+    }
+    let ctx = |k: ContextKind| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    let flag_name = |arg: &str| {
+        // clap renders the arg as `--ttl <DURATION>`; pflag names it `--ttl`.
+        arg.split_whitespace().next().unwrap_or(arg).to_owned()
+    };
+    let message = match e.kind() {
+        ErrorKind::UnknownArgument => {
+            let arg = ctx(ContextKind::InvalidArg)?;
+            match arg.strip_prefix('-') {
+                Some(short) if !short.starts_with('-') => {
+                    let c = short.chars().next().unwrap_or('-');
+                    format!("unknown shorthand flag: '{c}' in {arg}")
+                }
+                _ => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
+            }
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let arg = flag_name(&ctx(ContextKind::InvalidArg)?);
+            let value = ctx(ContextKind::InvalidValue).unwrap_or_default();
+            if value.is_empty() {
+                format!("flag needs an argument: {arg}")
+            } else {
+                format!(
+                    "invalid argument {} for {} flag: strconv.ParseBool: parsing {}: invalid syntax",
+                    go_quote(&value),
+                    go_quote(&arg),
+                    go_quote(&value)
+                )
+            }
+        }
+        ErrorKind::InvalidSubcommand => {
+            let sub = ctx(ContextKind::InvalidSubcommand)?;
+            format!(
+                "unknown command {} for \"tokensmith token\"",
+                go_quote(&sub)
+            )
+        }
+        _ => return None,
+    };
+    Some(Failure::kubeadm(1, message))
 }

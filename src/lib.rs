@@ -14,6 +14,7 @@ pub mod logging;
 pub mod output;
 pub mod publish;
 pub mod repl;
+pub mod rotation;
 pub mod schedule;
 pub mod script;
 pub mod token;

@@ -1,10 +1,112 @@
-//! `tokensmith dev-cluster`.
+//! `tokensmith dev-cluster`: serve the embedded, Kubernetes-API-compatible
+//! dev cluster until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use super::{Failure, GlobalArgs};
+use crate::devcluster::{
+    DevCluster, DevClusterConfig, FaultConfig, default_dev_state_dir, persist,
+};
 
 #[derive(Debug, clap::Args)]
-pub struct DevClusterArgs {}
+pub struct DevClusterArgs {
+    /// Address to serve HTTPS on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6443")]
+    pub listen: SocketAddr,
 
-pub fn run(_global: &GlobalArgs, _args: DevClusterArgs) -> Result<(), Failure> {
-    Err(Failure::new(2, "`tokensmith dev-cluster` is not built yet"))
+    /// Where to write the admin kubeconfig (mode 0600). Default: admin.kubeconfig
+    /// beside --state, else $XDG_STATE_HOME/tokensmith/dev-cluster.kubeconfig.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig_out: Option<PathBuf>,
+
+    /// Persist every acknowledged write to FILE and reload it at start; the CA,
+    /// serving certificate and admin token are kept in the same directory.
+    /// Without it the cluster lives in memory only.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Fraction (0 to 1) of requests answered 500 InternalError.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub fault_error_rate: f64,
+
+    /// Fraction (0 to 1) of requests answered 429 TooManyRequests.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub fault_throttle_rate: f64,
+
+    /// Seconds in the Retry-After header of injected 429s.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    pub fault_retry_after: u64,
+
+    /// Fraction (0 to 1) of requests whose connection is closed without an answer.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub fault_drop_rate: f64,
+
+    /// Milliseconds of latency added to every request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub fault_latency_ms: u64,
+}
+
+fn default_kubeconfig_out(state: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    match state {
+        Some(s) => Ok(persist::parent_dir(s).join("admin.kubeconfig")),
+        None => {
+            let dev = default_dev_state_dir()?;
+            let base = dev.parent().map(PathBuf::from).unwrap_or(dev);
+            Ok(base.join("dev-cluster.kubeconfig"))
+        }
+    }
+}
+
+pub fn run(_global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
+    let faults = FaultConfig {
+        error_rate: args.fault_error_rate,
+        throttle_rate: args.fault_throttle_rate,
+        retry_after_seconds: args.fault_retry_after,
+        drop_rate: args.fault_drop_rate,
+        latency_ms: args.fault_latency_ms,
+    };
+    faults
+        .validate()
+        .map_err(|e| Failure::new(2, format!("invalid fault flags: {e}")))?;
+    let kubeconfig_out = match args.kubeconfig_out {
+        Some(p) => p,
+        None => default_kubeconfig_out(args.state.as_ref())?,
+    };
+    let cfg = DevClusterConfig {
+        listen: args.listen,
+        state_file: args.state,
+        kubeconfig_out: Some(kubeconfig_out),
+        faults,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
+    rt.block_on(async move {
+        let dc = DevCluster::start(cfg).await?;
+        // A closed stdout (a parent that read the first line and left) must
+        // not take the server down, so write errors are ignored.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "dev cluster serving at {}", dc.url());
+        if let Some(p) = dc.kubeconfig_path() {
+            let _ = writeln!(out, "admin kubeconfig: {}", p.display());
+        }
+        let _ = out.flush();
+        wait_for_signal().await?;
+        dc.shutdown().await;
+        Ok::<(), anyhow::Error>(())
+    })
+    .map_err(Failure::from)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
 }

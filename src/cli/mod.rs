@@ -105,6 +105,9 @@ pub enum Command {
 /// Runs the parsed command line and returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<(), Failure> {
     let global = cli.global;
+    if let Some(root) = &global.rootfs {
+        chroot(root)?;
+    }
     match cli.command {
         Command::Token(args) => token::run(&global, args),
         Command::Run(args) => run::run(&global, args),
@@ -114,4 +117,40 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::DevCluster(args) => dev_cluster::run(&global, args),
         Command::Completions(args) => completions::run(args),
     }
+}
+
+/// Writes command output to stdout. A closed pipe (`| head`) ends the
+/// output quietly instead of failing, as shell tools do.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::new(
+            1,
+            format!("failed to write to standard output: {e}"),
+        )),
+    }
+}
+
+/// True when an error (or any of its sources) is a closed pipe.
+pub fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// `--rootfs`: everything after this reads the host's files (kubeadm `Chroot`).
+fn chroot(root: &std::path::Path) -> Result<(), Failure> {
+    std::os::unix::fs::chroot(root)
+        .and_then(|()| std::env::set_current_dir("/"))
+        .map_err(|e| Failure::new(1, format!("unable to chroot to {}: {e}", root.display())))
 }

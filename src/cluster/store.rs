@@ -1,0 +1,374 @@
+//! Bootstrap-token Secrets in `kube-system`: get, create (failing if the ID is
+//! taken), list with the type field selector, delete. kubeadm's request shapes
+//! and messages (`phases/bootstraptoken/node/token.go`, `cmd/token.go`).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+
+use super::error::{ClusterError, RequestFailure, describe};
+use super::retry::RetryPolicy;
+use crate::token::secret::{NAMESPACE, SECRET_TYPE};
+use crate::token::{BootstrapToken, SecretDecodeError, TokenId};
+
+/// A token as read back from its Secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub token: BootstrapToken,
+    /// The Secret's `creationTimestamp`.
+    pub created: Option<Timestamp>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The token Secrets of one cluster.
+#[derive(Clone)]
+pub struct TokenStore {
+    api: Api<Secret>,
+    server: String,
+    dry_run: bool,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for TokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenStore")
+            .field("server", &self.server)
+            .field("dry_run", &self.dry_run)
+            .finish()
+    }
+}
+
+impl TokenStore {
+    pub fn new(client: kube::Client, server: String, dry_run: bool) -> Self {
+        Self {
+            api: Api::namespaced(client, NAMESPACE),
+            server,
+            dry_run,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Sets how transient failures of idempotent calls are retried.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn url(&self, name: Option<&str>) -> String {
+        let base = format!(
+            "{}/api/v1/namespaces/{NAMESPACE}/secrets",
+            self.server.trim_end_matches('/')
+        );
+        match name {
+            Some(n) => format!("{base}/{n}"),
+            None => base,
+        }
+    }
+
+    /// Reads one token; `Ok(None)` when no Secret has its name.
+    pub async fn get(&self, id: &TokenId) -> Result<Option<StoredToken>, ClusterError> {
+        let name = id.secret_name();
+        let secret = self.get_secret(&name).await.map_err(|f| {
+            f.into_error(format!(
+                "failed to get bootstrap token {}",
+                crate::token::go_quote(id.as_str())
+            ))
+        })?;
+        match secret {
+            None => Ok(None),
+            Some(s) => stored_from_secret(&s)
+                .map(Some)
+                .map_err(|e| ClusterError::Api {
+                    context: format!(
+                        "failed to read bootstrap token {}",
+                        crate::token::go_quote(id.as_str())
+                    ),
+                    cause: e.to_string(),
+                    status: None,
+                    reason: None,
+                }),
+        }
+    }
+
+    async fn get_secret(&self, name: &str) -> Result<Option<Secret>, RequestFailure> {
+        let url = self.url(Some(name));
+        self.retry
+            .run(|_| async {
+                self.api
+                    .get_opt(name)
+                    .await
+                    .map_err(|e| describe(&e, "Get", &url))
+            })
+            .await
+    }
+
+    /// Creates a token, failing with kubeadm's `a token with id "…" already
+    /// exists` when its Secret is there (`UpdateOrCreateTokens(failIfExists)`).
+    pub async fn create(&self, token: &BootstrapToken) -> Result<StoredToken, ClusterError> {
+        self.create_labeled(token, &BTreeMap::new()).await
+    }
+
+    /// [`TokenStore::create`] with labels on the Secret (e.g. a rotation mark).
+    pub async fn create_labeled(
+        &self,
+        token: &BootstrapToken,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<StoredToken, ClusterError> {
+        let id = token.token.id();
+        let name = id.secret_name();
+        // kubeadm ignores GET errors other than NotFound here and goes on.
+        if let Ok(Some(_)) = self.get_secret(&name).await {
+            return Err(ClusterError::TokenExists(id.to_string()));
+        }
+        let now = Timestamp::now();
+        let secret = to_secret(token, labels, now);
+        let context = format!("failed to create or update bootstrap token with name {name}");
+        if self.dry_run {
+            print_dry_run_create(&secret);
+            return Ok(StoredToken {
+                token: reread(token, now),
+                created: Some(now),
+                labels: labels.clone(),
+            });
+        }
+        let url = self.url(None);
+        // The request is safe to repeat: a create whose answer was lost shows up
+        // as AlreadyExists on the retry and becomes an update of our own Secret,
+        // exactly as kubeadm's create-or-update loop behaves.
+        let created = self
+            .retry
+            .run(|attempt| {
+                let secret = secret.clone();
+                let url = url.clone();
+                let name = name.clone();
+                async move {
+                    match self.api.create(&PostParams::default(), &secret).await {
+                        Ok(s) => Ok(s),
+                        Err(kube::Error::Api(st)) if st.code == 409 && attempt > 0 => {
+                            self.replace(&name, secret).await
+                        }
+                        Err(e) => {
+                            let mut f = describe(&e, "Post", &url);
+                            f.cause = format!("unable to create *v1.Secret: {}", f.cause);
+                            Err(f)
+                        }
+                    }
+                }
+            })
+            .await
+            .map_err(|f| f.into_error(context))?;
+        stored_from_secret(&created).map_err(|e| ClusterError::Api {
+            context: format!("failed to read back bootstrap token {name}"),
+            cause: e.to_string(),
+            status: None,
+            reason: None,
+        })
+    }
+
+    async fn replace(&self, name: &str, mut secret: Secret) -> Result<Secret, RequestFailure> {
+        let url = self.url(Some(name));
+        let wrap = |e: kube::Error| {
+            let mut f = describe(&e, "Put", &url);
+            f.cause = format!("unable to update *v1.Secret: {}", f.cause);
+            f
+        };
+        let current = self.api.get(name).await.map_err(wrap)?;
+        secret.metadata.resource_version = current.metadata.resource_version;
+        self.api
+            .replace(name, &PostParams::default(), &secret)
+            .await
+            .map_err(wrap)
+    }
+
+    /// Lists token Secrets with `type=bootstrap.kubernetes.io/token`, in the
+    /// server's order, decoding each; a malformed one is returned as its error.
+    pub async fn list(&self) -> Result<Vec<Result<StoredToken, SecretDecodeError>>, ClusterError> {
+        self.list_selected(None).await
+    }
+
+    /// [`TokenStore::list`] narrowed by a label selector (e.g. one rotation's tokens).
+    pub async fn list_selected(
+        &self,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Result<StoredToken, SecretDecodeError>>, ClusterError> {
+        let mut lp = ListParams::default().fields(&format!("type={SECRET_TYPE}"));
+        let mut url = format!(
+            "{}?fieldSelector=type%3D{}",
+            self.url(None),
+            SECRET_TYPE.replace('/', "%2F")
+        );
+        if let Some(sel) = label_selector {
+            lp = lp.labels(sel);
+            url.push_str(&format!("&labelSelector={sel}"));
+        }
+        let list = self
+            .retry
+            .run(|_| async {
+                self.api
+                    .list(&lp)
+                    .await
+                    .map_err(|e| describe(&e, "Get", &url))
+            })
+            .await
+            .map_err(|f| f.into_error("failed to list bootstrap tokens"))?;
+        Ok(list.items.iter().map(stored_from_secret).collect())
+    }
+
+    /// Merges `labels` into a token Secret's labels (JSON merge patch).
+    pub async fn label(
+        &self,
+        id: &TokenId,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), ClusterError> {
+        let name = id.secret_name();
+        if self.dry_run {
+            println!(
+                "[dryrun] Would perform action PATCH on resource \"secrets\" in API group \"core/v1\""
+            );
+            println!("[dryrun] Resource name: {}", crate::token::go_quote(&name));
+            return Ok(());
+        }
+        let url = self.url(Some(&name));
+        let patch = serde_json::json!({ "metadata": { "labels": labels } });
+        self.retry
+            .run(|_| async {
+                self.api
+                    .patch(
+                        &name,
+                        &kube::api::PatchParams::default(),
+                        &kube::api::Patch::Merge(&patch),
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| describe(&e, "Patch", &url))
+            })
+            .await
+            .map_err(|f| {
+                f.into_error(format!(
+                    "failed to label bootstrap token {}",
+                    crate::token::go_quote(id.as_str())
+                ))
+            })
+    }
+
+    /// Deletes a token's Secret. No preconditions, no type check (as kubeadm).
+    pub async fn delete(&self, id: &TokenId) -> Result<(), ClusterError> {
+        let name = id.secret_name();
+        let context = format!(
+            "failed to delete bootstrap token {}",
+            crate::token::go_quote(id.as_str())
+        );
+        if self.dry_run {
+            println!(
+                "[dryrun] Would perform action DELETE on resource \"secrets\" in API group \"core/v1\""
+            );
+            println!("[dryrun] Resource name: {}", crate::token::go_quote(&name));
+            return Ok(());
+        }
+        let url = self.url(Some(&name));
+        self.retry
+            .run(|attempt| {
+                let (name, url) = (name.clone(), url.clone());
+                async move {
+                    match self.api.delete(&name, &DeleteParams::default()).await {
+                        Ok(_) => Ok(()),
+                        // A retried delete whose first answer was lost finds nothing left.
+                        Err(kube::Error::Api(st)) if st.code == 404 && attempt > 0 => Ok(()),
+                        Err(e) => Err(describe(&e, "Delete", &url)),
+                    }
+                }
+            })
+            .await
+            .map_err(|f| f.into_error(context))
+    }
+}
+
+/// The Secret kubeadm writes for `token` at `now`.
+pub fn to_secret(
+    token: &BootstrapToken,
+    labels: &BTreeMap<String, String>,
+    now: Timestamp,
+) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(token.token.id().secret_name()),
+            namespace: Some(NAMESPACE.to_owned()),
+            labels: (!labels.is_empty()).then(|| labels.clone()),
+            ..ObjectMeta::default()
+        },
+        type_: Some(SECRET_TYPE.to_owned()),
+        data: Some(
+            token
+                .to_secret_data(now)
+                .into_iter()
+                .map(|(k, v)| (k, ByteString(v.into_bytes())))
+                .collect(),
+        ),
+        ..Secret::default()
+    }
+}
+
+/// The token as it will read back once stored (TTL folded into `expires`).
+fn reread(token: &BootstrapToken, now: Timestamp) -> BootstrapToken {
+    let mut t = token.clone();
+    t.expires = token.expiration_at(now);
+    t.ttl = None;
+    t.usages.sort();
+    t
+}
+
+/// `BootstrapTokenFromSecret` on an API object.
+pub fn stored_from_secret(secret: &Secret) -> Result<StoredToken, SecretDecodeError> {
+    let name = secret.metadata.name.clone().unwrap_or_default();
+    let data: BTreeMap<String, String> = secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned()))
+        .collect();
+    let token = BootstrapToken::from_secret(&name, &data)?;
+    Ok(StoredToken {
+        token,
+        created: secret.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        labels: secret.metadata.labels.clone().unwrap_or_default(),
+    })
+}
+
+/// kubeadm's dry-run report of a write, with the token secret masked: a
+/// dry run must not print the one value it was asked not to store.
+fn print_dry_run_create(secret: &Secret) {
+    println!(
+        "[dryrun] Would perform action CREATE on resource \"secrets\" in API group \"core/v1\""
+    );
+    let mut shown = serde_json::to_value(secret).unwrap_or_default();
+    if let Some(v) = shown.pointer_mut("/data/token-secret") {
+        *v = serde_json::Value::String("<redacted>".to_owned());
+    }
+    shown["apiVersion"] = "v1".into();
+    shown["kind"] = "Secret".into();
+    let yaml = serde_saphyr::to_string(&shown).unwrap_or_default();
+    println!("[dryrun] Attached object:\n{}", yaml.trim_end());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::BootstrapTokenString;
+
+    #[test]
+    fn secret_round_trips_through_the_api_shape() {
+        let t = BootstrapToken::with_defaults(
+            BootstrapTokenString::parse("abcdef.0123456789abcdef").unwrap(),
+        );
+        let now: Timestamp = "2024-01-02T03:04:05Z".parse().unwrap();
+        let s = to_secret(&t, &BTreeMap::new(), now);
+        assert_eq!(s.metadata.name.as_deref(), Some("bootstrap-token-abcdef"));
+        assert_eq!(s.type_.as_deref(), Some(SECRET_TYPE));
+        let back = stored_from_secret(&s).unwrap();
+        assert_eq!(back.token, reread(&t, now));
+    }
+}

@@ -1,0 +1,382 @@
+//! The two kube-controller-manager controllers kubeadm enables, run inside
+//! the dev cluster: bootstrapsigner and tokencleaner (spec §11). Each wakes
+//! on a change to the objects it watches and on a timer for the next token
+//! expiry, so both react within a second.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast::error::TryRecvError;
+
+use crate::token::jws::detached_signature;
+use crate::token::{Expiry, TokenId};
+
+use super::auth::{self, BOOTSTRAP_TOKEN_TYPE};
+use super::crud::{self, Preconditions, WriteContext};
+use super::objects;
+use super::resources::Resource;
+use super::store::{Event, Store};
+
+/// Where the controllers read the time: the wall clock in the server, a
+/// clock that follows tokio's (pausable) one in tests.
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
+pub fn wall_clock() -> Clock {
+    Arc::new(jiff::Timestamp::now)
+}
+
+const JWS_PREFIX: &str = "jws-kubeconfig-";
+const TOKEN_PREFIX: &str = "bootstrap-token-";
+/// Even with no change and no expiry in sight, look again this often.
+const RESYNC: Duration = Duration::from_secs(30);
+
+fn relevant(ev: &Event) -> bool {
+    (ev.key.resource == Resource::Secrets && ev.key.namespace == "kube-system")
+        || (ev.key.resource == Resource::ConfigMaps
+            && ev.key.namespace == "kube-public"
+            && ev.key.name == "cluster-info")
+}
+
+fn token_secrets(store: &Store) -> Vec<Value> {
+    store
+        .list(Resource::Secrets, Some("kube-system"))
+        .0
+        .into_iter()
+        .filter(|s| s.get("type").and_then(Value::as_str) == Some(BOOTSTRAP_TOKEN_TYPE))
+        .collect()
+}
+
+/// Time until the earliest future expiration among token Secrets.
+fn next_expiry(store: &Store, now: jiff::Timestamp) -> Option<Duration> {
+    token_secrets(store)
+        .iter()
+        .filter_map(|s| {
+            let data = auth::secret_data(s)?;
+            let exp = data.iter().find(|(k, _)| k == "expiration")?.1.clone();
+            let remaining = Expiry::parse(&exp).ok()?.remaining(now);
+            Some(Duration::try_from(remaining).unwrap_or(Duration::ZERO))
+        })
+        .min()
+}
+
+/// Runs `pass` now, after every relevant change, and at the next expiry.
+async fn drive<F, Fut>(
+    store: Arc<Store>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    clock: Clock,
+    mut pass: F,
+) where
+    F: FnMut(Arc<Store>, jiff::Timestamp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut changes = store.changes();
+    loop {
+        pass(store.clone(), clock()).await;
+        let wait = next_expiry(&store, clock())
+            // Wake just after the instant, so it already counts as expired.
+            .map(|d| (d + Duration::from_millis(5)).min(RESYNC))
+            .unwrap_or(RESYNC);
+        let sleep = tokio::time::sleep(wait);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = &mut sleep => break,
+                got = changes.recv() => match got {
+                    Ok(ev) if relevant(&ev) => {
+                        // Coalesce a burst of changes into one pass.
+                        while let Ok(_) | Err(TryRecvError::Lagged(_)) = changes.try_recv() {}
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+            }
+        }
+    }
+}
+
+/// bootstrapsigner: keeps `jws-kubeconfig-<id>` in cluster-info in step with
+/// the valid, unexpired, signing-usage token Secrets.
+pub async fn run_bootstrap_signer(
+    store: Arc<Store>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    clock: Clock,
+) {
+    drive(store, shutdown, clock, |s, now| async move {
+        sign_once(&s, now).await
+    })
+    .await;
+}
+
+/// The signatures cluster-info should carry now (bootstrapsigner.signConfigMap).
+pub fn wanted_signatures(
+    kubeconfig: &str,
+    secrets: &[Value],
+    now: jiff::Timestamp,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for s in secrets {
+        let Some(id) = objects::name(s)
+            .strip_prefix(TOKEN_PREFIX)
+            .and_then(TokenId::parse)
+        else {
+            continue;
+        };
+        let Some(data) = auth::secret_data(s) else {
+            continue;
+        };
+        let get = |k: &str| {
+            data.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let token_id = get("token-id").unwrap_or("");
+        let secret = get("token-secret").unwrap_or("");
+        if token_id.is_empty() || token_id != id.as_str() || secret.is_empty() {
+            continue;
+        }
+        if auth::is_expired(get("expiration"), now)
+            || get("usage-bootstrap-signing") != Some("true")
+        {
+            continue;
+        }
+        let key = format!("{JWS_PREFIX}{token_id}");
+        if out.contains_key(&key) {
+            continue;
+        }
+        out.insert(key, json!(detached_signature(kubeconfig, token_id, secret)));
+    }
+    out
+}
+
+async fn sign_once(store: &Store, now: jiff::Timestamp) {
+    let Ok(cm) = crud::get(store, Resource::ConfigMaps, "kube-public", "cluster-info") else {
+        return;
+    };
+    let Some(kubeconfig) = cm.pointer("/data/kubeconfig").and_then(Value::as_str) else {
+        return;
+    };
+    let wanted = wanted_signatures(kubeconfig, &token_secrets(store), now);
+    let data = cm
+        .get("data")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let current: Map<String, Value> = data
+        .iter()
+        .filter(|(k, _)| k.starts_with(JWS_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if current == wanted {
+        return;
+    }
+    let mut new_data: Map<String, Value> = data
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(JWS_PREFIX))
+        .collect();
+    new_data.extend(wanted);
+    let mut updated = cm.clone();
+    updated["data"] = Value::Object(new_data);
+    let ctx = WriteContext {
+        resource: Resource::ConfigMaps,
+        namespace: "kube-public",
+        manager: "bootstrap-signer".into(),
+        dry_run: false,
+    };
+    // Conflict and NotFound are ignored: the next change triggers another pass.
+    match crud::update(store, &ctx, "cluster-info", updated.to_string().as_bytes()).await {
+        Ok(_) => tracing::debug!("bootstrapsigner updated cluster-info signatures"),
+        Err(e) if e.code == 409 || e.code == 404 => {}
+        Err(e) => {
+            tracing::warn!(error = %e.message, "bootstrapsigner could not update cluster-info")
+        }
+    }
+}
+
+/// tokencleaner: deletes expired token Secrets (an unparsable expiration
+/// counts as expired) with a UID precondition.
+pub async fn run_token_cleaner(
+    store: Arc<Store>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    clock: Clock,
+) {
+    drive(store, shutdown, clock, |s, now| async move {
+        clean_once(&s, now).await
+    })
+    .await;
+}
+
+async fn clean_once(store: &Store, now: jiff::Timestamp) {
+    for s in token_secrets(store) {
+        let Some(data) = auth::secret_data(&s) else {
+            continue;
+        };
+        let exp = data
+            .iter()
+            .find(|(k, _)| k == "expiration")
+            .map(|(_, v)| v.as_str());
+        if !auth::is_expired(exp, now) {
+            continue;
+        }
+        let name = objects::name(&s).to_string();
+        let ctx = WriteContext {
+            resource: Resource::Secrets,
+            namespace: "kube-system",
+            manager: "token-cleaner".into(),
+            dry_run: false,
+        };
+        let pre = Preconditions {
+            uid: Some(objects::uid(&s).to_string()),
+            resource_version: None,
+        };
+        match crud::delete(store, &ctx, &name, &pre).await {
+            Ok(_) => {
+                tracing::info!(secret = %name, "tokencleaner deleted expired bootstrap token secret")
+            }
+            Err(e) if e.code == 409 || e.code == 404 => {}
+            Err(e) => {
+                tracing::warn!(secret = %name, error = %e.message, "tokencleaner could not delete")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    fn token_secret(id: &str, secret: &str, extra: &[(&str, &str)]) -> Value {
+        let mut data = Map::new();
+        data.insert("token-id".into(), json!(STANDARD.encode(id)));
+        data.insert("token-secret".into(), json!(STANDARD.encode(secret)));
+        for (k, v) in extra {
+            data.insert((*k).into(), json!(STANDARD.encode(v)));
+        }
+        json!({"metadata": {"name": format!("bootstrap-token-{id}")}, "type": BOOTSTRAP_TOKEN_TYPE, "data": data})
+    }
+
+    #[test]
+    fn only_valid_unexpired_signing_tokens_are_signed() {
+        let now: jiff::Timestamp = "2030-01-01T00:00:00Z".parse().expect("ts");
+        let secrets = vec![
+            token_secret(
+                "abcdef",
+                "0123456789abcdef",
+                &[("usage-bootstrap-signing", "true")],
+            ),
+            token_secret(
+                "bbbbbb",
+                "0123456789abcdef",
+                &[("usage-bootstrap-authentication", "true")],
+            ),
+            token_secret(
+                "cccccc",
+                "0123456789abcdef",
+                &[
+                    ("usage-bootstrap-signing", "true"),
+                    ("expiration", "2029-01-01T00:00:00Z"),
+                ],
+            ),
+            token_secret(
+                "dddddd",
+                "0123456789abcdef",
+                &[("usage-bootstrap-signing", "true"), ("expiration", "nope")],
+            ),
+        ];
+        let sigs = wanted_signatures("content", &secrets, now);
+        assert_eq!(sigs.keys().collect::<Vec<_>>(), ["jws-kubeconfig-abcdef"]);
+        assert_eq!(
+            sigs["jws-kubeconfig-abcdef"],
+            json!(detached_signature("content", "abcdef", "0123456789abcdef"))
+        );
+    }
+
+    /// A clock that starts at `base` and moves with tokio's (paused) clock.
+    fn tokio_clock(base: jiff::Timestamp) -> Clock {
+        let start = tokio::time::Instant::now();
+        Arc::new(move || {
+            let elapsed = jiff::SignedDuration::try_from(start.elapsed()).unwrap_or_default();
+            base + elapsed
+        })
+    }
+
+    async fn put_token(store: &Store, id: &str, expiration: Option<&str>) {
+        let mut s = token_secret(
+            id,
+            "0123456789abcdef",
+            &[("usage-bootstrap-signing", "true")],
+        );
+        if let Some(e) = expiration {
+            s["data"]["expiration"] = json!(STANDARD.encode(e));
+        }
+        s["apiVersion"] = json!("v1");
+        s["kind"] = json!("Secret");
+        s["metadata"]["namespace"] = json!("kube-system");
+        s["metadata"]["uid"] = json!(objects::new_uid());
+        let key =
+            crate::devcluster::store::Key::new(Resource::Secrets, "kube-system", objects::name(&s));
+        store
+            .transact(false, |tx| Ok(tx.put(key, s)))
+            .await
+            .expect("put token secret");
+    }
+
+    fn exists(store: &Store, id: &str) -> bool {
+        store
+            .get(&crate::devcluster::store::Key::new(
+                Resource::Secrets,
+                "kube-system",
+                &format!("bootstrap-token-{id}"),
+            ))
+            .is_some()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cleaner_wakes_at_the_next_expiry_and_not_before() {
+        let base: jiff::Timestamp = "2030-01-01T00:00:00Z".parse().expect("ts");
+        let store = Arc::new(Store::open(None).expect("store"));
+        put_token(&store, "soonly", Some("2030-01-01T00:00:10Z")).await;
+        put_token(&store, "forevr", None).await;
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(run_token_cleaner(
+            store.clone(),
+            shutdown,
+            tokio_clock(base),
+        ));
+
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        assert!(exists(&store, "soonly"), "not expired at 9s");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Let the cleaner's delete run.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !exists(&store, "soonly"),
+            "deleted once its expiration passed"
+        );
+        assert!(
+            exists(&store, "forevr"),
+            "a token without expiration is never touched"
+        );
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+
+    #[test]
+    fn a_token_id_that_disagrees_with_the_name_is_not_signed() {
+        let now = jiff::Timestamp::now();
+        let mut s = token_secret(
+            "abcdef",
+            "0123456789abcdef",
+            &[("usage-bootstrap-signing", "true")],
+        );
+        s["metadata"]["name"] = json!("bootstrap-token-zzzzzz");
+        assert!(wanted_signatures("c", &[s], now).is_empty());
+    }
+}

@@ -1,0 +1,130 @@
+//! Discovery documents: /version, /api, /api/v1, /apis and the
+//! coordination.k8s.io group, as kube-apiserver serves them (the legacy,
+//! unaggregated form; clients asking for aggregated discovery get these with
+//! `application/json`, and client-go falls back on that content type).
+
+use serde_json::{Value, json};
+
+use super::resources::{ALL, COORDINATION, Resource};
+
+pub const GIT_VERSION: &str = "v1.37.0-tokensmith";
+
+pub fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "37",
+        "emulationMajor": "1",
+        "emulationMinor": "37",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "36",
+        "gitVersion": GIT_VERSION,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2026-11-29T00:00:00Z",
+        "goVersion": "go1.25.0",
+        "compiler": "gc",
+        "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
+    })
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+/// `/api`: APIVersions.
+pub fn core_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
+        ],
+    })
+}
+
+fn resource_list(group_version: &str, group: &str) -> Value {
+    let resources: Vec<Value> = ALL
+        .into_iter()
+        .filter(|r| r.group() == group)
+        .map(Resource::discovery_entry)
+        .collect();
+    json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    })
+}
+
+/// `/api/v1`.
+pub fn core_resources() -> Value {
+    resource_list("v1", "")
+}
+
+/// `/apis/coordination.k8s.io/v1`.
+pub fn coordination_resources() -> Value {
+    resource_list("coordination.k8s.io/v1", COORDINATION)
+}
+
+fn coordination_group() -> Value {
+    let v = json!({"groupVersion": "coordination.k8s.io/v1", "version": "v1"});
+    json!({
+        "name": COORDINATION,
+        "versions": [v.clone()],
+        "preferredVersion": v,
+    })
+}
+
+fn authentication_group() -> Value {
+    let v = json!({"groupVersion": "authentication.k8s.io/v1", "version": "v1"});
+    json!({
+        "name": "authentication.k8s.io",
+        "versions": [v.clone()],
+        "preferredVersion": v,
+    })
+}
+
+/// `/apis/authentication.k8s.io`: APIGroup.
+pub fn authentication_group_doc() -> Value {
+    let mut g = authentication_group();
+    g["kind"] = json!("APIGroup");
+    g["apiVersion"] = json!("v1");
+    g
+}
+
+/// `/apis/authentication.k8s.io/v1`: only SelfSubjectReview is served.
+pub fn authentication_resources() -> Value {
+    json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "authentication.k8s.io/v1",
+        "resources": [{
+            "name": "selfsubjectreviews",
+            "singularName": "selfsubjectreview",
+            "namespaced": false,
+            "kind": "SelfSubjectReview",
+            "verbs": ["create"],
+        }],
+    })
+}
+
+/// `/apis/coordination.k8s.io`: APIGroup.
+pub fn coordination_group_doc() -> Value {
+    let mut g = coordination_group();
+    g["kind"] = json!("APIGroup");
+    g["apiVersion"] = json!("v1");
+    g
+}
+
+/// `/apis`: APIGroupList.
+pub fn groups() -> Value {
+    json!({
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [authentication_group(), coordination_group()],
+    })
+}

@@ -1,0 +1,332 @@
+//! Safe rotation: make a fresh token, hand its join command to every sink,
+//! and only then retire the older tokens of the same rotation — so that a
+//! valid, published token always exists and no live token is left unpublished.
+//!
+//! The order, and what a crash at each point leaves behind:
+//! 1. create the new token, labelled with the rotation (crash: one unpublished
+//!    token; the next run deletes it after publishing its own);
+//! 2. optionally wait until cluster-info is signed for it and the join check passes;
+//! 3. publish to every sink (crash: some sinks hold the new token; the next
+//!    run republishes everywhere, then deletes it);
+//! 4. label it published, then delete the rotation's other tokens except the
+//!    `keep - 1` newest published ones.
+//!
+//! If step 2 or 3 fails, sinks that already took the new join command get the
+//! previous token's command back, and the new token is deleted; the old tokens
+//! are never touched.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::cluster::verify::verify_join;
+use crate::cluster::{Cluster, ClusterError, StoredToken};
+use crate::publish::Sink;
+use crate::token::validate::{DEFAULT_GROUP, KNOWN_USAGES, validate_usages_and_groups};
+use crate::token::{BootstrapToken, BootstrapTokenString, ValidationErrors};
+
+/// The label naming the rotation a token belongs to.
+pub const ROTATION_LABEL: &str = "tokensmith.io/rotation";
+/// Set to `"true"` once every sink holds the token's join command.
+pub const PUBLISHED_LABEL: &str = "tokensmith.io/published";
+
+/// What to rotate and where to publish.
+#[derive(Debug, Clone)]
+pub struct RotationSpec {
+    /// The rotation's name (a label value); tokens of other rotations are never touched.
+    pub name: String,
+    pub ttl: SignedDuration,
+    pub description: String,
+    pub usages: Vec<String>,
+    pub groups: Vec<String>,
+    /// How many published tokens of this rotation remain afterwards (at least 1: the new one).
+    pub keep: usize,
+    pub sinks: Vec<Sink>,
+    /// Wait at most this long for the bootstrapsigner and check the join as a node would.
+    pub verify: Option<Duration>,
+    /// A certificate key makes the published command a control-plane join.
+    pub certificate_key: Option<String>,
+}
+
+impl RotationSpec {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ttl: SignedDuration::from_hours(24),
+            description: String::new(),
+            usages: KNOWN_USAGES.iter().map(|s| s.to_string()).collect(),
+            groups: vec![DEFAULT_GROUP.to_owned()],
+            keep: 1,
+            sinks: Vec::new(),
+            verify: None,
+            certificate_key: None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !is_label_value(&self.name) || self.name.is_empty() {
+            return Err(format!(
+                "rotation name {:?} must be 1-63 characters of [A-Za-z0-9._-], starting and ending alphanumeric",
+                self.name
+            ));
+        }
+        if self.keep == 0 {
+            return Err("keep must be at least 1 (the new token)".to_owned());
+        }
+        if self.ttl <= SignedDuration::ZERO {
+            return Err("a rotated token needs a positive ttl".to_owned());
+        }
+        let errs = validate_usages_and_groups("rotate", &self.usages, &self.groups);
+        if !errs.is_empty() {
+            return Err(ValidationErrors(errs).to_string());
+        }
+        Ok(())
+    }
+}
+
+fn is_label_value(s: &str) -> bool {
+    s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.bytes().next().is_none_or(|b| b.is_ascii_alphanumeric())
+        && s.bytes().last().is_none_or(|b| b.is_ascii_alphanumeric())
+}
+
+/// What a rotation did and did not do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RotationReport {
+    /// The new token's ID, if one was created (and still exists unless rolled back).
+    pub created: Option<String>,
+    pub verified: bool,
+    /// Sinks that now hold the new token's join command.
+    pub published: Vec<String>,
+    /// IDs of tokens deleted (old ones, or the new one on rollback).
+    pub deleted: Vec<String>,
+    /// Sinks given the previous token's command back during a rollback.
+    pub restored: Vec<String>,
+    pub rolled_back: bool,
+    pub errors: Vec<String>,
+}
+
+impl RotationReport {
+    /// True when the new token is created, published everywhere, and nothing failed.
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty() && !self.rolled_back && self.created.is_some()
+    }
+}
+
+/// Runs one rotation (see the module docs). Errors are collected in the
+/// report; only an invalid spec fails outright.
+pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationReport, String> {
+    spec.validate()?;
+    let mut report = RotationReport::default();
+    let store = cluster.tokens();
+    let selector = format!("{ROTATION_LABEL}={}", spec.name);
+
+    // 1. Create.
+    let mut token = BootstrapToken::with_defaults(BootstrapTokenString::generate());
+    token.ttl = Some(spec.ttl);
+    token.description = spec.description.clone();
+    token.usages = spec.usages.clone();
+    token.groups = spec.groups.clone();
+    let labels = BTreeMap::from([(ROTATION_LABEL.to_owned(), spec.name.clone())]);
+    let new_id = token.token.id().clone();
+    if let Err(e) = store.create_labeled(&token, &labels).await {
+        report.errors.push(format!("create: {e}"));
+        return Ok(report);
+    }
+    report.created = Some(new_id.to_string());
+    tracing::info!(rotation = %spec.name, token = %token.token, "created token");
+
+    let join = match cluster.join_command(&token.token, spec.certificate_key.as_deref()) {
+        Ok(j) => j,
+        Err(e) => {
+            report.errors.push(format!("join command: {e}"));
+            rollback(cluster, spec, &token.token, &selector, &[], &mut report).await;
+            return Ok(report);
+        }
+    };
+
+    // 2. Verify.
+    if let Some(wait) = spec.verify {
+        if cluster.dry_run() {
+            println!("[dryrun] Would verify the join command against cluster-info");
+        } else if let Err(e) = verify_join(cluster, &join, Some(wait)).await {
+            report.errors.push(format!("verify: {e}"));
+            rollback(cluster, spec, &token.token, &selector, &[], &mut report).await;
+            return Ok(report);
+        }
+        report.verified = !cluster.dry_run();
+    }
+
+    // 3. Publish.
+    let text = join.render();
+    let mut done: Vec<&Sink> = Vec::new();
+    for sink in &spec.sinks {
+        if cluster.dry_run() && !matches!(sink, Sink::Stdout) {
+            println!(
+                "[dryrun] Would publish the join command to {}",
+                sink.describe()
+            );
+            continue;
+        }
+        match sink.publish(Some(cluster), &text).await {
+            Ok(()) => {
+                report.published.push(sink.describe());
+                done.push(sink);
+            }
+            Err(e) => {
+                report.errors.push(e.to_string());
+                rollback(cluster, spec, &token.token, &selector, &done, &mut report).await;
+                return Ok(report);
+            }
+        }
+    }
+
+    // 4. Mark published, then retire the older tokens.
+    let published = BTreeMap::from([(PUBLISHED_LABEL.to_owned(), "true".to_owned())]);
+    if let Err(e) = store.label(&new_id, &published).await {
+        // Every sink holds the new token, so retiring the old ones is still safe;
+        // the next run treats this one as unpublished and retires it after its successor.
+        report.errors.push(format!("mark published: {e}"));
+    }
+    let others = match rotation_tokens(cluster, &selector).await {
+        Ok(t) => t,
+        Err(e) => {
+            report.errors.push(format!("list old tokens: {e}"));
+            return Ok(report);
+        }
+    };
+    let mut published_old: Vec<&StoredToken> = others
+        .iter()
+        .filter(|t| t.token.token.id() != &new_id && is_published(t))
+        .collect();
+    published_old.sort_by_key(|t| std::cmp::Reverse(t.created));
+    let kept: Vec<&BootstrapTokenString> = published_old
+        .iter()
+        .take(spec.keep - 1)
+        .map(|t| &t.token.token)
+        .collect();
+    for t in &others {
+        let id = t.token.token.id();
+        if id == &new_id || kept.contains(&&t.token.token) {
+            continue;
+        }
+        match store.delete(id).await {
+            Ok(()) => report.deleted.push(id.to_string()),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => report.errors.push(format!("delete old token: {e}")),
+        }
+    }
+    Ok(report)
+}
+
+fn is_published(t: &StoredToken) -> bool {
+    t.labels.get(PUBLISHED_LABEL).is_some_and(|v| v == "true")
+}
+
+async fn rotation_tokens(
+    cluster: &Cluster,
+    selector: &str,
+) -> Result<Vec<StoredToken>, ClusterError> {
+    Ok(cluster
+        .tokens()
+        .list_selected(Some(selector))
+        .await?
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect())
+}
+
+/// Undoes a failed rotation: sinks that took the new command get the newest
+/// published, unexpired older token's command back; then the new token is
+/// deleted. If a sink holds the new token and cannot be restored, the new
+/// token is kept (deleting it would leave that sink pointing at nothing).
+async fn rollback(
+    cluster: &Cluster,
+    spec: &RotationSpec,
+    new: &BootstrapTokenString,
+    selector: &str,
+    done: &[&Sink],
+    report: &mut RotationReport,
+) {
+    report.rolled_back = true;
+    let mut restored_all = true;
+    if !done.is_empty() {
+        let now = Timestamp::now();
+        let previous = rotation_tokens(cluster, selector)
+            .await
+            .ok()
+            .and_then(|mut ts| {
+                ts.retain(|t| {
+                    t.token.token.id() != new.id()
+                        && is_published(t)
+                        && t.token.expires.is_none_or(|e| !e.is_expired(now))
+                });
+                ts.sort_by_key(|t| std::cmp::Reverse(t.created));
+                ts.into_iter().next()
+            });
+        match previous.and_then(|p| {
+            cluster
+                .join_command(&p.token.token, spec.certificate_key.as_deref())
+                .ok()
+        }) {
+            Some(prev_join) => {
+                let text = prev_join.render();
+                for sink in done {
+                    match sink.publish(Some(cluster), &text).await {
+                        Ok(()) => report.restored.push(sink.describe()),
+                        Err(e) => {
+                            restored_all = false;
+                            report.errors.push(format!("restore: {e}"));
+                        }
+                    }
+                }
+            }
+            None => restored_all = false,
+        }
+    }
+    if restored_all {
+        report.published.clear();
+        match cluster.tokens().delete(new.id()).await {
+            Ok(()) => report.deleted.push(new.id().to_string()),
+            Err(e) => report.errors.push(format!("rollback delete: {e}")),
+        }
+        report.created = None;
+    } else {
+        // A sink holds the new token's command: keep the token valid and mark it
+        // published so the next successful rotation retires it in order.
+        let published = BTreeMap::from([(PUBLISHED_LABEL.to_owned(), "true".to_owned())]);
+        if let Err(e) = cluster.tokens().label(new.id(), &published).await {
+            report.errors.push(format!("mark published: {e}"));
+        }
+        report
+            .errors
+            .push("kept the new token because a sink already holds it and no previous token could be restored".to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_validation() {
+        let mut s = RotationSpec::new("nightly");
+        assert!(s.validate().is_ok());
+        s.keep = 0;
+        assert!(s.validate().unwrap_err().contains("keep"));
+        s.keep = 1;
+        s.name = "bad name".into();
+        assert!(s.validate().is_err());
+        s.name = "x".repeat(64);
+        assert!(s.validate().is_err());
+        s.name = "ok".into();
+        s.ttl = SignedDuration::ZERO;
+        assert!(s.validate().is_err());
+        s.ttl = SignedDuration::from_hours(1);
+        s.usages = vec!["signing".into()];
+        assert!(s.validate().unwrap_err().contains("authentication"));
+    }
+}
