@@ -376,18 +376,65 @@ fn go_println(args: &[Tv]) -> Result<Tv, FuncError> {
 }
 
 /// `fmt.Sprintf` through gtmpl's, with lists and maps already rendered as
-/// Go's `%v` (gtmpl prints maps unsorted and objects not at all).
+/// Go's `%v` (gtmpl prints maps unsorted and objects not at all) and `%q`
+/// of a string done here (gtmpl leaves the quotes off).
 fn go_printf(args: &[Tv]) -> Result<Tv, FuncError> {
-    let args: Vec<Tv> = args
+    let Some((Tv::String(format), rest)) = args.split_first() else {
+        return gtmpl::funcs::printf(args);
+    };
+    let mut rest: Vec<Tv> = rest
         .iter()
-        .enumerate()
-        .map(|(i, a)| match a {
-            Tv::Array(_) | Tv::Map(_) | Tv::Object(_) if i > 0 => Tv::String(fmt_one(a)),
+        .map(|a| match a {
+            Tv::Array(_) | Tv::Map(_) | Tv::Object(_) => Tv::String(fmt_one(a)),
             other => other.clone(),
         })
         .collect();
-    gtmpl::funcs::printf(&args)
+    let mut new_format = String::with_capacity(format.len());
+    let mut chars = format.chars().peekable();
+    let mut arg = 0;
+    while let Some(c) = chars.next() {
+        new_format.push(c);
+        if c != '%' {
+            continue;
+        }
+        if chars.peek() == Some(&'%') {
+            // gtmpl copies `%%` through unchanged; a private-use sentinel
+            // stands in for it and becomes `%` after formatting.
+            new_format.pop();
+            new_format.push(PERCENT_SENTINEL);
+            chars.next();
+            continue;
+        }
+        while let Some(&f) = chars.peek() {
+            if f.is_ascii_alphabetic() || f == '[' {
+                break;
+            }
+            new_format.push(f);
+            chars.next();
+        }
+        match chars.next() {
+            Some('q') => {
+                if let Some(Tv::String(s)) = rest.get(arg) {
+                    rest[arg] = Tv::String(go_quote(s));
+                    new_format.push('s');
+                } else {
+                    new_format.push('q');
+                }
+            }
+            Some(v) => new_format.push(v),
+            None => {}
+        }
+        arg += 1;
+    }
+    let mut all = vec![Tv::String(new_format)];
+    all.extend(rest);
+    match gtmpl::funcs::printf(&all)? {
+        Tv::String(out) => Ok(Tv::String(out.replace(PERCENT_SENTINEL, "%"))),
+        other => Ok(other),
+    }
 }
+
+const PERCENT_SENTINEL: char = '\u{10FFFD}';
 
 /// kubectl's `base64decode`.
 fn base64decode(args: &[Tv]) -> Result<Tv, FuncError> {

@@ -240,6 +240,18 @@ fn go_template_functions_and_formats() {
     );
     assert_eq!(render(r#"go-template={{base64decode "aGk="}}"#, &t), "hi");
     assert_eq!(
+        render(r#"go-template={{printf "%q %d%%" .kind 5}}"#, &t),
+        r#""BootstrapToken" 5%"#
+    );
+    assert_eq!(
+        render(
+            "go-template={{range $i, $e := .usages}}{{$i}}={{$e}};{{end}}",
+            &t
+        ),
+        "0=signing;1=authentication;"
+    );
+    assert_eq!(render("go-template={{- .kind -}}", &t), "BootstrapToken");
+    assert_eq!(
         render(
             r#"go-template={{exists . "description"}} {{exists . "ttl"}}"#,
             &t
