@@ -35,6 +35,8 @@ const KUBEADM_KINDS: [&str; 5] = [
     "ResetConfiguration",
     "UpgradeConfiguration",
 ];
+/// The fields of kubeadm's `BootstrapToken`.
+const TOKEN_FIELDS: [&str; 6] = ["token", "description", "ttl", "expires", "usages", "groups"];
 /// Component configuration kubeadm reads alongside its own documents.
 const COMPONENT_CONFIG_GROUPS: [&str; 2] = ["kubelet.config.k8s.io", "kubeproxy.config.k8s.io"];
 /// `validateSupportedVersion`'s table of removed versions and the kubeadm
@@ -270,6 +272,12 @@ fn raw_tokens(init: &Map<String, Value>) -> Result<Vec<RawToken>, String> {
                     "InitConfiguration.bootstrapTokens[{index}] must be a mapping"
                 ));
             };
+            // kubeadm's strict decoding only warns about unknown fields.
+            for key in m.keys().filter(|k| !TOKEN_FIELDS.contains(&k.as_str())) {
+                tracing::warn!(
+                    "strict decoding error: unknown field \"bootstrapTokens[{index}].{key}\""
+                );
+            }
             let text = |field: &str| -> Result<Option<String>, String> {
                 match m.get(field) {
                     None | Some(Value::Null) => Ok(None),
