@@ -8,6 +8,8 @@ use super::gotemplate::GoTemplatePrinter;
 use super::jsonpath::JsonPathTemplate;
 use super::tabwriter::TabWriter;
 use super::yaml::to_yaml;
+use super::{PrintFlags, printer};
+use crate::token::{BootstrapToken, BootstrapTokenString, Expiry};
 
 fn sample() -> Value {
     serde_json::json!({
@@ -112,5 +114,37 @@ proptest! {
             "{}",
             yaml
         );
+    }
+
+    #[test]
+    fn every_format_prints_any_token_and_json_reads_back(
+        description in "\\PC{0,80}|[\\t\\n\\x0b\\x0c<>&a ]{0,20}",
+        usages in proptest::collection::vec("\\PC{0,12}", 0..3),
+        groups in proptest::collection::vec("\\PC{0,20}", 0..3),
+        expires_secs in proptest::option::of(-400_000_000i64..400_000_000),
+    ) {
+        let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        let token = BootstrapToken {
+            token: BootstrapTokenString::generate(),
+            description: description.clone(),
+            ttl: None,
+            expires: expires_secs.and_then(|s| now.checked_add(jiff::SignedDuration::from_secs(s)).ok()).map(Expiry::utc),
+            usages: usages.clone(),
+            groups: groups.clone(),
+        };
+        for output in ["text", "json", "yaml", "go-template={{.}}", "jsonpath={..}"] {
+            let flags = PrintFlags { output: output.into(), ..PrintFlags::default() };
+            let mut p = printer(&flags).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut out = Vec::new();
+            p.print(&token, now, &mut out).map_err(|e| TestCaseError::fail(format!("{output}: {e}")))?;
+            if output == "json" {
+                let back: Value = serde_json::from_slice(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let exposed = token.token.expose();
+                prop_assert_eq!(back["token"].as_str(), Some(exposed.as_str()));
+                let want_description = if description.is_empty() { None } else { Some(description.as_str()) };
+                prop_assert_eq!(back.get("description").and_then(Value::as_str), want_description);
+                prop_assert_eq!(back.get("usages").map(|u| u.as_array().map(Vec::len)), (!usages.is_empty()).then_some(Some(usages.len())));
+            }
+        }
     }
 }
