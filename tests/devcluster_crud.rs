@@ -375,3 +375,33 @@ async fn string_data_is_folded_into_data() {
         ByteString(b"text".to_vec())
     );
 }
+
+#[tokio::test]
+async fn the_metadata_api_answers_partial_objects() {
+    let cluster = TestCluster::start();
+    let secrets: Api<Secret> = Api::namespaced(cluster.client().await, "default");
+    secrets
+        .create(&PostParams::default(), &secret("m", &[("k", "v")]))
+        .await
+        .expect("create");
+    let meta = secrets.get_metadata("m").await.expect("get_metadata");
+    assert_eq!(meta.metadata.name.as_deref(), Some("m"));
+    let list = secrets
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("list_metadata");
+    assert_eq!(list.items.len(), 1);
+    let r = cluster
+        .raw(
+            "GET",
+            "/api/v1/namespaces/default/secrets/m",
+            Some(&cluster.admin_token()),
+            None,
+            "",
+        )
+        .await;
+    assert!(
+        r.body.contains("\"data\""),
+        "a plain GET still returns the whole object"
+    );
+}

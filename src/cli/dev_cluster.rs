@@ -1,6 +1,7 @@
 //! `tokensmith dev-cluster`: serve the embedded, Kubernetes-API-compatible
 //! dev cluster until SIGINT or SIGTERM.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -85,10 +86,14 @@ pub fn run(_global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
     rt.block_on(async move {
         let dc = DevCluster::start(cfg).await?;
-        println!("dev cluster serving at {}", dc.url());
+        // A closed stdout (a parent that read the first line and left) must
+        // not take the server down, so write errors are ignored.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "dev cluster serving at {}", dc.url());
         if let Some(p) = dc.kubeconfig_path() {
-            println!("admin kubeconfig: {}", p.display());
+            let _ = writeln!(out, "admin kubeconfig: {}", p.display());
         }
+        let _ = out.flush();
         wait_for_signal().await?;
         dc.shutdown().await;
         Ok::<(), anyhow::Error>(())

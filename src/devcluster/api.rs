@@ -14,9 +14,11 @@ use super::auth::{self, Target, User};
 use super::crud::{self, ListOptions, PatchKind, Preconditions, WriteContext};
 use super::discovery;
 use super::faults::{Fault, FaultConfig};
+use super::objects;
+use super::openapi;
 use super::requestlog::{RequestLog, RequestRecord};
 use super::resources::Resource;
-use super::route::{self, Admin, NonResource, Route};
+use super::route::{self, NonResource, Route};
 use super::status::ApiError;
 use super::store::Store;
 use super::table;
@@ -50,7 +52,7 @@ pub enum Outcome {
     DropConnection,
 }
 
-fn json_response(code: u16, body: &Value) -> Response {
+pub(super) fn json_response(code: u16, body: &Value) -> Response {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
@@ -60,7 +62,7 @@ fn json_response(code: u16, body: &Value) -> Response {
     resp
 }
 
-fn error_response(e: &ApiError) -> Response {
+pub(super) fn error_response(e: &ApiError) -> Response {
     let mut resp = json_response(e.code, &e.to_status());
     if let Some(secs) = e.retry_after()
         && let Ok(v) = HeaderValue::from_str(&secs.to_string())
@@ -153,7 +155,9 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
     record.user = user.name();
 
     if let Route::Admin(which) = route {
-        return Outcome::Respond(admin(&api, &user, which, &parts.method, body).await);
+        return Outcome::Respond(
+            super::admin::admin(&api, &user, which, &parts.method, body).await,
+        );
     }
 
     let faults = api
@@ -200,7 +204,7 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
             Ok(()) if parts.method != Method::GET && parts.method != Method::HEAD => {
                 error_response(&ApiError::method_not_allowed())
             }
-            Ok(()) => non_resource(&api, which),
+            Ok(()) => non_resource(&api, which, &path),
         },
         Route::Collection {
             resource,
@@ -242,6 +246,7 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
                                 namespace,
                                 &query,
                                 &bytes,
+                                &content_type,
                                 &user_agent,
                                 &accept,
                             )
@@ -304,22 +309,64 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
             }
         }
         Route::Admin(_) => unreachable!("admin routes return above"),
+        Route::SelfSubjectReview => {
+            record.verb = "create".into();
+            record.resource = Some("selfsubjectreviews".into());
+            self_subject_review(&user, &parts.method)
+        }
     };
     record.code = resp.status().as_u16();
     api.requests.record(record);
     Outcome::Respond(resp)
 }
 
-async fn read_body(body: Body, content_length: Option<usize>) -> Result<bytes::Bytes, ApiError> {
+/// Reads a body up to [`MAX_BODY`]. A larger one is read to its end (up to
+/// [`DRAIN_LIMIT`]) and discarded, so the client gets its 413 instead of a
+/// broken pipe while it is still writing.
+pub(super) async fn read_body(
+    body: Body,
+    content_length: Option<usize>,
+) -> Result<bytes::Bytes, ApiError> {
+    use http_body_util::BodyExt;
     if content_length.is_some_and(|n| n > MAX_BODY) {
+        drain(body).await;
         return Err(ApiError::too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| ApiError::too_large())
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(ApiError::bad_request("error reading the request body"));
+        };
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+            if buf.len() > MAX_BODY {
+                drain(body).await;
+                return Err(ApiError::too_large());
+            }
+        }
+    }
+    Ok(buf.freeze())
 }
 
-fn non_resource(api: &ApiServer, which: NonResource) -> Response {
+/// How much of an oversized body is read and thrown away before giving up on
+/// the connection.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+async fn drain(mut body: Body) {
+    use http_body_util::BodyExt;
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen > DRAIN_LIMIT {
+                return;
+            }
+        }
+    }
+}
+
+fn non_resource(api: &ApiServer, which: NonResource, path: &str) -> Response {
     match which {
         NonResource::Version => json_response(200, &discovery::version()),
         NonResource::Api => {
@@ -330,9 +377,22 @@ fn non_resource(api: &ApiServer, which: NonResource) -> Response {
         NonResource::Apis => json_response(200, &discovery::groups()),
         NonResource::CoordinationGroup => json_response(200, &discovery::coordination_group_doc()),
         NonResource::CoordinationV1 => json_response(200, &discovery::coordination_resources()),
+        NonResource::AuthenticationGroup => {
+            json_response(200, &discovery::authentication_group_doc())
+        }
+        NonResource::AuthenticationV1 => json_response(200, &discovery::authentication_resources()),
         NonResource::Health => text_response(StatusCode::OK, "ok"),
-        // No OpenAPI documents: kubectl then skips client-side schema validation.
         NonResource::OpenApi => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),
+        NonResource::OpenApiV3Root => json_response(200, &openapi::root()),
+        NonResource::OpenApiV3 => {
+            let gv = path
+                .trim_start_matches("/openapi/v3/")
+                .trim_end_matches('/');
+            match openapi::group_version(gv) {
+                Some(doc) => json_response(200, &doc),
+                None => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),
+            }
+        }
     }
 }
 
@@ -341,6 +401,14 @@ fn wants_table(accept: &str) -> bool {
         .split(',')
         .next()
         .is_some_and(|first| first.contains("as=Table"))
+}
+
+/// kube's metadata API (`get_metadata`, `list_metadata`, `watch_metadata`).
+fn wants_metadata(accept: &str) -> bool {
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=PartialObjectMetadata"))
 }
 
 fn answer(result: Result<(u16, Value), ApiError>) -> Response {
@@ -358,6 +426,7 @@ async fn collection(
     namespace: Option<String>,
     query: &HashMap<String, String>,
     body: &[u8],
+    content_type: &str,
     user_agent: &str,
     accept: &str,
 ) -> Response {
@@ -365,7 +434,9 @@ async fn collection(
     match verb {
         "watch" => match WatchRequest::parse(resource, namespace.clone(), query) {
             Err(e) => error_response(&e),
-            Ok(w) => {
+            Ok(mut w) => {
+                w.table = wants_table(accept);
+                w.metadata_only = wants_metadata(accept);
                 let rx = watch::start(api.store.clone(), w, api.shutdown.clone());
                 let mut resp = Response::new(Body::from_stream(rx));
                 resp.headers_mut().insert(
@@ -381,6 +452,8 @@ async fn collection(
                 let list = crud::list(&api.store, resource, namespace.as_deref(), &opts);
                 if wants_table(accept) {
                     json_response(200, &table::from_list(resource, &list))
+                } else if wants_metadata(accept) {
+                    json_response(200, &objects::as_partial_metadata_list(&list))
                 } else {
                     json_response(200, &list)
                 }
@@ -396,7 +469,10 @@ async fn collection(
                 },
                 Err(e) => return error_response(&e),
             };
-            answer(crud::create(&api.store, &ctx, body).await)
+            match crud::body_as_json(resource, content_type, body) {
+                Ok(json) => answer(crud::create(&api.store, &ctx, &json).await),
+                Err(e) => error_response(&e),
+            }
         }
         "deletecollection" => {
             let opts = match ListOptions::parse(resource, query) {
@@ -436,6 +512,9 @@ async fn object(
             Ok(obj) if wants_table(accept) => {
                 json_response(200, &table::from_object(resource, &obj))
             }
+            Ok(obj) if wants_metadata(accept) => {
+                json_response(200, &objects::as_partial_metadata(&obj))
+            }
             Ok(obj) => json_response(200, &obj),
             Err(e) => error_response(&e),
         };
@@ -451,7 +530,10 @@ async fn object(
         dry_run: dry,
     };
     match verb {
-        "update" => answer(crud::update(&api.store, &ctx, name, body).await),
+        "update" => match crud::body_as_json(resource, content_type, body) {
+            Ok(json) => answer(crud::update(&api.store, &ctx, name, &json).await),
+            Err(e) => error_response(&e),
+        },
         "patch" => match PatchKind::from_content_type(content_type, query) {
             Err(e) => error_response(&e),
             Ok(kind) => {
@@ -462,7 +544,9 @@ async fn object(
                 answer(crud::patch(&api.store, &ctx, name, kind, body).await)
             }
         },
-        "delete" => match Preconditions::from_body(body) {
+        "delete" => match crud::body_as_json(resource, content_type, body)
+            .and_then(|json| Preconditions::from_body(&json))
+        {
             Err(e) => error_response(&e),
             Ok(pre) => answer(crud::delete(&api.store, &ctx, name, &pre).await),
         },
@@ -470,71 +554,25 @@ async fn object(
     }
 }
 
-/// `/tokensmith/v1/faults` and `/tokensmith/v1/requests`: admin only.
-async fn admin(
-    api: &ApiServer,
-    user: &User,
-    which: Admin,
-    method: &Method,
-    body: Body,
-) -> Response {
-    if *user != User::Admin {
+/// Who am I: system:basic-user lets every authenticated user ask.
+fn self_subject_review(user: &User, method: &Method) -> Response {
+    if *method != Method::POST {
+        return error_response(&ApiError::method_not_allowed());
+    }
+    if *user == User::Anonymous {
         return error_response(&ApiError::forbidden(
-            format!(
-                "forbidden: User \"{}\" cannot {} path \"{}\"",
-                user.name(),
-                method.as_str().to_ascii_lowercase(),
-                match which {
-                    Admin::Faults => "/tokensmith/v1/faults",
-                    Admin::Requests => "/tokensmith/v1/requests",
-                }
-            ),
+            "selfsubjectreviews.authentication.k8s.io is forbidden: User \"system:anonymous\" cannot create resource \"selfsubjectreviews\" in API group \"authentication.k8s.io\" at the cluster scope".into(),
             None,
-            None,
+            Some("selfsubjectreviews"),
         ));
     }
-    match (which, method.clone()) {
-        (Admin::Faults, Method::GET) => {
-            let f = api
-                .faults
-                .read()
-                .map(|f| f.clone())
-                .unwrap_or_else(|p| p.into_inner().clone());
-            json_response(200, &serde_json::to_value(f).unwrap_or_default())
-        }
-        (Admin::Faults, Method::PUT) => {
-            let bytes = match read_body(body, None).await {
-                Ok(b) => b,
-                Err(e) => return error_response(&e),
-            };
-            let cfg: FaultConfig = match serde_json::from_slice(&bytes) {
-                Ok(c) => c,
-                Err(e) => {
-                    return error_response(&ApiError::bad_request(format!(
-                        "invalid fault configuration: {e}"
-                    )));
-                }
-            };
-            if let Err(e) = cfg.validate() {
-                return error_response(&ApiError::bad_request(format!(
-                    "invalid fault configuration: {e}"
-                )));
-            }
-            match api.faults.write() {
-                Ok(mut g) => *g = cfg.clone(),
-                Err(p) => *p.into_inner() = cfg.clone(),
-            }
-            tracing::info!(?cfg, "dev cluster faults changed");
-            json_response(200, &serde_json::to_value(cfg).unwrap_or_default())
-        }
-        (Admin::Requests, Method::GET) => json_response(200, &api.requests.to_json()),
-        (Admin::Requests, Method::DELETE) => {
-            api.requests.reset();
-            json_response(
-                200,
-                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
-            )
-        }
-        _ => error_response(&ApiError::method_not_allowed()),
-    }
+    json_response(
+        201,
+        &json!({
+            "kind": "SelfSubjectReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": {"username": user.name(), "groups": user.groups()}},
+        }),
+    )
 }

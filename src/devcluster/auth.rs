@@ -26,9 +26,26 @@ pub enum User {
 }
 
 impl User {
+    /// Groups as the authenticator chain reports them (authenticated users
+    /// also get `system:authenticated`).
+    pub fn groups(&self) -> Vec<String> {
+        match self {
+            User::Admin => vec![
+                "kubeadm:cluster-admins".into(),
+                "system:authenticated".into(),
+            ],
+            User::Anonymous => vec!["system:unauthenticated".into()],
+            User::Bootstrap { groups, .. } => {
+                let mut g = groups.clone();
+                g.push("system:authenticated".into());
+                g
+            }
+        }
+    }
+
     pub fn name(&self) -> String {
         match self {
-            User::Admin => "tokensmith-dev-admin".to_string(),
+            User::Admin => "kubernetes-admin".to_string(),
             User::Anonymous => "system:anonymous".to_string(),
             User::Bootstrap { id, .. } => format!("system:bootstrap:{id}"),
         }

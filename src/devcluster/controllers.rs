@@ -18,6 +18,14 @@ use super::objects;
 use super::resources::Resource;
 use super::store::{Event, Store};
 
+/// Where the controllers read the time: the wall clock in the server, a
+/// clock that follows tokio's (pausable) one in tests.
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
+pub fn wall_clock() -> Clock {
+    Arc::new(jiff::Timestamp::now)
+}
+
 const JWS_PREFIX: &str = "jws-kubeconfig-";
 const TOKEN_PREFIX: &str = "bootstrap-token-";
 /// Even with no change and no expiry in sight, look again this often.
@@ -56,15 +64,16 @@ fn next_expiry(store: &Store, now: jiff::Timestamp) -> Option<Duration> {
 async fn drive<F, Fut>(
     store: Arc<Store>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
+    clock: Clock,
     mut pass: F,
 ) where
-    F: FnMut(Arc<Store>) -> Fut,
+    F: FnMut(Arc<Store>, jiff::Timestamp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let mut changes = store.changes();
     loop {
-        pass(store.clone()).await;
-        let wait = next_expiry(&store, jiff::Timestamp::now())
+        pass(store.clone(), clock()).await;
+        let wait = next_expiry(&store, clock())
             // Wake just after the instant, so it already counts as expired.
             .map(|d| (d + Duration::from_millis(5)).min(RESYNC))
             .unwrap_or(RESYNC);
@@ -91,8 +100,15 @@ async fn drive<F, Fut>(
 
 /// bootstrapsigner: keeps `jws-kubeconfig-<id>` in cluster-info in step with
 /// the valid, unexpired, signing-usage token Secrets.
-pub async fn run_bootstrap_signer(store: Arc<Store>, shutdown: tokio::sync::watch::Receiver<bool>) {
-    drive(store, shutdown, |s| async move { sign_once(&s).await }).await;
+pub async fn run_bootstrap_signer(
+    store: Arc<Store>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    clock: Clock,
+) {
+    drive(store, shutdown, clock, |s, now| async move {
+        sign_once(&s, now).await
+    })
+    .await;
 }
 
 /// The signatures cluster-info should carry now (bootstrapsigner.signConfigMap).
@@ -136,14 +152,14 @@ pub fn wanted_signatures(
     out
 }
 
-async fn sign_once(store: &Store) {
+async fn sign_once(store: &Store, now: jiff::Timestamp) {
     let Ok(cm) = crud::get(store, Resource::ConfigMaps, "kube-public", "cluster-info") else {
         return;
     };
     let Some(kubeconfig) = cm.pointer("/data/kubeconfig").and_then(Value::as_str) else {
         return;
     };
-    let wanted = wanted_signatures(kubeconfig, &token_secrets(store), jiff::Timestamp::now());
+    let wanted = wanted_signatures(kubeconfig, &token_secrets(store), now);
     let data = cm
         .get("data")
         .and_then(Value::as_object)
@@ -182,12 +198,18 @@ async fn sign_once(store: &Store) {
 
 /// tokencleaner: deletes expired token Secrets (an unparsable expiration
 /// counts as expired) with a UID precondition.
-pub async fn run_token_cleaner(store: Arc<Store>, shutdown: tokio::sync::watch::Receiver<bool>) {
-    drive(store, shutdown, |s| async move { clean_once(&s).await }).await;
+pub async fn run_token_cleaner(
+    store: Arc<Store>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    clock: Clock,
+) {
+    drive(store, shutdown, clock, |s, now| async move {
+        clean_once(&s, now).await
+    })
+    .await;
 }
 
-async fn clean_once(store: &Store) {
-    let now = jiff::Timestamp::now();
+async fn clean_once(store: &Store, now: jiff::Timestamp) {
     for s in token_secrets(store) {
         let Some(data) = auth::secret_data(&s) else {
             continue;
@@ -272,6 +294,78 @@ mod tests {
             sigs["jws-kubeconfig-abcdef"],
             json!(detached_signature("content", "abcdef", "0123456789abcdef"))
         );
+    }
+
+    /// A clock that starts at `base` and moves with tokio's (paused) clock.
+    fn tokio_clock(base: jiff::Timestamp) -> Clock {
+        let start = tokio::time::Instant::now();
+        Arc::new(move || {
+            let elapsed = jiff::SignedDuration::try_from(start.elapsed()).unwrap_or_default();
+            base + elapsed
+        })
+    }
+
+    async fn put_token(store: &Store, id: &str, expiration: Option<&str>) {
+        let mut s = token_secret(
+            id,
+            "0123456789abcdef",
+            &[("usage-bootstrap-signing", "true")],
+        );
+        if let Some(e) = expiration {
+            s["data"]["expiration"] = json!(STANDARD.encode(e));
+        }
+        s["apiVersion"] = json!("v1");
+        s["kind"] = json!("Secret");
+        s["metadata"]["namespace"] = json!("kube-system");
+        s["metadata"]["uid"] = json!(objects::new_uid());
+        let key =
+            crate::devcluster::store::Key::new(Resource::Secrets, "kube-system", objects::name(&s));
+        store
+            .transact(false, |tx| Ok(tx.put(key, s)))
+            .await
+            .expect("put token secret");
+    }
+
+    fn exists(store: &Store, id: &str) -> bool {
+        store
+            .get(&crate::devcluster::store::Key::new(
+                Resource::Secrets,
+                "kube-system",
+                &format!("bootstrap-token-{id}"),
+            ))
+            .is_some()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cleaner_wakes_at_the_next_expiry_and_not_before() {
+        let base: jiff::Timestamp = "2030-01-01T00:00:00Z".parse().expect("ts");
+        let store = Arc::new(Store::open(None).expect("store"));
+        put_token(&store, "soonly", Some("2030-01-01T00:00:10Z")).await;
+        put_token(&store, "forevr", None).await;
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(run_token_cleaner(
+            store.clone(),
+            shutdown,
+            tokio_clock(base),
+        ));
+
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        assert!(exists(&store, "soonly"), "not expired at 9s");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Let the cleaner's delete run.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !exists(&store, "soonly"),
+            "deleted once its expiration passed"
+        );
+        assert!(
+            exists(&store, "forevr"),
+            "a token without expiration is never touched"
+        );
+        let _ = stop.send(true);
+        let _ = task.await;
     }
 
     #[test]

@@ -4,18 +4,18 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::fields;
 use super::objects;
 use super::patch;
 use super::resources::Resource;
-use super::selectors::{FieldSelector, LabelSelector};
 use super::status::{self, ApiError, FieldCause};
 use super::store::{Key, Store, Tx};
 use super::validate;
+
+pub use super::decode::{body_as_json, decode_body};
+pub use super::list::{ListOptions, list};
 
 /// Namespaces kube-apiserver refuses to delete (NamespaceLifecycle).
 const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
@@ -27,98 +27,6 @@ pub struct WriteContext<'a> {
     pub namespace: &'a str,
     pub manager: String,
     pub dry_run: bool,
-}
-
-fn summarize(body: &[u8]) -> String {
-    const MAX: usize = 30;
-    match body.first() {
-        None => "<empty>".to_string(),
-        Some(b'{') => {
-            let shown = String::from_utf8_lossy(&body[..body.len().min(MAX)]).into_owned();
-            if body.len() > MAX {
-                format!("{shown} ...")
-            } else {
-                shown
-            }
-        }
-        Some(_) => {
-            let hex: String = body[..body.len().min(MAX)]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            if body.len() > MAX {
-                format!("{hex} ...")
-            } else {
-                hex
-            }
-        }
-    }
-}
-
-/// Decodes a create/update body into an object of `r`, as the apiserver's
-/// codec does (handlers/rest.go transformDecodeError for the messages).
-pub fn decode_body(r: Resource, body: &[u8]) -> Result<Value, ApiError> {
-    let unrecognized = |why: String| {
-        ApiError::bad_request(format!(
-            "the object provided is unrecognized (must be of type {}): {why} ({})",
-            r.kind(),
-            summarize(body)
-        ))
-    };
-    let mut obj: Value = serde_json::from_slice(body)
-        .map_err(|e| unrecognized(format!("couldn't get version/kind; json parse error: {e}")))?;
-    let Some(o) = obj.as_object_mut() else {
-        return Err(unrecognized(
-            "couldn't get version/kind; json parse error: json: cannot unmarshal into Go value of type struct".into(),
-        ));
-    };
-    let kind = o
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let api_version = o
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    if !kind.is_empty() || !api_version.is_empty() {
-        let kind_shown = if kind.is_empty() {
-            r.kind()
-        } else {
-            kind.as_str()
-        };
-        let av_shown = if api_version.is_empty() {
-            r.api_version()
-        } else {
-            api_version.as_str()
-        };
-        let version = av_shown.rsplit('/').next().unwrap_or(av_shown);
-        if kind_shown != r.kind() || av_shown != r.api_version() {
-            let why = match Resource::from_kind(av_shown, kind_shown) {
-                Some(other) => format!(
-                    "converting ({version}.{}) to ({}.{}): unknown conversion",
-                    other.kind(),
-                    if r.group().is_empty() {
-                        "core"
-                    } else {
-                        "coordination"
-                    },
-                    r.kind()
-                ),
-                None => format!(
-                    "no kind \"{kind_shown}\" is registered for version \"{av_shown}\" in scheme \"k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30\""
-                ),
-            };
-            return Err(ApiError::bad_request(format!(
-                "{kind_shown} in version \"{version}\" cannot be handled as a {}: {why}",
-                r.kind()
-            )));
-        }
-    }
-    o.insert("kind".into(), json!(r.kind()));
-    o.insert("apiVersion".into(), json!(r.api_version()));
-    Ok(obj)
 }
 
 /// Checks the namespace in the body against the URL and fills it in.
@@ -225,119 +133,6 @@ pub fn get(store: &Store, r: Resource, namespace: &str, name: &str) -> Result<Va
     store
         .get(&Key::new(r, namespace, name))
         .ok_or_else(|| ApiError::not_found(r.plural(), r.group(), name))
-}
-
-/// Parsed list options shared by list, watch and deletecollection.
-pub struct ListOptions {
-    pub labels: LabelSelector,
-    pub fields: FieldSelector,
-    pub limit: usize,
-    pub continue_from: Option<(String, String)>,
-}
-
-impl ListOptions {
-    pub fn parse(r: Resource, query: &HashMap<String, String>) -> Result<ListOptions, ApiError> {
-        let labels =
-            LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or(""))
-                .map_err(ApiError::bad_request)?;
-        let fields = FieldSelector::parse(
-            query.get("fieldSelector").map(String::as_str).unwrap_or(""),
-            r,
-        )
-        .map_err(ApiError::bad_request)?;
-        let limit = match query.get("limit").map(String::as_str) {
-            None | Some("") => 0,
-            Some(s) => s
-                .parse::<i64>()
-                .map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "invalid value for limit: strconv.ParseInt: parsing {s:?}: invalid syntax"
-                    ))
-                })?
-                .max(0) as usize,
-        };
-        let continue_from = match query.get("continue").map(String::as_str) {
-            None | Some("") => None,
-            Some(token) => Some(decode_continue(token)?),
-        };
-        Ok(ListOptions {
-            labels,
-            fields,
-            limit,
-            continue_from,
-        })
-    }
-
-    pub fn matches(&self, obj: &Value) -> bool {
-        self.labels.matches(obj) && self.fields.matches(obj)
-    }
-}
-
-fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
-    let doc = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{namespace}/{name}\u{0}")});
-    URL_SAFE_NO_PAD.encode(doc.to_string())
-}
-
-fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
-    let bad = || {
-        ApiError::bad_request(
-            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token.trim_end_matches('='))
-        .map_err(|_| bad())?;
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    let start = doc.get("start").and_then(Value::as_str).ok_or_else(bad)?;
-    let start = start.trim_end_matches('\u{0}');
-    let (ns, name) = start.split_once('/').ok_or_else(bad)?;
-    Ok((ns.to_string(), name.to_string()))
-}
-
-pub fn list(store: &Store, r: Resource, namespace: Option<&str>, opts: &ListOptions) -> Value {
-    let (items, rv) = store.list(r, namespace);
-    let mut matching =
-        items
-            .into_iter()
-            .filter(|o| opts.matches(o))
-            .filter(|o| match &opts.continue_from {
-                Some((ns, name)) => {
-                    (objects::namespace(o), objects::name(o)) > (ns.as_str(), name.as_str())
-                }
-                None => true,
-            });
-    let mut page = Vec::new();
-    let mut more = false;
-    let mut remaining = 0usize;
-    for o in matching.by_ref() {
-        if opts.limit > 0 && page.len() == opts.limit {
-            more = true;
-            remaining = 1;
-            break;
-        }
-        page.push(o);
-    }
-    if more {
-        remaining += matching.count();
-    }
-    let mut meta = json!({"resourceVersion": rv.to_string()});
-    if more && let Some(last) = page.last() {
-        meta["continue"] = json!(encode_continue(
-            rv,
-            objects::namespace(last),
-            objects::name(last)
-        ));
-        // apiserver leaves it out when selectors filter the list.
-        if opts.labels.is_empty() && opts.fields.is_empty() {
-            meta["remainingItemCount"] = json!(remaining);
-        }
-    }
-    json!({
-        "kind": r.list_kind(),
-        "apiVersion": r.api_version(),
-        "metadata": meta,
-        "items": page.into_iter().map(objects::as_list_item).collect::<Vec<_>>(),
-    })
 }
 
 pub async fn update(
@@ -493,7 +288,12 @@ impl PatchKind {
             "application/apply-patch+yaml" => Ok(PatchKind::Apply {
                 force: query.get("force").is_some_and(|v| v == "true"),
             }),
-            other => Err(ApiError::unsupported_media_type(other)),
+            _ => Err(ApiError::unsupported_media_type(&[
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/apply-patch+yaml",
+                "application/strategic-merge-patch+json",
+            ])),
         }
     }
 }

@@ -79,6 +79,39 @@ fn coordination_group() -> Value {
     })
 }
 
+fn authentication_group() -> Value {
+    let v = json!({"groupVersion": "authentication.k8s.io/v1", "version": "v1"});
+    json!({
+        "name": "authentication.k8s.io",
+        "versions": [v.clone()],
+        "preferredVersion": v,
+    })
+}
+
+/// `/apis/authentication.k8s.io`: APIGroup.
+pub fn authentication_group_doc() -> Value {
+    let mut g = authentication_group();
+    g["kind"] = json!("APIGroup");
+    g["apiVersion"] = json!("v1");
+    g
+}
+
+/// `/apis/authentication.k8s.io/v1`: only SelfSubjectReview is served.
+pub fn authentication_resources() -> Value {
+    json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "authentication.k8s.io/v1",
+        "resources": [{
+            "name": "selfsubjectreviews",
+            "singularName": "selfsubjectreview",
+            "namespaced": false,
+            "kind": "SelfSubjectReview",
+            "verbs": ["create"],
+        }],
+    })
+}
+
 /// `/apis/coordination.k8s.io`: APIGroup.
 pub fn coordination_group_doc() -> Value {
     let mut g = coordination_group();
@@ -92,6 +125,6 @@ pub fn groups() -> Value {
     json!({
         "kind": "APIGroupList",
         "apiVersion": "v1",
-        "groups": [coordination_group()],
+        "groups": [authentication_group(), coordination_group()],
     })
 }

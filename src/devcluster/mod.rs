@@ -9,21 +9,28 @@
 //! own thread and runtime). The request path is [`api`]; objects live in
 //! [`store`].
 
+pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod controllers;
 pub mod crud;
+pub mod decode;
 pub mod discovery;
 pub mod faults;
 pub mod fields;
 pub mod kubeconfig;
+pub mod list;
 pub mod objects;
+pub mod openapi;
 pub mod patch;
 pub mod persist;
 pub mod pki;
+pub mod proto;
 pub mod requestlog;
 pub mod resources;
 pub mod route;
+pub mod seed;
 pub mod selectors;
 pub mod server;
 pub mod status;
@@ -39,14 +46,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rand::RngExt;
-use serde_json::json;
 
+pub use background::{BackgroundDevCluster, start_in_background};
 pub use faults::FaultConfig;
 
 use api::ApiServer;
-use crud::WriteContext;
 use pki::Pki;
-use resources::Resource;
 use store::Store;
 
 /// How to run a dev cluster.
@@ -114,6 +119,33 @@ pub struct DevCluster {
     controllers: Vec<tokio::task::JoinHandle<()>>,
     shutdown: tokio::sync::watch::Sender<bool>,
     api: Arc<ApiServer>,
+    /// Held while serving, so a second server cannot write the same state file.
+    _state_lock: Option<std::fs::File>,
+}
+
+/// Takes the state file's lock (`<state>.lock`), or says who has it.
+fn lock_state(state_file: &Path) -> anyhow::Result<std::fs::File> {
+    let dir = persist::parent_dir(state_file);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating state directory {}", dir.display()))?;
+    let mut lock_path = state_file.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening lock file {}", PathBuf::from(&lock_path).display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "the dev cluster state {} is in use by another running dev cluster",
+            state_file.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", PathBuf::from(&lock_path).display()))
+        }
+    }
 }
 
 fn url_for(addr: SocketAddr) -> String {
@@ -153,60 +185,13 @@ fn load_or_create_token(dir: &Path) -> anyhow::Result<String> {
     }
 }
 
-/// What `kubeadm init` leaves behind: the three namespaces and cluster-info.
-async fn seed(store: &Store, url: &str, ca_pem: &str) -> anyhow::Result<()> {
-    for ns in ["default", "kube-system", "kube-public"] {
-        let ctx = WriteContext {
-            resource: Resource::Namespaces,
-            namespace: "",
-            manager: "kube-apiserver".into(),
-            dry_run: false,
-        };
-        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-        match crud::create(store, &ctx, body.to_string().as_bytes()).await {
-            Ok(_) => {}
-            Err(e) if e.code == 409 => {}
-            Err(e) => anyhow::bail!("seeding namespace {ns}: {}", e.message),
-        }
-    }
-    let kubeconfig = kubeconfig::cluster_info(url, ca_pem);
-    let ctx = WriteContext {
-        resource: Resource::ConfigMaps,
-        namespace: "kube-public",
-        manager: "kubeadm".into(),
-        dry_run: false,
-    };
-    match crud::get(store, Resource::ConfigMaps, "kube-public", "cluster-info") {
-        Err(_) => {
-            let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "cluster-info", "namespace": "kube-public"},
-                "data": {"kubeconfig": kubeconfig}});
-            crud::create(store, &ctx, body.to_string().as_bytes())
-                .await
-                .map_err(|e| anyhow::anyhow!("seeding kube-public/cluster-info: {}", e.message))?;
-        }
-        // A restart on another port: point cluster-info at where we are now.
-        Ok(cm)
-            if cm.pointer("/data/kubeconfig").and_then(|v| v.as_str())
-                != Some(kubeconfig.as_str()) =>
-        {
-            let mut updated = cm.clone();
-            updated["data"]["kubeconfig"] = json!(kubeconfig);
-            crud::update(store, &ctx, "cluster-info", updated.to_string().as_bytes())
-                .await
-                .map_err(|e| anyhow::anyhow!("updating kube-public/cluster-info: {}", e.message))?;
-        }
-        Ok(_) => {}
-    }
-    Ok(())
-}
-
 impl DevCluster {
     pub async fn start(cfg: DevClusterConfig) -> anyhow::Result<DevCluster> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         cfg.faults
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid fault configuration: {e}"))?;
+        let state_lock = cfg.state_file.as_deref().map(lock_state).transpose()?;
         let state_dir = cfg.state_file.as_deref().map(persist::parent_dir);
         let (pki, admin_token) = match &state_dir {
             Some(dir) => (Pki::load_or_create(dir)?, load_or_create_token(dir)?),
@@ -219,7 +204,7 @@ impl DevCluster {
             .local_addr()
             .context("reading the listener's address")?;
         let url = url_for(addr);
-        seed(&store, &url, &pki.ca_pem).await?;
+        seed::seed(&store, &url, &pki.ca_pem).await?;
 
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let api = Arc::new(ApiServer {
@@ -236,8 +221,13 @@ impl DevCluster {
             tokio::spawn(controllers::run_bootstrap_signer(
                 store.clone(),
                 shutdown_rx.clone(),
+                controllers::wall_clock(),
             )),
-            tokio::spawn(controllers::run_token_cleaner(store.clone(), shutdown_rx)),
+            tokio::spawn(controllers::run_token_cleaner(
+                store.clone(),
+                shutdown_rx,
+                controllers::wall_clock(),
+            )),
         ];
 
         let kubeconfig_yaml = kubeconfig::admin(&url, &pki.ca_pem, &admin_token);
@@ -259,6 +249,7 @@ impl DevCluster {
             controllers,
             shutdown,
             api,
+            _state_lock: state_lock,
         })
     }
 
@@ -309,98 +300,6 @@ impl DevCluster {
         for c in self.controllers {
             c.abort();
             let _ = c.await;
-        }
-    }
-}
-
-/// A dev cluster on its own thread and runtime; stops cleanly on drop.
-/// Used by the CLI's global `--dev` flag and by plain `#[test]`s.
-#[derive(Debug)]
-pub struct BackgroundDevCluster {
-    access: Access,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-pub fn start_in_background(cfg: DevClusterConfig) -> anyhow::Result<BackgroundDevCluster> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<Access>>();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("tokensmith-dev-cluster".into())
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("dev-cluster-worker")
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(
-                        anyhow::Error::new(e).context("starting the dev cluster runtime")
-                    ));
-                    return;
-                }
-            };
-            rt.block_on(async move {
-                match DevCluster::start(cfg).await {
-                    Ok(dc) => {
-                        let _ = ready_tx.send(Ok(dc.access.clone()));
-                        // Runs until told to stop, or until the owner is gone.
-                        let _ = stop_rx.await;
-                        dc.shutdown().await;
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
-                }
-            });
-        })
-        .context("spawning the dev cluster thread")?;
-    let access = ready_rx
-        .recv()
-        .context("the dev cluster thread ended before it was ready")??;
-    Ok(BackgroundDevCluster {
-        access,
-        stop: Some(stop_tx),
-        thread: Some(thread),
-    })
-}
-
-impl BackgroundDevCluster {
-    pub fn url(&self) -> String {
-        self.access.url.clone()
-    }
-
-    pub fn kubeconfig_yaml(&self) -> String {
-        self.access.kubeconfig_yaml.clone()
-    }
-
-    pub fn kubeconfig_path(&self) -> Option<&Path> {
-        self.access.kubeconfig_path.as_deref()
-    }
-
-    pub fn ca_pem(&self) -> String {
-        self.access.ca_pem.clone()
-    }
-
-    pub fn admin_token(&self) -> String {
-        self.access.admin_token.clone()
-    }
-
-    /// An admin `kube::Client`, bound to the caller's runtime.
-    pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        self.access.client().await
-    }
-}
-
-impl Drop for BackgroundDevCluster {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }

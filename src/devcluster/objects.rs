@@ -115,6 +115,30 @@ pub fn as_list_item(mut obj: Value) -> Value {
     obj
 }
 
+/// The object as `PartialObjectMetadata` (`Accept: …;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`).
+pub fn as_partial_metadata(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// A list as `PartialObjectMetadataList`.
+pub fn as_partial_metadata_list(list: &Value) -> Value {
+    let items: Vec<Value> = list
+        .get("items")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().map(as_partial_metadata).collect())
+        .unwrap_or_default();
+    json!({
+        "kind": "PartialObjectMetadataList",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        "items": items,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,8 @@
 
 use super::resources::{COORDINATION, Resource};
 
+pub const AUTHENTICATION: &str = "authentication.k8s.io";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// Discovery, /version, health and other non-resource paths.
@@ -20,6 +22,8 @@ pub enum Route {
     },
     /// tokensmith's own admin endpoints.
     Admin(Admin),
+    /// `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` (`kubectl auth whoami`).
+    SelfSubjectReview,
     /// An API path naming nothing served: 404 with a Status body.
     UnknownApi,
     /// Not an API path at all: 404 `404 page not found`, as apiserver's mux says.
@@ -34,8 +38,14 @@ pub enum NonResource {
     Apis,
     CoordinationGroup,
     CoordinationV1,
+    AuthenticationGroup,
+    AuthenticationV1,
     Health,
+    /// /openapi/v2 and anything else under /openapi: not served.
     OpenApi,
+    OpenApiV3Root,
+    /// /openapi/v3/<group-version path>
+    OpenApiV3,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +60,8 @@ pub fn parse(path: &str) -> Route {
     match segs.as_slice() {
         ["version"] => Route::NonResource(NonResource::Version),
         ["healthz" | "livez" | "readyz", ..] => Route::NonResource(NonResource::Health),
+        ["openapi", "v3"] => Route::NonResource(NonResource::OpenApiV3Root),
+        ["openapi", "v3", ..] => Route::NonResource(NonResource::OpenApiV3),
         ["openapi", ..] => Route::NonResource(NonResource::OpenApi),
         ["api"] => Route::NonResource(NonResource::Api),
         ["api", "v1"] => Route::NonResource(NonResource::CoreV1),
@@ -59,6 +71,9 @@ pub fn parse(path: &str) -> Route {
         ["apis", COORDINATION] => Route::NonResource(NonResource::CoordinationGroup),
         ["apis", COORDINATION, "v1"] => Route::NonResource(NonResource::CoordinationV1),
         ["apis", COORDINATION, "v1", rest @ ..] => resource_path(COORDINATION, rest),
+        ["apis", AUTHENTICATION] => Route::NonResource(NonResource::AuthenticationGroup),
+        ["apis", AUTHENTICATION, "v1"] => Route::NonResource(NonResource::AuthenticationV1),
+        ["apis", AUTHENTICATION, "v1", "selfsubjectreviews"] => Route::SelfSubjectReview,
         ["apis", ..] => Route::UnknownApi,
         ["tokensmith", "v1", "faults"] => Route::Admin(Admin::Faults),
         ["tokensmith", "v1", "requests"] => Route::Admin(Admin::Requests),

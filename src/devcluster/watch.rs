@@ -31,6 +31,10 @@ pub struct WatchRequest {
     pub timeout: Duration,
     pub bookmarks: bool,
     pub send_initial_events: bool,
+    /// Events carry `Table`s (kubectl get -w asks with `as=Table`).
+    pub table: bool,
+    /// Events carry `PartialObjectMetadata` (kube's watch_metadata).
+    pub metadata_only: bool,
 }
 
 impl WatchRequest {
@@ -41,9 +45,14 @@ impl WatchRequest {
     ) -> Result<WatchRequest, ApiError> {
         let timeout = match query.get("timeoutSeconds").map(String::as_str) {
             None | Some("") => DEFAULT_TIMEOUT,
-            Some(s) => Duration::from_secs(s.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!("invalid value for timeoutSeconds: {s:?}"))
-            })?),
+            // Capped at a year so that no deadline arithmetic can overflow.
+            Some(s) => Duration::from_secs(
+                s.parse::<u64>()
+                    .map_err(|_| {
+                        ApiError::bad_request(format!("invalid value for timeoutSeconds: {s:?}"))
+                    })?
+                    .min(365 * 24 * 3600),
+            ),
         };
         Ok(WatchRequest {
             resource,
@@ -58,6 +67,8 @@ impl WatchRequest {
                 .get("allowWatchBookmarks")
                 .is_some_and(|v| v == "true"),
             send_initial_events: query.get("sendInitialEvents").is_some_and(|v| v == "true"),
+            table: false,
+            metadata_only: false,
         })
     }
 }
@@ -86,6 +97,17 @@ impl WatchRequest {
                 .namespace
                 .as_ref()
                 .is_none_or(|ns| *ns == ev.key.namespace)
+    }
+
+    fn encode(&self, event_type: &str, object: &Value) -> Bytes {
+        if self.table {
+            line(
+                event_type,
+                &super::table::from_object(self.resource, object),
+            )
+        } else {
+            line(event_type, object)
+        }
     }
 
     /// The event a selector-filtered watcher sees: objects entering the
@@ -151,7 +173,7 @@ pub fn start(
         // No resourceVersion (or "0"): the current state first, as synthetic ADDED events.
         if from_rv.is_none() {
             for obj in sub.initial.iter().filter(|o| req.options.matches(o)) {
-                if tx.send(Ok(line("ADDED", obj))).await.is_err() {
+                if tx.send(Ok(req.encode("ADDED", obj))).await.is_err() {
                     return;
                 }
             }
@@ -167,7 +189,7 @@ pub fn start(
         for ev in &sub.backlog {
             last_rv = ev.rv;
             if let Some((t, obj)) = req.translate(ev)
-                && tx.send(Ok(line(t, &obj))).await.is_err()
+                && tx.send(Ok(req.encode(t, &obj))).await.is_err()
             {
                 return;
             }
@@ -193,7 +215,7 @@ pub fn start(
                         }
                         last_rv = last_rv.max(ev.rv);
                         if let Some((t, obj)) = req.translate(&ev)
-                            && tx.send(Ok(line(t, &obj))).await.is_err()
+                            && tx.send(Ok(req.encode(t, &obj))).await.is_err()
                         {
                             return;
                         }

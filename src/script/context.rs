@@ -24,6 +24,7 @@ pub struct RunContext {
     pub runtime: Option<tokio::runtime::Handle>,
     pub dry_run: bool,
     pub allow_env: BTreeSet<String>,
+    pub cluster_error: Option<String>,
     pub cancel: Arc<AtomicBool>,
     /// Behind a lock because the REPL gives each line its own deadline.
     pub clock: Mutex<Option<Clock>>,
@@ -99,9 +100,13 @@ impl RunContext {
 
     /// The cluster, or a catchable error saying there is none.
     pub fn cluster(&self, name: &str, pos: Position) -> Result<&Cluster, Box<EvalAltResult>> {
-        self.cluster
-            .as_ref()
-            .ok_or_else(|| host_error(name, "no cluster is connected to this script host", pos))
+        self.cluster.as_ref().ok_or_else(|| {
+            let why = match &self.cluster_error {
+                Some(e) => format!("no cluster: {e}"),
+                None => "no cluster is connected to this script host".to_owned(),
+            };
+            host_error(name, &why, pos)
+        })
     }
 
     /// Runs async cluster code from a synchronous Rhai function.

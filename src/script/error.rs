@@ -7,6 +7,7 @@ use std::fmt;
 use rhai::{EvalAltResult, ParseError, Position};
 
 use super::api::errors::HostError;
+use super::redact::redact_tokens;
 
 /// What kind of failure a [`ScriptError`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,18 @@ pub struct ScriptError {
 }
 
 impl ScriptError {
+    /// A failure of the host itself, not of the script (reported as a runtime error).
+    pub fn internal(file: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Runtime,
+            file: file.to_owned(),
+            line: None,
+            col: None,
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
     pub fn io(file: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             kind: ErrorKind::Io,
@@ -59,13 +72,15 @@ impl ScriptError {
     ) -> Self {
         let line = pos.line();
         let source_line = line.and_then(|l| source.lines().nth(l.saturating_sub(1)));
+        // Errors end up in logs (the daemon's above all): no token in them,
+        // even one the script threw or spelled out in its source.
         Self {
             kind,
             file: file.to_owned(),
             line,
             col: line.map(|_| pos.position().unwrap_or(1).max(1)),
-            message: message.into(),
-            source_line: source_line.map(str::to_owned),
+            message: redact_tokens(&message.into()),
+            source_line: source_line.map(redact_tokens),
         }
     }
 

@@ -17,6 +17,9 @@ use super::error::ScriptError;
 use super::limits::Limits;
 use super::session::Session;
 
+/// Stack size of the thread a script runs on.
+pub const SCRIPT_STACK: usize = 16 << 20;
+
 /// How scripts run: limits, what they may read, where `print` goes.
 #[derive(Debug, Clone, Default)]
 pub struct ScriptOptions {
@@ -28,6 +31,9 @@ pub struct ScriptOptions {
     /// Also write `print`/`debug` output to stdout/stderr, not only to the
     /// log: what a person at a terminal expects from `run` and `repl`.
     pub echo_print: bool,
+    /// Why there is no cluster (a failed connect), for the message token
+    /// functions give; scripts that never touch the cluster still run.
+    pub cluster_error: Option<String>,
 }
 
 /// Cancellation, deadline and arguments of one run.
@@ -176,9 +182,13 @@ impl ScriptHost {
         source: String,
         dir: Option<PathBuf>,
     ) -> Result<CompiledScript, ScriptError> {
+        let source = match source.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => source,
+        };
         let mut ast = self
             .engine()
-            .compile(&source)
+            .compile(without_shebang(&source).as_ref())
             .map_err(|e| ScriptError::from_parse(&name, &source, &e))?;
         ast.set_source(name.clone());
         Ok(CompiledScript {
@@ -191,14 +201,39 @@ impl ScriptHost {
 
     /// Runs a compiled script to completion. Blocking: call it from a
     /// blocking thread (`spawn_blocking`), never from an async task.
+    ///
+    /// The script runs on its own thread with a [`SCRIPT_STACK`] stack: a
+    /// debug build needs about 40 KiB per Rhai call level, so the default
+    /// call-depth limit would overflow a 2 MiB blocking-pool thread.
     pub fn run(&self, script: &CompiledScript, ctl: &RunControl) -> Result<Dynamic, ScriptError> {
-        let mut session = self.session(
-            &script.name,
-            script.dir.as_deref(),
-            ctl.cancel.clone(),
-            &ctl.args,
-        );
-        session.run(script, ctl.deadline)
+        let span = tracing::Span::current();
+        std::thread::scope(|scope| {
+            let runner = std::thread::Builder::new()
+                .name("rhai-script".to_owned())
+                .stack_size(SCRIPT_STACK)
+                .spawn_scoped(scope, || {
+                    let _entered = span.enter();
+                    let mut session = self.session(
+                        &script.name,
+                        script.dir.as_deref(),
+                        ctl.cancel.clone(),
+                        &ctl.args,
+                    );
+                    session.run(script, ctl.deadline)
+                });
+            match runner {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(ScriptError::internal(
+                        &script.name,
+                        "the script thread panicked",
+                    ))
+                }),
+                Err(e) => Err(ScriptError::internal(
+                    &script.name,
+                    format!("cannot start the script thread: {e}"),
+                )),
+            }
+        })
     }
 
     /// A session: one engine and one variable scope for several evaluations
@@ -221,6 +256,7 @@ impl ScriptHost {
             runtime: inner.runtime.clone(),
             dry_run,
             allow_env: inner.opts.allow_env.clone(),
+            cluster_error: inner.opts.cluster_error.clone(),
             cancel,
             clock: Mutex::new(None),
         });
@@ -288,6 +324,17 @@ fn install_hooks(engine: &mut Engine, ctx: &Arc<RunContext>, echo: bool) {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }
     });
+}
+
+/// A leading `#!` line (to run a script as `./rotate.rhai`) becomes an empty
+/// line: Rhai rejects `#!`, and line numbers must stay those of the file.
+fn without_shebang(source: &str) -> std::borrow::Cow<'_, str> {
+    if source.starts_with("#!") {
+        let rest = source.find('\n').map_or("", |i| &source[i..]);
+        std::borrow::Cow::Owned(rest.to_owned())
+    } else {
+        std::borrow::Cow::Borrowed(source)
+    }
 }
 
 /// `No such file or directory`, without Rust's `(os error 2)` suffix.

@@ -36,10 +36,10 @@ impl Known {
         }
         let global = by_ns.entry(String::new()).or_default();
         for f in script.ast().iter_functions() {
-            global
-                .entry(f.name.to_owned())
-                .or_default()
-                .insert(f.params.len());
+            // Called as `x.f()`, a script function's `this` is the extra argument.
+            let arities = global.entry(f.name.to_owned()).or_default();
+            arities.insert(f.params.len());
+            arities.insert(f.params.len() + 1);
         }
         Self { by_ns }
     }
@@ -55,7 +55,7 @@ impl Known {
             .keys()
             .filter(|k| k.starts_with(|c: char| c.is_alphabetic()))
             .map(|k| (edit_distance(k, name), k))
-            .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+            .filter(|(d, k)| *d <= (k.len().max(name.len()) / 3).max(1))
             .min()
             .map(|(_, k)| {
                 if ns.is_empty() {
@@ -74,6 +74,8 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
     let known = Known::new(engine, script);
     let mut variables = BTreeSet::new();
     let mut imports = BTreeSet::new();
+    // Property names: `obj.action()` may call a closure stored in a map.
+    let mut properties = BTreeSet::new();
     for f in script.ast().iter_functions() {
         variables.extend(f.params.iter().map(|p| p.to_string()));
     }
@@ -84,6 +86,18 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             }
             Some(ASTNode::Stmt(Stmt::Import(x, ..))) => {
                 imports.insert(x.1.name.to_string());
+            }
+            Some(ASTNode::Expr(Expr::Map(x, ..))) => {
+                properties.extend(x.0.iter().map(|(k, _)| k.name.to_string()));
+            }
+            // A map literal of constants is folded into one value at compile time.
+            Some(ASTNode::Expr(Expr::DynamicConstant(d, ..))) => {
+                if let Some(m) = d.read_lock::<rhai::Map>() {
+                    properties.extend(m.keys().map(|k| k.to_string()));
+                }
+            }
+            Some(ASTNode::Expr(Expr::Property(x, ..))) => {
+                properties.insert(x.2.to_string());
             }
             _ => {}
         }
@@ -118,8 +132,13 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             call.namespace.root().to_owned()
         };
         if ns.is_empty() {
-            if KEYWORD_FUNCTIONS.contains(&name) || variables.contains(name) {
-                return true; // language keywords; calls through a function-pointer variable
+            if KEYWORD_FUNCTIONS.contains(&name)
+                || variables.contains(name)
+                || (is_method && properties.contains(name))
+            {
+                // Language keywords; calls through a function-pointer
+                // variable or a closure-holding property.
+                return true;
             }
         } else if imports.contains(&ns) || ns == "global" {
             return true;
@@ -220,6 +239,8 @@ mod tests {
             let s = now().to_rfc3339();
             let a = [1, 2].map(|x| helper(x));
             f(1); f.call(2); type_of(a); a.len(); "x".len(); s.to_upper();
+            fn bump() { this += 1 } let n = 1; n.bump();
+            let obj = #{ act: |x| x }; obj.act(1);
         "#;
         assert_eq!(lint(src), Vec::<String>::new());
     }
@@ -232,7 +253,7 @@ mod tests {
             [
                 "t.rhai:1:8: function not found: token::craete (did you mean `token::create`?)",
                 "t.rhai:2:1: function not found: noww (did you mean `now`?)",
-                "t.rhai:3:6: unknown module `foo` in `foo::bar` (built in: token, join, log; or `import` it)",
+                "t.rhai:3:6: unknown module `foo` in `foo::bar` (built in: token, join, publish, log; or `import` it)",
                 "t.rhai:4:14: function not found: frobnicate",
             ]
         );

@@ -7,10 +7,13 @@
 pub mod api;
 pub mod catalog;
 pub mod context;
+pub mod docs;
 pub mod error;
 pub mod host;
 pub mod limits;
 pub mod lint;
+pub mod redact;
+pub mod render;
 pub mod resolver;
 pub mod session;
 

@@ -352,3 +352,51 @@ fn types_have_user_names() {
         "[\"Token\", \"Timestamp\", \"Duration\"]"
     );
 }
+
+#[test]
+fn recursion_limit_fits_a_blocking_pool_thread() {
+    // tokio's blocking threads (where the daemon runs scripts) have 2 MiB
+    // stacks: hitting the call-depth limit must be an error, not an abort.
+    let h = host();
+    let script = h
+        .compile_str(
+            "deep.rhai",
+            "fn f(n) { let a = [n, n + 1, `${n}`]; if n > 100000 { 0 } else { f(n + 1) + a[0] } } f(0)",
+        )
+        .unwrap();
+    let e = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || h.run(&script, &RunControl::default()).unwrap_err())
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(
+        e.message.starts_with("call stack too deep"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn shebang_and_byte_order_mark_are_accepted() {
+    assert_eq!(eval_str("#!/usr/bin/env -S tokensmith run\n1 + 1"), "2");
+    assert_eq!(eval_str("\u{feff}1 + 2"), "3");
+    let e = eval("#!/bin/x\nlet a = ;").unwrap_err();
+    assert_eq!(e.line, Some(2));
+}
+
+#[test]
+fn errors_never_carry_a_token_even_one_the_script_threw() {
+    let e = eval("let t = token::generate();\nthrow t.value;").unwrap_err();
+    assert!(
+        e.message.starts_with("uncaught exception: "),
+        "{}",
+        e.message
+    );
+    assert!(e.message.ends_with(".****************"), "{}", e.message);
+    let e = eval("let x = \"abcdef.0123456789abcdef\"; nope(x)").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "test.rhai:1:36: Function not found: nope (&str | ImmutableString | String)\n 1 | let x = \"abcdef.****************\"; nope(x)\n   |                                    ^"
+    );
+}

@@ -5,7 +5,15 @@
 use rhai::plugin::*;
 
 /// Writes one script log line at `level`.
+/// Token secrets are hidden: whatever a script prints, the log never shows one.
 pub fn emit(level: tracing::Level, script: &str, msg: &str) {
+    let redacted;
+    let msg = if crate::script::redact::contains_token(msg) {
+        redacted = crate::script::redact::redact_tokens(msg);
+        redacted.as_str()
+    } else {
+        msg
+    };
     match level {
         tracing::Level::ERROR => tracing::error!(target: "tokensmith::script", script, "{msg}"),
         tracing::Level::WARN => tracing::warn!(target: "tokensmith::script", script, "{msg}"),

@@ -11,6 +11,7 @@ pub mod env;
 pub mod errors;
 pub mod join;
 pub mod log;
+pub mod publish;
 pub mod time;
 pub mod token;
 
@@ -31,7 +32,7 @@ def_package! {
 }
 
 /// The namespaces scripts call as `name::function`.
-pub const NAMESPACES: [&str; 3] = ["token", "join", "log"];
+pub const NAMESPACES: [&str; 4] = ["token", "join", "publish", "log"];
 
 /// Every module of the API, built once and shared by every engine.
 #[derive(Clone)]
@@ -53,6 +54,7 @@ impl Api {
             namespaced: vec![
                 ("token", exported_module!(token::token_api).into()),
                 ("join", exported_module!(join::join_api).into()),
+                ("publish", exported_module!(publish::publish_api).into()),
                 ("log", exported_module!(log::log_api).into()),
             ],
         }

@@ -482,15 +482,18 @@ pub mod token_api {
         t.expires().map_or(Dynamic::UNIT, Dynamic::from)
     }
 
-    /// Time left until the token expires (negative once past), or `()` if it never expires.
+    /// Time left until the token expires, in whole seconds (negative once
+    /// past), or `()` if it never expires.
     ///
     /// ```rhai
     /// for t in token::list() { if t.ttl != () && t.ttl < duration("1h") { log::warn(`${t.id} expires soon`) } }
     /// ```
     #[rhai_fn(global, get = "ttl", pure)]
     pub fn ttl(t: &mut Token) -> Dynamic {
+        // Expirations are whole seconds; sub-second noise would only clutter output.
         t.expires().map_or(Dynamic::UNIT, |e| {
-            Dynamic::from(e.duration_since(Timestamp::now()))
+            let left = e.duration_since(Timestamp::now());
+            Dynamic::from(jiff::SignedDuration::from_secs(left.as_secs()))
         })
     }
 

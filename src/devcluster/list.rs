@@ -1,0 +1,127 @@
+//! Listing: label and field selectors, `limit`/`continue` paging with
+//! `remainingItemCount`, as the generic registry answers a list.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use super::objects;
+use super::resources::Resource;
+use super::selectors::{FieldSelector, LabelSelector};
+use super::status::ApiError;
+use super::store::Store;
+
+/// Parsed list options shared by list, watch and deletecollection.
+pub struct ListOptions {
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+    pub limit: usize,
+    pub continue_from: Option<(String, String)>,
+}
+
+impl ListOptions {
+    pub fn parse(r: Resource, query: &HashMap<String, String>) -> Result<ListOptions, ApiError> {
+        let labels =
+            LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or(""))
+                .map_err(ApiError::bad_request)?;
+        let fields = FieldSelector::parse(
+            query.get("fieldSelector").map(String::as_str).unwrap_or(""),
+            r,
+        )
+        .map_err(ApiError::bad_request)?;
+        let limit = match query.get("limit").map(String::as_str) {
+            None | Some("") => 0,
+            Some(s) => s
+                .parse::<i64>()
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "invalid value for limit: strconv.ParseInt: parsing {s:?}: invalid syntax"
+                    ))
+                })?
+                .max(0) as usize,
+        };
+        let continue_from = match query.get("continue").map(String::as_str) {
+            None | Some("") => None,
+            Some(token) => Some(decode_continue(token)?),
+        };
+        Ok(ListOptions {
+            labels,
+            fields,
+            limit,
+            continue_from,
+        })
+    }
+
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.labels.matches(obj) && self.fields.matches(obj)
+    }
+}
+
+fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
+    let doc = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{namespace}/{name}\u{0}")});
+    URL_SAFE_NO_PAD.encode(doc.to_string())
+}
+
+fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad())?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let start = doc.get("start").and_then(Value::as_str).ok_or_else(bad)?;
+    let start = start.trim_end_matches('\u{0}');
+    let (ns, name) = start.split_once('/').ok_or_else(bad)?;
+    Ok((ns.to_string(), name.to_string()))
+}
+
+pub fn list(store: &Store, r: Resource, namespace: Option<&str>, opts: &ListOptions) -> Value {
+    let (items, rv) = store.list(r, namespace);
+    let mut matching =
+        items
+            .into_iter()
+            .filter(|o| opts.matches(o))
+            .filter(|o| match &opts.continue_from {
+                Some((ns, name)) => {
+                    (objects::namespace(o), objects::name(o)) > (ns.as_str(), name.as_str())
+                }
+                None => true,
+            });
+    let mut page = Vec::new();
+    let mut more = false;
+    let mut remaining = 0usize;
+    for o in matching.by_ref() {
+        if opts.limit > 0 && page.len() == opts.limit {
+            more = true;
+            remaining = 1;
+            break;
+        }
+        page.push(o);
+    }
+    if more {
+        remaining += matching.count();
+    }
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if more && let Some(last) = page.last() {
+        meta["continue"] = json!(encode_continue(
+            rv,
+            objects::namespace(last),
+            objects::name(last)
+        ));
+        // apiserver leaves it out when selectors filter the list.
+        if opts.labels.is_empty() && opts.fields.is_empty() {
+            meta["remainingItemCount"] = json!(remaining);
+        }
+    }
+    json!({
+        "kind": r.list_kind(),
+        "apiVersion": r.api_version(),
+        "metadata": meta,
+        "items": page.into_iter().map(objects::as_list_item).collect::<Vec<_>>(),
+    })
+}
