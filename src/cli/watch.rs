@@ -113,7 +113,7 @@ async fn run_rhai(
     args: &WatchArgs,
     opts: DaemonOptions,
 ) -> Result<(), crate::watch::DaemonError> {
-    let (cluster, _cluster_error) =
+    let (cluster, cluster_error) =
         match Cluster::connect(&ConnectOptions::from_global(global)).await {
             Ok(c) => (Some(c), None),
             Err(e) => {
@@ -121,9 +121,6 @@ async fn run_rhai(
                 (None, Some(e.to_string()))
             }
         };
-    // `..default()` keeps this compiling when the script branch adds
-    // `cluster_error` (why there is no cluster: set it from `_cluster_error`).
-    #[allow(clippy::needless_update)]
     let script_opts = ScriptOptions {
         // A job's wall time is its header's `timeout`, and nothing else.
         limits: Limits {
@@ -133,7 +130,7 @@ async fn run_rhai(
         allow_env: args.allow_env.iter().cloned().collect(),
         dry_run: global.dry_run,
         echo_print: false,
-        ..ScriptOptions::default()
+        cluster_error,
     };
     let host = ScriptHost::new(cluster.clone(), script_opts);
     let tokens = cluster.map(token_expiries);
