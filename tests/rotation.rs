@@ -92,6 +92,17 @@ async fn webhook_receiver() -> (String, Hook) {
     (format!("http://{addr}/join"), hook)
 }
 
+/// Faults that make most requests of a rotation need a retry.
+fn rough_weather() -> FaultConfig {
+    FaultConfig {
+        error_rate: 0.15,
+        throttle_rate: 0.1,
+        retry_after_seconds: 0,
+        drop_rate: 0.05,
+        latency_ms: 5,
+    }
+}
+
 fn spec(name: &str, sinks: Vec<Sink>) -> RotationSpec {
     let mut s = RotationSpec::new(name);
     s.ttl = jiff::SignedDuration::from_hours(1);
@@ -111,14 +122,7 @@ async fn rotation_keeps_a_published_signed_token_through_faults() {
     assert!(first.ok(), "{first:?}");
     c.reset_requests().await;
 
-    c.set_faults(&FaultConfig {
-        error_rate: 0.15,
-        throttle_rate: 0.1,
-        retry_after_seconds: 0,
-        drop_rate: 0.05,
-        latency_ms: 5,
-    })
-    .await;
+    c.set_faults(&rough_weather()).await;
     let mut successes = 0;
     for run in 0..12 {
         let report = rotate(&cluster, &s).await.unwrap();
@@ -157,14 +161,7 @@ async fn rotation_keeps_a_published_signed_token_through_faults() {
             );
         }
         assert!(tokens.len() <= 2, "run {run}: {} tokens left", tokens.len());
-        c.set_faults(&FaultConfig {
-            error_rate: 0.15,
-            throttle_rate: 0.1,
-            retry_after_seconds: 0,
-            drop_rate: 0.05,
-            latency_ms: 5,
-        })
-        .await;
+        c.set_faults(&rough_weather()).await;
     }
     eprintln!("{successes}/12 rotations succeeded under faults");
     let log = c.requests().await;
