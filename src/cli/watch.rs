@@ -15,6 +15,7 @@ use crate::watch::rhai_executor::RhaiExecutor;
 use crate::watch::{DaemonOptions, TokenExpiries, TokenExpiry};
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = HEADER_HELP)]
 pub struct WatchArgs {
     /// The directory of `*.rhai` scripts. Each script whose header declares a
     /// `schedule` runs on it; the others are loaded for `import` only. Changes
@@ -53,6 +54,19 @@ pub struct WatchArgs {
     #[arg(long, hide = true)]
     pub test_executor: bool,
 }
+
+const HEADER_HELP: &str = "\
+A job's schedule is in its script's leading `//!` lines:
+
+    //! schedule: 0 3 * * *       5 fields; 6-7 with seconds first; @hourly @daily ...
+    //! timezone: Europe/Berlin   IANA name, default UTC; DST-safe (runs once per day)
+    //! overlap: skip             skip | queue | replace, if the last run is still going
+    //! timeout: 10m              cancel a run after this long
+    //! starting-deadline: 1h     run a tick missed while down, if no older than this
+    //! jitter: 30s               delay each run by up to this much, at random
+
+SIGHUP reloads now; SIGTERM or SIGINT stops scheduling and lets running jobs finish
+within --grace.";
 
 fn go_duration(s: &str) -> Result<Duration, String> {
     let d = parse_go_duration(s).map_err(|e| e.to_string())?;
@@ -99,7 +113,7 @@ async fn run_rhai(
     args: &WatchArgs,
     opts: DaemonOptions,
 ) -> Result<(), crate::watch::DaemonError> {
-    let (cluster, _cluster_error) =
+    let (cluster, cluster_error) =
         match Cluster::connect(&ConnectOptions::from_global(global)).await {
             Ok(c) => (Some(c), None),
             Err(e) => {
@@ -107,9 +121,6 @@ async fn run_rhai(
                 (None, Some(e.to_string()))
             }
         };
-    // `..default()` keeps this compiling when the script branch adds
-    // `cluster_error` (why there is no cluster: set it from `_cluster_error`).
-    #[allow(clippy::needless_update)]
     let script_opts = ScriptOptions {
         // A job's wall time is its header's `timeout`, and nothing else.
         limits: Limits {
@@ -119,7 +130,7 @@ async fn run_rhai(
         allow_env: args.allow_env.iter().cloned().collect(),
         dry_run: global.dry_run,
         echo_print: false,
-        ..ScriptOptions::default()
+        cluster_error,
     };
     let host = ScriptHost::new(cluster.clone(), script_opts);
     let tokens = cluster.map(token_expiries);

@@ -71,7 +71,7 @@ pub async fn supervise(
             r = &mut handle => r,
             () = tokio::time::sleep(limit) => {
                 stop.stop(StopReason::Timeout);
-                tracing::warn!(job, timeout = ?limit, "job timed out; cancelling it");
+                tracing::warn!(job = %job, timeout = ?limit, "job timed out; cancelling it");
                 handle.await
             }
         },
@@ -88,8 +88,8 @@ pub async fn supervise(
     let (result, error) = classify(outcome, why);
     let duration = format!("{elapsed:.1?}");
     match &error {
-        None => tracing::info!(job, result, duration, "job finished"),
-        Some(error) => tracing::warn!(job, result, duration, error = %error, "job finished"),
+        None => tracing::info!(job = %job, result, duration, "job finished"),
+        Some(error) => tracing::warn!(job = %job, result, duration, error = %error, "job finished"),
     }
     let now = clock.now();
     metrics.run_finished(job, result, elapsed.as_secs_f64(), now);
