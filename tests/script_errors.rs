@@ -290,7 +290,7 @@ fn check_reports_every_problem_and_fails() {
     let bad = d.path().join("bad.rhai");
     std::fs::write(&bad, "token::craete(#{});\nnow(1);\nfoo::bar();\n").expect("write");
     let broken = d.path().join("broken.rhai");
-    std::fs::write(&broken, "let = ;").expect("write");
+    std::fs::write(&broken, "let = ;\nlet ok = 1;\nlet b = [1, 2;\n").expect("write");
     let out = support::tokensmith()
         .arg("check")
         .args([&good, &bad, &broken, &d.path().join("missing.rhai")])
@@ -317,6 +317,10 @@ fn check_reports_every_problem_and_fails() {
     assert!(
         text.contains(&format!("{}:1:5:", broken.display())),
         "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}:3:14: Expecting ','", broken.display())),
+        "every syntax error, not only the first: {text}"
     );
     assert!(
         text.contains("missing.rhai: cannot read the script"),

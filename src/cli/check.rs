@@ -29,15 +29,43 @@ pub struct Report {
 pub fn check_one(host: &ScriptHost, path: &std::path::Path) -> Report {
     let script = match host.compile_file(path) {
         Ok(s) => s,
-        Err(e) => {
+        Err(e) if e.kind == ErrorKind::Io => {
             return Report {
                 ok: false,
                 text: format!("{e}\n"),
             };
         }
+        // Read fine but does not compile: look for every syntax error.
+        Err(_) => match read_text(path) {
+            Some(source) => {
+                let name = path.display().to_string();
+                let problems = lint::problems(host, &name, &source);
+                return finish(&name, &source, problems);
+            }
+            None => {
+                return Report {
+                    ok: false,
+                    text: format!("{}: cannot read the script\n", path.display()),
+                };
+            }
+        },
     };
-    let mut problems = lint::unknown_calls(&host.engine(), &script);
-    let header = match ScriptHeader::parse(script.source()) {
+    let problems = lint::unknown_calls(&host.engine(), &script);
+    finish(script.name(), script.source(), problems)
+}
+
+fn read_text(path: &std::path::Path) -> Option<String> {
+    let text = String::from_utf8(std::fs::read(path).ok()?).ok()?;
+    Some(
+        text.strip_prefix('\u{feff}')
+            .map(str::to_owned)
+            .unwrap_or(text),
+    )
+}
+
+/// Adds the header check and renders the report.
+fn finish(name: &str, source: &str, mut problems: Vec<ScriptError>) -> Report {
+    let header = match ScriptHeader::parse(source) {
         Ok(h) => Some(h),
         Err(e) => {
             // The daemon would refuse this script: a failure here too.
@@ -47,8 +75,8 @@ pub fn check_one(host: &ScriptHost, path: &std::path::Path) -> Report {
                 .unwrap_or(&message);
             problems.push(ScriptError::at(
                 ErrorKind::Syntax,
-                script.name(),
-                script.source(),
+                name,
+                source,
                 Position::new(u16::try_from(e.line()).unwrap_or(u16::MAX), 1),
                 format!("invalid header: {message}"),
             ));
@@ -60,7 +88,7 @@ pub fn check_one(host: &ScriptHost, path: &std::path::Path) -> Report {
         text.push_str(&format!("{p}\n"));
     }
     if problems.is_empty() {
-        text.push_str(&format!("{}: ok\n", script.name()));
+        text.push_str(&format!("{name}: ok\n"));
     }
     if let Some(h) = header {
         for line in h.to_string().lines() {

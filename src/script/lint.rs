@@ -9,7 +9,7 @@ use rhai::{ASTNode, Engine, Expr, Stmt};
 use super::api::NAMESPACES;
 use super::catalog::{FnKind, KEYWORD_FUNCTIONS, all_functions};
 use super::error::{ErrorKind, ScriptError};
-use super::host::CompiledScript;
+use super::host::{CompiledScript, ScriptHost};
 
 /// Function names and the argument counts they accept, per namespace
 /// (`""` for global functions, which includes methods and properties).
@@ -64,6 +64,52 @@ impl Known {
                     format!("{ns}::{k}")
                 }
             })
+    }
+}
+
+/// Most syntax errors `check` reports for one file. Rhai stops at the
+/// first, so each failing line is blanked and the text compiled again.
+const MAX_SYNTAX_ERRORS: usize = 10;
+
+/// Every problem `check` finds in a compiled script's source: its syntax
+/// errors (as many as can be told apart, see [`MAX_SYNTAX_ERRORS`]), then,
+/// once what remains compiles, its calls to functions that do not exist.
+/// Messages and source lines always come from the original text.
+pub fn problems(host: &ScriptHost, name: &str, source: &str) -> Vec<ScriptError> {
+    let mut lines: Vec<&str> = source.lines().collect();
+    let mut errors: Vec<ScriptError> = Vec::new();
+    let mut blanked = BTreeSet::new();
+    loop {
+        let text = lines.join("\n");
+        match host.compile_str(name, &text) {
+            Ok(compiled) => {
+                // Lint the blanked text, report against the original.
+                let script = CompiledScript {
+                    source: source.into(),
+                    ..compiled
+                };
+                errors.extend(unknown_calls(&host.engine(), &script));
+                return errors;
+            }
+            Err(e) => {
+                let line = e.line.unwrap_or(0);
+                // An error on a line already blanked is the previous one
+                // cascading (an unclosed block reaching the end): stop.
+                if line != 0 && blanked.contains(&line) {
+                    return errors;
+                }
+                let original = source.lines().nth(line.wrapping_sub(1));
+                errors.push(ScriptError {
+                    source_line: original.map(super::redact::redact_tokens),
+                    ..e
+                });
+                if line == 0 || line > lines.len() || errors.len() >= MAX_SYNTAX_ERRORS {
+                    return errors;
+                }
+                blanked.insert(line);
+                lines[line - 1] = "";
+            }
+        }
     }
 }
 
@@ -266,6 +312,34 @@ mod tests {
             got,
             ["t.rhai:1:8: token::create takes 0, 1 or 2 arguments, not 3"]
         );
+    }
+
+    fn all_problems(src: &str) -> Vec<String> {
+        let h = ScriptHost::new(None, ScriptOptions::default());
+        problems(&h, "t.rhai", src)
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn several_syntax_errors_and_unknown_calls_are_all_reported() {
+        let got = all_problems("let a = (1 + ;\nlet ok = 1;\nlet b = [1, 2;\nnope(1);\n");
+        assert_eq!(
+            got,
+            [
+                "t.rhai:1:14: Unexpected ';'\n 1 | let a = (1 + ;\n   |              ^",
+                "t.rhai:3:14: Expecting ',' to separate the items of this array literal\n 3 | let b = [1, 2;\n   |              ^",
+                "t.rhai:4:1: function not found: nope\n 4 | nope(1);\n   | ^",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_block_is_reported_once() {
+        let got = all_problems("fn f() {\n  let x = 1;\n");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with("t.rhai:2:13: Expecting '}'"), "{got:?}");
     }
 
     #[test]
