@@ -29,7 +29,7 @@ fn text(value: &rhai::Dynamic) -> String {
 }
 
 fn script_name(ctx: &NativeCallContext) -> String {
-    super::super::context::RunContext::of(ctx)
+    crate::script::context::RunContext::of(ctx)
         .map(|c| c.script.clone())
         .unwrap_or_else(|_| "<script>".to_owned())
 }

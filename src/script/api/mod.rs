@@ -14,6 +14,7 @@ pub mod log;
 pub mod publish;
 pub mod time;
 pub mod token;
+pub mod token_options;
 
 def_package! {
     /// Rhai's standard library without its `timestamp()`/`elapsed` clock
