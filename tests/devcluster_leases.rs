@@ -185,3 +185,33 @@ async fn apply_without_a_field_manager_is_refused() {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["spec"]["holderIdentity"], "a");
 }
+
+/// The Lease strategy: create-on-update allowed, unconditional update not.
+#[tokio::test]
+async fn a_lease_put_creates_but_an_update_needs_a_resource_version() {
+    let cluster = TestCluster::start();
+    let path = "/apis/coordination.k8s.io/v1/namespaces/default/leases/leader";
+    let body = lease("a").to_string();
+    let r = cluster
+        .admin("PUT", path, Some("application/json"), body.clone())
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = cluster
+        .admin("PUT", path, Some("application/json"), body)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        r.json()["message"],
+        "leases.coordination.k8s.io \"leader\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+    );
+    // Secrets are the other way round.
+    let r = cluster
+        .admin(
+            "PUT",
+            "/api/v1/namespaces/default/secrets/s",
+            Some("application/json"),
+            r#"{"metadata":{"name":"s"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, 404);
+}
