@@ -358,8 +358,12 @@ pub async fn patch(
                             r.kind()
                         )));
                     }
-                    let in_body = objects::name(&config);
-                    if in_body != name {
+                    // An apply configuration may leave the name to the URL
+                    // (kube-lease-manager's do); a different one is refused.
+                    let in_body = objects::name(&config).to_string();
+                    if in_body.is_empty() {
+                        objects::meta_mut(&mut config).insert("name".into(), json!(name));
+                    } else if in_body != name {
                         return Err(ApiError::bad_request(format!(
                             "the name of the object ({in_body}) does not match the name on the URL ({name})"
                         )));
