@@ -12,10 +12,12 @@ function init(args)
   n = 0
   step = 0
   token = os.getenv("TOKEN")
+  -- Distinct names per run, so a run never trips over what the last one left.
+  run = os.getenv("RUN") or "0"
 end
 
 function request()
-  local name = "wrk" .. id .. "-" .. n
+  local name = "wrk" .. run .. "-" .. id .. "-" .. n
   local path = "/api/v1/namespaces/bench/secrets"
   local headers = { ["Authorization"] = "Bearer " .. token }
   local op = step % 4
