@@ -1,10 +1,157 @@
-//! `tokensmith run`.
+//! `tokensmith run SCRIPT`: run a Rhai script once and print its result.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use super::{Failure, GlobalArgs};
+use crate::cluster::{Cluster, ConnectOptions};
+use crate::script::{ErrorKind, Limits, RunControl, ScriptHost, ScriptOptions};
 
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// The script to run (a `.rhai` file).
+    #[arg(value_name = "SCRIPT")]
+    pub script: PathBuf,
 
-pub fn run(_global: &GlobalArgs, _args: RunArgs) -> Result<(), Failure> {
-    Err(Failure::new(2, "`tokensmith run` is not built yet"))
+    /// A script argument, read in the script as `args.KEY` (a string).
+    /// Repeat for more.
+    #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
+    pub args: Vec<(String, String)>,
+
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// Sandbox limits and allowances, shared by `run` and `repl`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Sandbox")]
+pub struct SandboxArgs {
+    /// Wall-time limit for the run, in Go duration syntax (`30s`, `10m`);
+    /// `0` for none. Time waiting on the API server counts.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub timeout: Timeout,
+
+    /// Let the script read environment variable NAME with `env("NAME")`.
+    /// Repeat for more; no variable is readable otherwise.
+    #[arg(long = "allow-env", value_name = "NAME")]
+    pub allow_env: Vec<String>,
+
+    /// Maximum Rhai operations per run (0 = unlimited). The default stops a
+    /// runaway loop within a few seconds.
+    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_OPERATIONS)]
+    pub max_operations: u64,
+
+    /// Maximum depth of nested function calls.
+    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_CALL_DEPTH)]
+    pub max_call_depth: usize,
+
+    /// Maximum length of one string, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::script::limits::DEFAULT_MAX_STRING_SIZE)]
+    pub max_string_size: usize,
+
+    /// Maximum number of elements in one array.
+    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_ARRAY_SIZE)]
+    pub max_array_size: usize,
+
+    /// Maximum number of entries in one object map.
+    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_MAP_SIZE)]
+    pub max_map_size: usize,
+}
+
+impl SandboxArgs {
+    pub fn options(&self, global: &GlobalArgs) -> ScriptOptions {
+        ScriptOptions {
+            limits: Limits {
+                max_operations: self.max_operations,
+                max_call_depth: self.max_call_depth,
+                max_string_size: self.max_string_size,
+                max_array_size: self.max_array_size,
+                max_map_size: self.max_map_size,
+                timeout: self.timeout.0,
+                ..Limits::default()
+            },
+            allow_env: self.allow_env.iter().cloned().collect::<BTreeSet<_>>(),
+            dry_run: global.dry_run,
+            echo_print: true,
+            cluster_error: None,
+        }
+    }
+}
+
+fn parse_arg(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+/// `--timeout`: `None` for no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeout(pub Option<Duration>);
+
+fn parse_timeout(s: &str) -> Result<Timeout, String> {
+    let d = crate::token::parse_go_duration(s).map_err(|e| e.to_string())?;
+    if d.is_negative() {
+        return Err(format!("the timeout must not be negative, got {s:?}"));
+    }
+    Ok(Timeout(if d.is_zero() {
+        None
+    } else {
+        Duration::try_from(d).ok()
+    }))
+}
+
+/// A multi-threaded runtime; scripts run on the calling thread, which is not
+/// one of its workers, so host functions may wait on it.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("failed to start the async runtime: {e}")))
+}
+
+/// Connects to the cluster if it can. A script that never touches the
+/// cluster must not need one, so a failure only becomes the message that
+/// token and join functions give.
+pub(crate) fn connect(
+    rt: &tokio::runtime::Runtime,
+    global: &GlobalArgs,
+    opts: &mut ScriptOptions,
+) -> Option<Cluster> {
+    match rt.block_on(Cluster::connect(&ConnectOptions::from_global(global))) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::info!("no cluster for the script: {e}");
+            opts.cluster_error = Some(e.to_string());
+            None
+        }
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: RunArgs) -> Result<(), Failure> {
+    let mut opts = args.sandbox.options(global);
+    let rt = runtime()?;
+    // Compile first: a missing or broken script needs no cluster.
+    let compiler = ScriptHost::new(None, opts.clone());
+    let script = compiler.compile_file(&args.script).map_err(|e| {
+        let code = if e.kind == ErrorKind::Io { 2 } else { 1 };
+        Failure::new(code, e.to_string())
+    })?;
+    let cluster = connect(&rt, global, &mut opts);
+    // The host captures the runtime's handle so host functions can reach the cluster.
+    let _guard = rt.enter();
+    let host = ScriptHost::new(cluster, opts);
+    let ctl = RunControl {
+        args: args.args.into_iter().collect::<BTreeMap<_, _>>(),
+        ..RunControl::default()
+    };
+    let value = host
+        .run(&script, &ctl)
+        .map_err(|e| Failure::new(1, e.to_string()))?;
+    match crate::script::render::render(&value) {
+        Some(text) => super::write_stdout(format!("{text}\n").as_bytes()),
+        None => Ok(()),
+    }
 }

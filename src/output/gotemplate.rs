@@ -9,10 +9,12 @@
 
 use std::collections::HashMap;
 
-use gtmpl::{Context, FuncError, Template, Value as Tv};
+use gtmpl::{Context, Template, Value as Tv};
 use serde_json::Value;
 
-use super::gofmt::{go_float, go_v};
+use funcs::{base64decode, exists, go_fmt_value, go_print, go_printf, go_println};
+
+use super::gofmt::go_v;
 use super::object::go_json_compact;
 use crate::token::go_quote;
 
@@ -37,8 +39,19 @@ impl GoTemplatePrinter {
         template.add_func("base64decode", base64decode);
         template.add_func("print", go_print);
         template.add_func("println", go_println);
+        template.add_func("printf", go_printf);
         template.add_func("_gofmt", go_fmt_value);
-        let rewritten = rewrite_print_actions(raw);
+        // gtmpl's lexer can loop forever on an action left open at the end
+        // of the input, so that case is rejected here with Go's message.
+        let rewritten = rewrite_print_actions(raw)
+            .map_err(|line| format!("template: output:{line}: unclosed action"))?;
+        // gtmpl parses and runs nested blocks recursively; bound the nesting
+        // so that a hostile template cannot exhaust the stack.
+        if block_depth(raw) > MAX_BLOCK_DEPTH {
+            return Err(format!(
+                "template: output:1: blocks nested deeper than {MAX_BLOCK_DEPTH}"
+            ));
+        }
         // gtmpl has panicked on odd input before; a template must never take
         // the process down, so a panic is reported as a parse error.
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -52,7 +65,7 @@ impl GoTemplatePrinter {
                 template,
                 allow_missing_keys,
             }),
-            Ok(Err(e)) => Err(e),
+            Ok(Err(e)) => Err(go_parse_error(&e, raw)),
             Err(_) => Err(format!("template: output: cannot parse {}", go_quote(raw))),
         }
     }
@@ -84,6 +97,54 @@ impl GoTemplatePrinter {
             message,
         })
     }
+}
+
+const MAX_BLOCK_DEPTH: usize = 100;
+
+/// The deepest nesting of `if`/`range`/`with`/`define`/`block` actions, or of
+/// parentheses inside one action.
+fn block_depth(src: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut rest = src;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(len) = action_len(after) else { break };
+        let inner = after[..len].trim_start_matches('-').trim_start();
+        let word: String = inner.chars().take_while(|c| c.is_alphanumeric()).collect();
+        match word.as_str() {
+            "if" | "range" | "with" | "define" | "block" => depth += 1,
+            "end" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let parens = inner.chars().filter(|c| *c == '(').count();
+        max = max.max(depth).max(parens);
+        rest = &after[len + 2..];
+    }
+    max
+}
+
+/// gtmpl words parse errors as `template: output:<line+1>:<msg>`; Go as
+/// `template: output:<line>: <msg>` and quotes unknown function names.
+fn go_parse_error(gtmpl_message: &str, raw: &str) -> String {
+    let Some(rest) = gtmpl_message.strip_prefix("template: output:") else {
+        return gtmpl_message.to_owned();
+    };
+    let (line, msg) = match rest.split_once(':') {
+        Some((n, msg)) if n.chars().all(|c| c.is_ascii_digit()) => {
+            (n.parse::<usize>().unwrap_or(1), msg)
+        }
+        _ => (1, rest),
+    };
+    let lines = 1 + raw.matches('\n').count();
+    let line = line.saturating_sub(1).clamp(1, lines);
+    let msg = match msg
+        .strip_prefix("function ")
+        .and_then(|m| m.strip_suffix(" not defined"))
+    {
+        Some(name) => format!("function {} not defined", go_quote(name)),
+        None => msg.trim().to_owned(),
+    };
+    format!("template: output:{line}: {msg}")
 }
 
 /// Go's `template: output:L:C: executing "output" at <.foo>: map has no
@@ -127,16 +188,17 @@ fn locate_field(raw: &str, key: &str) -> Option<(usize, usize, String)> {
 }
 
 /// Appends `| _gofmt` to every action that prints its pipeline (not
-/// control words, comments or variable declarations).
-fn rewrite_print_actions(src: &str) -> String {
+/// control words, comments or variable declarations). An action that is
+/// never closed is an error carrying the line it starts on.
+fn rewrite_print_actions(src: &str) -> Result<String, usize> {
     let mut out = String::with_capacity(src.len() + 16);
     let mut rest = src;
     while let Some(open) = rest.find("{{") {
         out.push_str(&rest[..open]);
         let after = &rest[open + 2..];
         let Some(len) = action_len(after) else {
-            out.push_str(&rest[open..]);
-            return out;
+            let start = src.len() - rest.len() + open;
+            return Err(1 + src[..start].matches('\n').count());
         };
         let inner = &after[..len];
         out.push_str("{{");
@@ -145,7 +207,7 @@ fn rewrite_print_actions(src: &str) -> String {
         rest = &after[len + 2..];
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
 /// Length of an action's text up to its closing `}}`, skipping quoted text.
@@ -244,121 +306,6 @@ fn to_gtmpl(v: &Value, allow_missing: bool) -> Tv {
     }
 }
 
-fn from_gtmpl(v: &Tv) -> Value {
-    match v {
-        Tv::NoValue | Tv::Nil | Tv::Function(_) => Value::Null,
-        Tv::Bool(b) => Value::Bool(*b),
-        Tv::String(s) => Value::String(s.clone()),
-        Tv::Number(n) => n
-            .as_f64()
-            .or_else(|| n.as_i64().map(|i| i as f64))
-            .or_else(|| n.as_u64().map(|u| u as f64))
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Value::Null, Value::Number),
-        Tv::Array(a) => Value::Array(a.iter().map(from_gtmpl).collect()),
-        Tv::Object(m) | Tv::Map(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), from_gtmpl(&m[k])))
-                    .collect(),
-            )
-        }
-    }
-}
-
-/// Go's `%v` of one template value.
-fn fmt_one(v: &Tv) -> String {
-    match v {
-        Tv::NoValue => "<no value>".to_owned(),
-        Tv::Nil => "<nil>".to_owned(),
-        Tv::String(s) => s.clone(),
-        Tv::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (_, _, Some(f)) => go_float(f),
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            _ => n.to_string(),
-        },
-        Tv::Bool(b) => b.to_string(),
-        Tv::Function(_) => "<func>".to_owned(),
-        other => go_v(&from_gtmpl(other)),
-    }
-}
-
-fn go_fmt_value(args: &[Tv]) -> Result<Tv, FuncError> {
-    match args {
-        [v] => Ok(match v {
-            Tv::String(_) => v.clone(),
-            other => Tv::String(fmt_one(other)),
-        }),
-        _ => Err(FuncError::ExactlyXArgs("_gofmt".into(), 1)),
-    }
-}
-
-/// `fmt.Sprint`: spaces between operands when neither is a string.
-fn go_print(args: &[Tv]) -> Result<Tv, FuncError> {
-    let mut s = String::new();
-    for (i, a) in args.iter().enumerate() {
-        let is_str = matches!(a, Tv::String(_));
-        if i > 0 && !is_str && !matches!(args[i - 1], Tv::String(_)) {
-            s.push(' ');
-        }
-        s.push_str(&fmt_one(a));
-    }
-    Ok(Tv::String(s))
-}
-
-/// `fmt.Sprintln`: always spaces, then a newline.
-fn go_println(args: &[Tv]) -> Result<Tv, FuncError> {
-    let parts: Vec<String> = args.iter().map(fmt_one).collect();
-    Ok(Tv::String(format!("{}\n", parts.join(" "))))
-}
-
-/// kubectl's `base64decode`.
-fn base64decode(args: &[Tv]) -> Result<Tv, FuncError> {
-    use base64::Engine;
-    let [Tv::String(s)] = args else {
-        return Err(FuncError::Generic(
-            "base64decode requires one string argument".into(),
-        ));
-    };
-    match base64::engine::general_purpose::STANDARD.decode(s) {
-        Ok(bytes) => Ok(Tv::String(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) => {
-            let at = match e {
-                base64::DecodeError::InvalidByte(i, _) => i,
-                base64::DecodeError::InvalidLastSymbol { offset, .. } => offset,
-                _ => s.len(),
-            };
-            Err(FuncError::Generic(format!(
-                "base64 decode failed: illegal base64 data at input byte {at}"
-            )))
-        }
-    }
-}
-
-/// kubectl's `exists item idx...`: could `index` reach this element?
-fn exists(args: &[Tv]) -> Result<Tv, FuncError> {
-    let Some((first, indices)) = args.split_first() else {
-        return Err(FuncError::AtLeastXArgs("exists".into(), 1));
-    };
-    let mut cur = first.clone();
-    for idx in indices {
-        let next = match (&cur, idx) {
-            (Tv::Map(m) | Tv::Object(m), Tv::String(k)) => m.get(k).cloned().unwrap_or(Tv::Nil),
-            (Tv::Array(a), Tv::Number(n)) => match n.as_i64().and_then(|i| usize::try_from(i).ok())
-            {
-                Some(i) if i < a.len() => a[i].clone(),
-                _ => return Ok(Tv::Bool(false)),
-            },
-            _ => return Ok(Tv::Bool(false)),
-        };
-        cur = next;
-    }
-    Ok(Tv::Bool(!matches!(cur, Tv::Nil | Tv::NoValue)))
-}
-
 /// The debugging text kubectl writes to the output after a failed template
 /// (`GoTemplatePrinter.PrintObj`). `obj` must already have its secret redacted.
 pub fn debug_dump(err: &str, raw: &str, obj: &Value) -> String {
@@ -372,27 +319,32 @@ pub fn debug_dump(err: &str, raw: &str, obj: &Value) -> String {
     )
 }
 
+mod funcs;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn printing_actions_get_go_formatting_and_control_actions_do_not() {
-        assert_eq!(rewrite_print_actions("{{.a}}"), "{{.a | _gofmt}}");
-        assert_eq!(rewrite_print_actions("{{- .a -}}"), "{{- .a | _gofmt -}}");
+        assert_eq!(rewrite_print_actions("{{.a}}").unwrap(), "{{.a | _gofmt}}");
         assert_eq!(
-            rewrite_print_actions("{{range .a}}{{.}}{{end}}"),
+            rewrite_print_actions("{{- .a -}}").unwrap(),
+            "{{- .a | _gofmt -}}"
+        );
+        assert_eq!(
+            rewrite_print_actions("{{range .a}}{{.}}{{end}}").unwrap(),
             "{{range .a}}{{. | _gofmt}}{{end}}"
         );
         assert_eq!(
-            rewrite_print_actions("{{$x := .a}}{{/* c */}}"),
+            rewrite_print_actions("{{$x := .a}}{{/* c */}}").unwrap(),
             "{{$x := .a}}{{/* c */}}"
         );
         assert_eq!(
-            rewrite_print_actions(r#"{{"}}" | printf "%s"}}"#),
+            rewrite_print_actions(r#"{{"}}" | printf "%s"}}"#).unwrap(),
             r#"{{"}}" | printf "%s" | _gofmt}}"#
         );
-        assert_eq!(rewrite_print_actions("{{ .a"), "{{ .a");
+        assert_eq!(rewrite_print_actions("x\n{{ .a"), Err(2));
     }
 
     #[test]

@@ -243,11 +243,13 @@ impl TokenPrinter {
                     Err(f) => {
                         // kubectl writes what ran, then debugging help, to the output.
                         out.write_all(&f.partial)?;
-                        let dump = gotemplate::debug_dump(&f.message, p.raw(), &redacted(token));
+                        // gtmpl's messages may quote values, the token among them.
+                        let message = redact_secret(&f.message, token);
+                        let dump = gotemplate::debug_dump(&message, p.raw(), &redacted(token));
                         out.write_all(dump.as_bytes())?;
                         return Err(PrintError::Template {
                             template: p.raw().to_owned(),
-                            message: f.message,
+                            message,
                         });
                     }
                 }
@@ -263,6 +265,7 @@ impl TokenPrinter {
                              \tobject given to jsonpath engine was:\n\t\t{}\n\n\n",
                             gofmt::go_sharp_v(&redacted(token))
                         );
+                        let message = redact_secret(&message, token);
                         return Err(PrintError::JsonPath {
                             template: raw.clone(),
                             message,
@@ -275,6 +278,12 @@ impl TokenPrinter {
     }
 }
 
+/// `text` with the token's secret replaced by asterisks.
+fn redact_secret(text: &str, token: &BootstrapToken) -> String {
+    let secret = token.token.secret();
+    text.replace(secret, &"*".repeat(secret.len()))
+}
+
 /// The object with the token's secret hidden, for error dumps.
 fn redacted(token: &BootstrapToken) -> Value {
     let mut obj = object::token_object(token);
@@ -284,3 +293,6 @@ fn redacted(token: &BootstrapToken) -> Value {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

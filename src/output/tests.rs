@@ -240,6 +240,18 @@ fn go_template_functions_and_formats() {
     );
     assert_eq!(render(r#"go-template={{base64decode "aGk="}}"#, &t), "hi");
     assert_eq!(
+        render(r#"go-template={{printf "%q %d%%" .kind 5}}"#, &t),
+        r#""BootstrapToken" 5%"#
+    );
+    assert_eq!(
+        render(
+            "go-template={{range $i, $e := .usages}}{{$i}}={{$e}};{{end}}",
+            &t
+        ),
+        "0=signing;1=authentication;"
+    );
+    assert_eq!(render("go-template={{- .kind -}}", &t), "BootstrapToken");
+    assert_eq!(
         render(
             r#"go-template={{exists . "description"}} {{exists . "ttl"}}"#,
             &t
@@ -396,4 +408,74 @@ fn show_managed_fields_changes_nothing() {
         render_all(&f, &[upstream_token()]),
         render("json", &upstream_token())
     );
+}
+
+#[test]
+fn go_template_parse_errors_read_like_go() {
+    for (t, want) in [
+        (
+            "{{.token | nosuchfunc}}",
+            r#"template: output:1: function "nosuchfunc" not defined"#,
+        ),
+        ("{{end}}", "template: output:1: unexpected {{end}}"),
+        ("{{if .a}}", "template: output:1: unexpected EOF"),
+    ] {
+        assert_eq!(
+            printer(&flags(&format!("go-template={t}")))
+                .err()
+                .map(|e| e.to_string()),
+            Some(format!(
+                "could not construct output printer: error parsing template {t}, {want}\n"
+            ))
+        );
+    }
+}
+
+#[test]
+fn deeply_nested_templates_are_refused_not_overflowed() {
+    let go = format!(
+        "go-template={}{}",
+        "{{if .kind}}".repeat(5000),
+        "{{end}}".repeat(5000)
+    );
+    assert!(printer(&flags(&go)).is_err());
+    let parens = format!(
+        "go-template={{{{{}.kind{}}}}}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    assert!(printer(&flags(&parens)).is_err());
+    let jp = format!(
+        "jsonpath={}{}",
+        "{range .usages[*]}".repeat(5000),
+        "{end}".repeat(5000)
+    );
+    assert!(printer(&flags(&jp)).is_err());
+    let ok = format!(
+        "go-template={}x{}",
+        "{{if .kind}}{{with .}}".repeat(50),
+        "{{end}}".repeat(100)
+    );
+    assert_eq!(render(&ok, &upstream_token()), "x");
+}
+
+#[test]
+fn template_errors_never_carry_the_secret() {
+    for t in [
+        "go-template={{range .token}}{{end}}",
+        r#"go-template={{printf "%d" .token}}"#,
+        "go-template={{.token.x}}",
+        "go-template={{index .token 99}}",
+        "jsonpath={.token[0]}",
+        "jsonpath={.token.x}",
+    ] {
+        let mut f = flags(t);
+        f.allow_missing_template_keys = false;
+        let mut p = printer(&f).expect("printer builds");
+        let err = p
+            .print(&upstream_token(), now(), &mut Vec::new())
+            .expect_err(t)
+            .to_string();
+        assert!(!err.contains("1234567890123456"), "{t}: {err}");
+    }
 }

@@ -58,13 +58,7 @@ impl Sink {
                 namespace,
                 name,
                 key,
-            } => {
-                let k = match kind {
-                    ObjectKind::Secret => "secret",
-                    ObjectKind::ConfigMap => "configmap",
-                };
-                format!("{k} {namespace}/{name}[{key}]")
-            }
+            } => format!("{} {namespace}/{name}[{key}]", kind.singular()),
             Sink::Webhook { hook, .. } => format!("webhook {}", hook.url),
             Sink::Stdout => "stdout".to_owned(),
         }
@@ -95,10 +89,7 @@ impl Sink {
                 if cluster.dry_run() {
                     println!(
                         "[dryrun] Would perform action UPDATE on resource {} key {key} of {namespace}/{name}",
-                        crate::token::go_quote(match kind {
-                            ObjectKind::Secret => "secrets",
-                            ObjectKind::ConfigMap => "configmaps",
-                        })
+                        crate::token::go_quote(kind.resource())
                     );
                     return Ok(());
                 }

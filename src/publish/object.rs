@@ -21,11 +21,17 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    fn resource(self) -> &'static str {
+    /// The API resource name (`secrets`, `configmaps`).
+    pub fn resource(self) -> &'static str {
         match self {
             ObjectKind::Secret => "secrets",
             ObjectKind::ConfigMap => "configmaps",
         }
+    }
+
+    /// The name used in reports (`secret`, `configmap`).
+    pub fn singular(self) -> &'static str {
+        self.resource().trim_end_matches('s')
     }
 }
 

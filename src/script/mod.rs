@@ -1,1 +1,28 @@
-//! (placeholder: filled in by its issue)
+//! The Rhai engine: one factory ([`ScriptHost`]) for `run`, `check`, `repl`,
+//! the watch daemon and the tests; one registration module per namespace
+//! under [`api`]; sandbox [`limits`]; [`error`] diagnostics with a caret.
+//!
+//! Start with [`ScriptHost::new`], then `compile_file` and `run`.
+
+pub mod api;
+pub mod catalog;
+pub mod context;
+pub mod docs;
+pub mod error;
+pub mod host;
+pub mod limits;
+pub mod lint;
+pub mod redact;
+pub mod render;
+pub mod resolver;
+pub mod session;
+
+pub(crate) use crate::cluster;
+
+pub use error::{ErrorKind, ScriptError};
+pub use host::{CompiledScript, RunControl, ScriptHost, ScriptOptions};
+pub use limits::Limits;
+pub use session::Session;
+
+#[cfg(test)]
+mod tests;

@@ -35,6 +35,10 @@ const KUBEADM_KINDS: [&str; 5] = [
     "ResetConfiguration",
     "UpgradeConfiguration",
 ];
+/// The fields of kubeadm's `BootstrapToken`.
+const TOKEN_FIELDS: [&str; 6] = ["token", "description", "ttl", "expires", "usages", "groups"];
+/// Component configuration kubeadm reads alongside its own documents.
+const COMPONENT_CONFIG_GROUPS: [&str; 2] = ["kubelet.config.k8s.io", "kubeproxy.config.k8s.io"];
 /// `validateSupportedVersion`'s table of removed versions and the kubeadm
 /// release that still reads each.
 const OLD_VERSIONS: [(&str, &str); 5] = [
@@ -90,9 +94,11 @@ pub fn bootstrap_tokens_from_config(
     };
     let documents = parse_documents(yaml).map_err(load)?;
 
+    // SplitConfigDocuments: every document needs a group, a version and a
+    // kind; a kind may appear once (repeats are aggregated).
+    let mut documents_by_kind = Vec::new();
     let mut seen = BTreeSet::new();
-    let mut init: Option<Map<String, Value>> = None;
-    let mut cluster = false;
+    let mut repeated = Vec::new();
     for doc in documents {
         let Value::Object(doc) = doc else {
             return Err(load(
@@ -101,25 +107,43 @@ pub fn bootstrap_tokens_from_config(
         };
         let api_version = string_field(&doc, "apiVersion").map_err(load)?;
         let kind = string_field(&doc, "kind").map_err(load)?;
-        // SplitConfigDocuments
-        if api_version.is_empty() || kind.is_empty() {
+        let group_and_version = api_version
+            .split_once('/')
+            .is_some_and(|(g, v)| !g.is_empty() && !v.is_empty());
+        if !group_and_version || kind.is_empty() {
             return Err(load(format!(
                 "invalid configuration for GroupVersionKind {}: kind and apiVersion is mandatory information that must be specified",
                 gvk(&api_version, &kind)
             )));
         }
-        if !seen.insert((api_version.clone(), kind.clone())) {
-            return Err(load(format!(
-                "invalid configuration: GroupVersionKind {} is specified twice in YAML file",
-                gvk(&api_version, &kind)
-            )));
+        if !seen.insert(kind.clone()) {
+            repeated.push(format!(
+                "invalid configuration: kind {} is specified twice in YAML file",
+                go_quote(&kind)
+            ));
+            continue;
         }
-        if api_version.split('/').next() != Some(KUBEADM_GROUP) || !api_version.contains('/') {
-            tracing::warn!(
-                file = %source.display(),
-                "[config] WARNING: Ignored configuration document with GroupVersionKind {}",
-                gvk(&api_version, &kind)
-            );
+        documents_by_kind.push((api_version, kind, doc));
+    }
+    match repeated.len() {
+        0 => {}
+        1 => return Err(load(repeated.remove(0))),
+        _ => return Err(load(format!("[{}]", repeated.join(", ")))),
+    }
+
+    // documentMapToInitConfiguration
+    let mut init: Option<Map<String, Value>> = None;
+    let mut cluster = false;
+    for (api_version, kind, doc) in documents_by_kind {
+        let group = api_version.split('/').next().unwrap_or_default();
+        if group != KUBEADM_GROUP {
+            if !COMPONENT_CONFIG_GROUPS.contains(&group) {
+                tracing::warn!(
+                    file = %source.display(),
+                    "[config] WARNING: Ignored configuration document with GroupVersionKind {}",
+                    gvk(&api_version, &kind)
+                );
+            }
             continue;
         }
         check_kubeadm_document(&api_version, &kind).map_err(load)?;
@@ -248,6 +272,12 @@ fn raw_tokens(init: &Map<String, Value>) -> Result<Vec<RawToken>, String> {
                     "InitConfiguration.bootstrapTokens[{index}] must be a mapping"
                 ));
             };
+            // kubeadm's strict decoding only warns about unknown fields.
+            for key in m.keys().filter(|k| !TOKEN_FIELDS.contains(&k.as_str())) {
+                tracing::warn!(
+                    "strict decoding error: unknown field \"bootstrapTokens[{index}].{key}\""
+                );
+            }
             let text = |field: &str| -> Result<Option<String>, String> {
                 match m.get(field) {
                     None | Some(Value::Null) => Ok(None),

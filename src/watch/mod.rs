@@ -1,1 +1,16 @@
-//! (placeholder: filled in by its issue)
+//! `tokensmith watch`: the daemon around the scheduler.
+//!
+//! [`daemon::run`] is the loop; [`loader`] reads the script directory,
+//! [`watcher`] notices changes to it, [`http`] serves health and metrics.
+//! What a job does is behind [`crate::schedule::JobExecutor`]: the Rhai
+//! engine in production, [`test_executor`] in the daemon's own tests.
+
+pub mod daemon;
+pub mod http;
+pub mod loader;
+pub mod rhai_executor;
+pub mod test_executor;
+pub mod watcher;
+
+pub use daemon::{DaemonError, DaemonOptions, run};
+pub use http::{TokenExpiries, TokenExpiry};

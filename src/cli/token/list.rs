@@ -36,7 +36,16 @@ pub fn run(global: &GlobalArgs, args: ListArgs) -> Result<(), Failure> {
                     match printed {
                         Ok(()) => {}
                         Err(e) if super::super::is_broken_pipe(&e) => return Ok(()),
-                        Err(e) => return Err(Failure::kubeadm(1, e.to_string())),
+                        Err(e) => {
+                            // kubeadm names the token here; ours is redacted.
+                            return Err(Failure::kubeadm(
+                                1,
+                                format!(
+                                    "unable to print token {}: {e}",
+                                    stored.token.token.redacted()
+                                ),
+                            ));
+                        }
                     }
                 }
                 Err(e) => {

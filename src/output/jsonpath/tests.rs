@@ -117,3 +117,20 @@ fn as_json_wraps_each_expression_result() {
         "[\n    \"a\",\n    \"b\",\n    \"c\"\n]\n"
     );
 }
+
+#[test]
+fn extreme_indexes_are_errors_not_overflows() {
+    let d = data();
+    for t in [
+        "{.items[9223372036854775807]}",
+        "{.items[-9223372036854775808]}",
+        "{.items[0:9223372036854775807]}",
+        "{.items[-9223372036854775808:-9223372036854775808:9223372036854775807]}",
+    ] {
+        assert!(
+            run(t, &d).is_err() || run(t, &d).is_ok_and(|s| s.is_empty()),
+            "{t}"
+        );
+    }
+    assert!(JsonPathTemplate::parse("{.items[99999999999999999999]}", true, false).is_err());
+}

@@ -133,7 +133,11 @@ fn load_errors_name_the_file_and_exit_1() {
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n",
-            "/etc/kubeadm.yaml: invalid configuration: GroupVersionKind kubeadm.k8s.io/v1beta4, Kind=InitConfiguration is specified twice in YAML file",
+            "/etc/kubeadm.yaml: invalid configuration: kind \"InitConfiguration\" is specified twice in YAML file",
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\n",
+            "/etc/kubeadm.yaml: invalid configuration for GroupVersionKind /v1, Kind=Pod: kind and apiVersion is mandatory information that must be specified",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n",
@@ -181,4 +185,46 @@ fn not_yaml_names_file_line_and_column() {
         load_err("a: b\n c: d\n"),
         "/etc/kubeadm.yaml: not a valid YAML configuration: mapping values are not allowed in this context at line 2, column 3"
     );
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_config_text_panics(yaml in "\\PC{0,200}") {
+            let _ = load(&yaml);
+        }
+
+        #[test]
+        fn no_token_entry_panics(
+            token in "[a-z0-9.]{0,24}",
+            ttl in "-?[0-9]{0,4}(h|m|s|ms|d|x)?",
+            expires in "[0-9TZ:+-]{0,25}",
+            usages in proptest::collection::vec("[a-z:]{0,15}", 0..3),
+            groups in proptest::collection::vec("[a-z:-]{0,40}", 0..3),
+        ) {
+            let yaml = format!(
+                "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: \"{token}\"\n  ttl: \"{ttl}\"\n  expires: \"{expires}\"\n  usages: {usages:?}\n  groups: {groups:?}\n"
+            );
+            match load(&yaml) {
+                Ok(tokens) => prop_assert_eq!(tokens.len(), 1),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+}
+
+#[test]
+fn deeply_nested_yaml_is_an_error_not_a_crash() {
+    for depth in [1_000, 100_000] {
+        let yaml = format!("a: {}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(load(&yaml).expect_err("rejected").exit_code(), 1);
+        let yaml = format!("{}x", "- ".repeat(depth));
+        assert_eq!(load(&yaml).expect_err("rejected").exit_code(), 1);
+    }
 }

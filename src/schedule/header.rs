@@ -1,0 +1,260 @@
+//! The job header of a script: its leading `//!` lines, read without running
+//! the script.
+//!
+//! ```rhai
+//! //! schedule: 0 3 * * *
+//! //! timezone: Europe/Berlin
+//! //! overlap: skip
+//! //! timeout: 10m
+//! //! starting-deadline: 1h
+//! //! jitter: 30s
+//! ```
+//!
+//! A `//!` line shaped `key: value` (key in lower case, no spaces) sets a
+//! field; any other `//!` line is free text (Rhai's module docs). The header
+//! ends at the first line that is not a `//!` line; a leading `#!` line and
+//! blank lines before the header are skipped.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use super::cron::CronSpec;
+use crate::token::{format_go_duration, parse_go_duration};
+
+/// What to do when a tick comes while the previous run is still going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overlap {
+    /// Drop the new tick (counted as `skipped`).
+    #[default]
+    Skip,
+    /// Run the new tick after the running one finishes.
+    Queue,
+    /// Cancel the running one (at its next sandbox check) and start the new tick.
+    Replace,
+}
+
+impl Overlap {
+    pub const ACCEPTED: &'static str = "skip, queue, replace";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlap::Skip => "skip",
+            Overlap::Queue => "queue",
+            Overlap::Replace => "replace",
+        }
+    }
+}
+
+/// A script's scheduling header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptHeader {
+    /// `None`: the script is loaded for `import` only and never runs on its own.
+    pub schedule: Option<CronSpec>,
+    pub timezone: Tz,
+    pub overlap: Overlap,
+    pub timeout: Option<Duration>,
+    pub starting_deadline: Option<Duration>,
+    pub jitter: Option<Duration>,
+}
+
+impl Default for ScriptHeader {
+    fn default() -> Self {
+        Self {
+            schedule: None,
+            timezone: Tz::UTC,
+            overlap: Overlap::Skip,
+            timeout: None,
+            starting_deadline: None,
+            jitter: None,
+        }
+    }
+}
+
+/// The header keys, in the order `Display` prints them.
+pub const KEYS: [&str; 6] = [
+    "schedule",
+    "timezone",
+    "overlap",
+    "timeout",
+    "starting-deadline",
+    "jitter",
+];
+
+/// A header line that could not be read. `line` is 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("line {line}: unknown header key {key:?} (accepted: {})", KEYS.join(", "))]
+    UnknownKey { line: usize, key: String },
+    #[error("line {line}: header key {key:?} is set twice")]
+    Duplicate { line: usize, key: String },
+    #[error("line {line}: {source}")]
+    Schedule {
+        line: usize,
+        #[source]
+        source: super::cron::CronError,
+    },
+    #[error(
+        "line {line}: unknown time zone {value:?} (an IANA name such as UTC, Europe/Berlin or America/New_York)"
+    )]
+    TimeZone { line: usize, value: String },
+    #[error(
+        "line {line}: invalid overlap {value:?} (accepted: {})",
+        Overlap::ACCEPTED
+    )]
+    Overlap { line: usize, value: String },
+    #[error(
+        "line {line}: invalid {key} {value:?}: {reason} (a positive Go duration such as 90s, 10m or 1h30m)"
+    )]
+    Duration {
+        line: usize,
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+impl HeaderError {
+    /// The 1-based line of the script the error is on.
+    pub fn line(&self) -> usize {
+        match self {
+            HeaderError::UnknownKey { line, .. }
+            | HeaderError::Duplicate { line, .. }
+            | HeaderError::Schedule { line, .. }
+            | HeaderError::TimeZone { line, .. }
+            | HeaderError::Overlap { line, .. }
+            | HeaderError::Duration { line, .. } => *line,
+        }
+    }
+}
+
+impl ScriptHeader {
+    /// Reads the header of a script's source.
+    pub fn parse(source: &str) -> Result<ScriptHeader, HeaderError> {
+        let mut header = ScriptHeader::default();
+        let mut seen: Vec<&str> = Vec::new();
+        let mut in_header = false;
+        for (index, raw) in source.lines().enumerate() {
+            let line = index + 1;
+            let text = raw.trim();
+            let Some(doc) = text.strip_prefix("//!") else {
+                let preamble =
+                    !in_header && (text.is_empty() || (index == 0 && text.starts_with("#!")));
+                if preamble {
+                    continue;
+                }
+                break;
+            };
+            in_header = true;
+            let Some((key, value)) = key_value(doc) else {
+                continue;
+            };
+            let Some(&known) = KEYS.iter().find(|k| **k == key) else {
+                return Err(HeaderError::UnknownKey {
+                    line,
+                    key: key.to_owned(),
+                });
+            };
+            if seen.contains(&known) {
+                return Err(HeaderError::Duplicate {
+                    line,
+                    key: known.to_owned(),
+                });
+            }
+            seen.push(known);
+            header.set(known, value, line)?;
+        }
+        Ok(header)
+    }
+
+    fn set(&mut self, key: &str, value: &str, line: usize) -> Result<(), HeaderError> {
+        match key {
+            "schedule" => {
+                let spec = CronSpec::parse(value)
+                    .map_err(|source| HeaderError::Schedule { line, source })?;
+                self.schedule = Some(spec);
+            }
+            "timezone" => {
+                self.timezone = value.parse::<Tz>().map_err(|_| HeaderError::TimeZone {
+                    line,
+                    value: value.to_owned(),
+                })?;
+            }
+            "overlap" => {
+                self.overlap = match value.to_ascii_lowercase().as_str() {
+                    "skip" => Overlap::Skip,
+                    "queue" => Overlap::Queue,
+                    "replace" => Overlap::Replace,
+                    _ => {
+                        return Err(HeaderError::Overlap {
+                            line,
+                            value: value.to_owned(),
+                        });
+                    }
+                };
+            }
+            "timeout" => self.timeout = Some(positive_duration(key, value, line)?),
+            "starting-deadline" => {
+                self.starting_deadline = Some(positive_duration(key, value, line)?)
+            }
+            "jitter" => self.jitter = Some(positive_duration(key, value, line)?),
+            _ => unreachable!("KEYS and set() list the same keys"),
+        }
+        Ok(())
+    }
+}
+
+/// `key: value` with a lower-case, space-free key; anything else is free text.
+fn key_value(doc: &str) -> Option<(&str, &str)> {
+    let (key, value) = doc.split_once(':')?;
+    let key = key.trim();
+    let shaped = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    shaped.then_some((key, value.trim()))
+}
+
+fn positive_duration(key: &str, value: &str, line: usize) -> Result<Duration, HeaderError> {
+    let fail = |reason: String| HeaderError::Duration {
+        line,
+        key: key.to_owned(),
+        value: value.to_owned(),
+        reason,
+    };
+    let parsed = parse_go_duration(value).map_err(|e| fail(e.to_string()))?;
+    if parsed.is_negative() || parsed.is_zero() {
+        return Err(fail("must be positive".to_owned()));
+    }
+    Duration::try_from(parsed).map_err(|e| fail(e.to_string()))
+}
+
+fn go(d: Duration) -> String {
+    jiff::SignedDuration::try_from(d).map_or_else(|_| format!("{d:?}"), format_go_duration)
+}
+
+/// One `key: value` line per field, in header syntax, so `check` can print it.
+impl fmt::Display for ScriptHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schedule {
+            Some(spec) => writeln!(f, "schedule: {spec}")?,
+            None => writeln!(f, "schedule: none (loaded for import only)")?,
+        }
+        writeln!(f, "timezone: {}", self.timezone.name())?;
+        writeln!(f, "overlap: {}", self.overlap.as_str())?;
+        let opt = |d: Option<Duration>| d.map_or_else(|| "none".to_owned(), go);
+        writeln!(f, "timeout: {}", opt(self.timeout))?;
+        writeln!(f, "starting-deadline: {}", opt(self.starting_deadline))?;
+        write!(f, "jitter: {}", opt(self.jitter))
+    }
+}
+
+#[cfg(test)]
+#[path = "header_tests.rs"]
+mod tests;
+
+/// Reads the header of a script's source (the same as [`ScriptHeader::parse`]).
+pub fn parse(source: &str) -> Result<ScriptHeader, HeaderError> {
+    ScriptHeader::parse(source)
+}

@@ -1,0 +1,89 @@
+//! The Rhai API, one file per namespace. [`Api`] builds every module once;
+//! each engine the host makes shares them.
+
+use rhai::packages::{
+    BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage,
+    CorePackage, LogicPackage, MoreStringPackage, Package,
+};
+use rhai::{Engine, Module, Shared, def_package, exported_module};
+
+pub mod env;
+pub mod errors;
+pub mod join;
+pub mod log;
+pub mod publish;
+pub mod time;
+pub mod token;
+
+def_package! {
+    /// Rhai's standard library without its `timestamp()`/`elapsed` clock
+    /// (ours is `now()` and the `Timestamp` type) and without file access
+    /// (Rhai has none in any package).
+    SandboxStdPackage(lib):
+        CorePackage,
+        BitFieldPackage,
+        LogicPackage,
+        BasicMathPackage,
+        BasicArrayPackage,
+        BasicBlobPackage,
+        BasicMapPackage,
+        MoreStringPackage
+    {}
+}
+
+/// The namespaces scripts call as `name::function`.
+pub const NAMESPACES: [&str; 4] = ["token", "join", "publish", "log"];
+
+/// Every module of the API, built once and shared by every engine.
+#[derive(Clone)]
+pub struct Api {
+    std: Shared<Module>,
+    global: Shared<Module>,
+    namespaced: Vec<(&'static str, Shared<Module>)>,
+}
+
+impl Api {
+    pub fn new() -> Self {
+        let mut global = Module::new();
+        global.combine_flatten(exported_module!(time::time_api));
+        global.combine_flatten(exported_module!(env::env_api));
+        global.combine_flatten(exported_module!(errors::host_error_api));
+        Self {
+            std: SandboxStdPackage::new().as_shared_module(),
+            global: global.into(),
+            namespaced: vec![
+                ("token", exported_module!(token::token_api).into()),
+                ("join", exported_module!(join::join_api).into()),
+                ("publish", exported_module!(publish::publish_api).into()),
+                ("log", exported_module!(log::log_api).into()),
+            ],
+        }
+    }
+
+    /// Registers the whole API into `engine`. Later global modules win over
+    /// earlier ones, so our `sleep` replaces the standard library's.
+    pub fn register(&self, engine: &mut Engine) {
+        engine.register_global_module(self.std.clone());
+        self.register_own(engine);
+    }
+
+    /// Registers tokensmith's functions only, without Rhai's standard library.
+    pub fn register_own(&self, engine: &mut Engine) {
+        // The names `type_of()` and error messages show.
+        engine
+            .register_type_with_name::<token::ScriptToken>("Token")
+            .register_type_with_name::<jiff::Timestamp>("Timestamp")
+            .register_type_with_name::<jiff::SignedDuration>("Duration")
+            .register_type_with_name::<errors::HostError>("HostError");
+        engine.register_global_module(self.global.clone());
+        for (name, m) in &self.namespaced {
+            engine.register_static_module(*name, m.clone());
+        }
+    }
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,557 @@
+//! `token::…`: the `kubeadm token` operations as script functions, with the
+//! CLI's defaults and validation, and the `Token` type scripts handle.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
+
+use super::errors::host_error;
+use crate::script::context::RunContext;
+use crate::token::validate::{
+    DEFAULT_GROUP, KNOWN_USAGES, ValidationErrors, validate_usages_and_groups,
+};
+use crate::token::value::id_from_id_or_token;
+use crate::token::{BootstrapToken, BootstrapTokenString, Expiry, TokenId, parse_go_duration};
+
+/// A token as a script sees it. Printing one shows `abcdef.****************`;
+/// the secret is only reachable through the `secret` and `value` getters.
+#[derive(Clone)]
+pub struct ScriptToken {
+    pub token: BootstrapToken,
+    /// When the Secret was created; `None` for a token only generated.
+    pub created: Option<Timestamp>,
+}
+
+impl ScriptToken {
+    pub fn generated(token: BootstrapTokenString) -> Self {
+        let mut t = BootstrapToken::with_defaults(token);
+        // Not stored anywhere yet: nothing expires.
+        t.ttl = None;
+        Self {
+            token: t,
+            created: None,
+        }
+    }
+
+    pub fn expires(&self) -> Option<Timestamp> {
+        self.token.expires.map(|e| e.timestamp())
+    }
+}
+
+impl fmt::Debug for ScriptToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("token", &self.token.token.redacted())
+            .field("description", &self.token.description)
+            .field("expires", &self.token.expires.map(|e| e.to_rfc3339()))
+            .field("usages", &self.token.usages)
+            .field("groups", &self.token.groups)
+            .finish()
+    }
+}
+
+/// Reads a token ID from what scripts pass to `delete`/`get`: an ID, a whole
+/// token string, or a `Token`. The message never echoes a token secret.
+pub fn id_of(
+    value: &Dynamic,
+    function: &str,
+    pos: Position,
+) -> Result<TokenId, Box<EvalAltResult>> {
+    if let Some(t) = value.read_lock::<ScriptToken>() {
+        return Ok(t.token.token.id().clone());
+    }
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        return id_from_id_or_token(&s).ok_or_else(|| {
+            host_error(
+                function,
+                &format!(
+                    "{} is neither a token ID ([a-z0-9]{{6}}) nor a token ([a-z0-9]{{6}}.[a-z0-9]{{16}})",
+                    redact_maybe_token(&s)
+                ),
+                pos,
+            )
+        });
+    }
+    Err(host_error(
+        function,
+        &format!(
+            "expected a token ID, a token string or a Token, got {}",
+            value.type_name()
+        ),
+        pos,
+    ))
+}
+
+/// Quotes a rejected input for a message, hiding anything after a `.` in
+/// case it is a (malformed) secret.
+fn redact_maybe_token(s: &str) -> String {
+    match s.split_once('.') {
+        Some((id, _)) => format!("{:?}", format!("{id}.<redacted>")),
+        None => format!("{s:?}"),
+    }
+}
+
+/// Reads a token string or `Token` for `create`/`join::command`.
+pub fn token_of(
+    value: &Dynamic,
+    function: &str,
+    pos: Position,
+) -> Result<BootstrapTokenString, Box<EvalAltResult>> {
+    if let Some(t) = value.read_lock::<ScriptToken>() {
+        return Ok(t.token.token.clone());
+    }
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        return BootstrapTokenString::parse(&s).map_err(|_| {
+            host_error(
+                function,
+                &format!(
+                    "the bootstrap token {} was not of the form \"[a-z0-9]{{6}}.[a-z0-9]{{16}}\"",
+                    redact_maybe_token(&s)
+                ),
+                pos,
+            )
+        });
+    }
+    Err(host_error(
+        function,
+        &format!(
+            "expected a token string or a Token, got {}",
+            value.type_name()
+        ),
+        pos,
+    ))
+}
+
+const CREATE_OPTIONS: &str = "ttl, expires, usages, groups, description";
+
+/// Builds the token `token::create` writes: kubeadm's defaults (24h TTL, both
+/// usages, the default node group) overridden by `options`, then the same
+/// usages/groups validation as `tokensmith token create`.
+pub fn token_from_options(
+    token: BootstrapTokenString,
+    options: &Map,
+    pos: Position,
+) -> Result<BootstrapToken, Box<EvalAltResult>> {
+    const F: &str = "token::create";
+    let err = |m: String| host_error(F, &m, pos);
+    let mut t = BootstrapToken::with_defaults(token);
+    for (key, value) in options {
+        if value.is_unit() {
+            continue; // `#{ttl: ()}` means "the default", which makes optional args easy.
+        }
+        match key.as_str() {
+            "ttl" => {
+                t.ttl = Some(if let Some(d) = value.read_lock::<jiff::SignedDuration>() {
+                    *d
+                } else if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+                    parse_go_duration(&s).map_err(|e| err(format!("invalid ttl: {e}")))?
+                } else {
+                    return Err(err(format!(
+                        "ttl must be a duration string such as \"24h\" or a duration, got {}",
+                        value.type_name()
+                    )));
+                });
+            }
+            "expires" => {
+                t.expires = Some(if let Some(ts) = value.read_lock::<Timestamp>() {
+                    Expiry::utc(*ts)
+                } else if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+                    Expiry::parse(&s).map_err(|e| err(format!("invalid expires: {e}")))?
+                } else {
+                    return Err(err(format!(
+                        "expires must be an RFC 3339 string or a timestamp, got {}",
+                        value.type_name()
+                    )));
+                });
+            }
+            "usages" => t.usages = strings(value, "usages").map_err(err)?,
+            "groups" => t.groups = strings(value, "groups").map_err(err)?,
+            "description" => {
+                t.description = value
+                    .read_lock::<rhai::ImmutableString>()
+                    .map(|s| s.to_string())
+                    .ok_or_else(|| {
+                        err(format!(
+                            "description must be a string, got {}",
+                            value.type_name()
+                        ))
+                    })?;
+            }
+            other => {
+                return Err(err(format!(
+                    "unknown option {other:?} (accepted: {CREATE_OPTIONS})"
+                )));
+            }
+        }
+    }
+    let explicit_ttl = options.get("ttl").is_some_and(|v| !v.is_unit());
+    if t.expires.is_some() {
+        if explicit_ttl {
+            return Err(err("ttl and expires are mutually exclusive".to_owned()));
+        }
+        t.ttl = None;
+    }
+    // As `token create` does (kubeadm's defaulting): an empty list means the default.
+    if t.usages.is_empty() {
+        t.usages = KNOWN_USAGES.iter().map(|s| s.to_string()).collect();
+    }
+    if t.groups.is_empty() {
+        t.groups = vec![DEFAULT_GROUP.to_owned()];
+    }
+    let errors = validate_usages_and_groups("options", &t.usages, &t.groups);
+    if !errors.is_empty() {
+        return Err(err(ValidationErrors(errors).to_string()));
+    }
+    Ok(t)
+}
+
+/// An array of strings, or one comma-separated string as the CLI flags take.
+fn strings(value: &Dynamic, what: &str) -> Result<Vec<String>, String> {
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        return Ok(if s.is_empty() {
+            Vec::new()
+        } else {
+            s.split(',').map(|p| p.trim().to_owned()).collect()
+        });
+    }
+    if let Some(a) = value.read_lock::<Array>() {
+        return a
+            .iter()
+            .map(|v| {
+                v.read_lock::<rhai::ImmutableString>()
+                    .map(|s| s.to_string())
+                    .ok_or_else(|| format!("{what} must hold strings, found {}", v.type_name()))
+            })
+            .collect();
+    }
+    Err(format!(
+        "{what} must be an array of strings or a comma-separated string, got {}",
+        value.type_name()
+    ))
+}
+
+/// `token::create`'s work, shared by its three overloads.
+pub fn create_with(
+    ctx: &NativeCallContext,
+    value: BootstrapTokenString,
+    options: &Map,
+) -> Result<ScriptToken, Box<EvalAltResult>> {
+    const F: &str = "token::create";
+    let pos = ctx.call_position();
+    let run = RunContext::of(ctx)?;
+    let token = token_from_options(value, options, pos)?;
+    let store = run.cluster(F, pos)?.tokens();
+    let stored = run.block_on(F, pos, async move { store.create(&token).await })?;
+    Ok(ScriptToken {
+        token: stored.token,
+        created: stored.created,
+    })
+}
+
+#[export_module]
+pub mod token_api {
+    use jiff::Timestamp;
+    use rhai::{Array, Dynamic, EvalAltResult, Map};
+
+    use super::{ScriptToken, create_with, id_of, token_of};
+    use crate::script::context::RunContext;
+    use crate::token::BootstrapTokenString;
+
+    /// A bootstrap token: stored on the cluster, or only generated.
+    /// Printing one shows the ID and hides the secret: `abcdef.****************`.
+    pub type Token = ScriptToken;
+
+    /// A fresh random token (`[a-z0-9]{6}.[a-z0-9]{16}`) from the OS random
+    /// generator. Nothing is written to the cluster: pass it to `token::create`.
+    ///
+    /// ```rhai
+    /// let t = token::generate();
+    /// print(t);        // abcdef.****************
+    /// ```
+    #[rhai_fn(volatile)]
+    pub fn generate() -> Token {
+        ScriptToken::generated(BootstrapTokenString::generate())
+    }
+
+    /// Creates a new token with kubeadm's defaults: 24h TTL, usages
+    /// signing and authentication, group system:bootstrappers:kubeadm:default-node-token.
+    ///
+    /// ```rhai
+    /// let t = token::create();
+    /// print(t.expires);
+    /// ```
+    #[rhai_fn(name = "create", return_raw, volatile)]
+    pub fn create_default(ctx: NativeCallContext) -> Result<Token, Box<EvalAltResult>> {
+        create_with(&ctx, BootstrapTokenString::generate(), &Map::new())
+    }
+
+    /// Creates a new random token. Options (all optional): `ttl` (Go duration
+    /// string or duration; `"0"` never expires), `expires` (RFC 3339 string or
+    /// timestamp, instead of ttl), `usages` and `groups` (arrays of strings or
+    /// comma-separated strings), `description`. Validation and defaults are
+    /// `tokensmith token create`'s.
+    ///
+    /// ```rhai
+    /// let t = token::create(#{ ttl: "2h", description: "rack 12 provisioning" });
+    /// print(`${t.id} expires ${t.expires}`);
+    /// ```
+    #[rhai_fn(name = "create", return_raw, volatile)]
+    pub fn create_with_options(
+        ctx: NativeCallContext,
+        options: Map,
+    ) -> Result<Token, Box<EvalAltResult>> {
+        create_with(&ctx, BootstrapTokenString::generate(), &options)
+    }
+
+    /// Creates the given token (a token string or a `Token` from
+    /// `token::generate()`), with the same options as `token::create(#{…})`.
+    ///
+    /// ```rhai
+    /// let t = token::generate();
+    /// token::create(t, #{ ttl: duration("30m") });
+    /// ```
+    #[rhai_fn(name = "create", return_raw, volatile)]
+    pub fn create_value(
+        ctx: NativeCallContext,
+        token: Dynamic,
+        options: Map,
+    ) -> Result<Token, Box<EvalAltResult>> {
+        let value = token_of(&token, "token::create", ctx.call_position())?;
+        create_with(&ctx, value, &options)
+    }
+
+    /// Deletes a token by ID, by token string or as a `Token`; or every token
+    /// in an array of those, in order, stopping at the first failure.
+    /// Deleting a token that does not exist is an error, as in kubeadm.
+    ///
+    /// ```rhai
+    /// for t in token::list() { if t.expired { token::delete(t) } }
+    /// ```
+    #[rhai_fn(return_raw, volatile)]
+    pub fn delete(ctx: NativeCallContext, what: Dynamic) -> Result<(), Box<EvalAltResult>> {
+        const F: &str = "token::delete";
+        let pos = ctx.call_position();
+        let ids = match what.read_lock::<Array>() {
+            Some(items) => items
+                .iter()
+                .map(|v| id_of(v, F, pos))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![id_of(&what, F, pos)?],
+        };
+        let run = RunContext::of(&ctx)?;
+        let store = run.cluster(F, pos)?.tokens();
+        for id in ids {
+            let store = store.clone();
+            run.block_on(F, pos, async move { store.delete(&id).await })?;
+        }
+        Ok(())
+    }
+
+    /// Every bootstrap token on the cluster, in the API server's order.
+    /// Secrets that are not readable tokens are skipped with a warning in the log.
+    ///
+    /// ```rhai
+    /// for t in token::list() { print(`${t.id} ${t.ttl}`) }
+    /// ```
+    #[rhai_fn(return_raw, volatile)]
+    pub fn list(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        const F: &str = "token::list";
+        let pos = ctx.call_position();
+        let run = RunContext::of(&ctx)?;
+        let store = run.cluster(F, pos)?.tokens();
+        let all = run.block_on(F, pos, async move { store.list().await })?;
+        let mut out = Array::with_capacity(all.len());
+        for item in all {
+            match item {
+                Ok(s) => out.push(Dynamic::from(ScriptToken {
+                    token: s.token,
+                    created: s.created,
+                })),
+                Err(e) => crate::script::api::log::emit(
+                    tracing::Level::WARN,
+                    &run.script,
+                    &format!("token::list: skipping a Secret that is not a valid token: {e}"),
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The token with this ID (or this token string's ID), or `()` if there is none.
+    ///
+    /// ```rhai
+    /// let t = token::get("abcdef");
+    /// if t == () { print("no such token") } else { print(t.expires) }
+    /// ```
+    #[rhai_fn(return_raw, volatile)]
+    pub fn get(ctx: NativeCallContext, id: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+        const F: &str = "token::get";
+        let pos = ctx.call_position();
+        let id = id_of(&id, F, pos)?;
+        let run = RunContext::of(&ctx)?;
+        let store = run.cluster(F, pos)?.tokens();
+        let found = run.block_on(F, pos, async move { store.get(&id).await })?;
+        Ok(found.map_or(Dynamic::UNIT, |s| {
+            Dynamic::from(ScriptToken {
+                token: s.token,
+                created: s.created,
+            })
+        }))
+    }
+
+    /// The token ID, the public half: `abcdef`.
+    ///
+    /// ```rhai
+    /// print(token::generate().id);
+    /// ```
+    #[rhai_fn(global, get = "id", pure)]
+    pub fn id(t: &mut Token) -> String {
+        t.token.token.id().to_string()
+    }
+
+    /// The 16-character secret. Handle with care: anything you print or log
+    /// with it shows it.
+    ///
+    /// ```rhai
+    /// let s = token::generate().secret;
+    /// ```
+    #[rhai_fn(global, get = "secret", pure)]
+    pub fn secret(t: &mut Token) -> String {
+        t.token.token.secret().to_owned()
+    }
+
+    /// The whole token `id.secret`, as `kubeadm join --token` takes it.
+    ///
+    /// ```rhai
+    /// let t = token::create(#{ ttl: "1h" });
+    /// let value = t.value;
+    /// ```
+    #[rhai_fn(global, get = "value", pure)]
+    pub fn value(t: &mut Token) -> String {
+        t.token.token.expose()
+    }
+
+    /// The token's description (empty if none).
+    ///
+    /// ```rhai
+    /// for t in token::list() { if t.description == "rotated" { print(t) } }
+    /// ```
+    #[rhai_fn(global, get = "description", pure)]
+    pub fn description(t: &mut Token) -> String {
+        t.token.description.clone()
+    }
+
+    /// The usages, sorted: `["authentication", "signing"]`.
+    ///
+    /// ```rhai
+    /// print(token::generate().usages);
+    /// ```
+    #[rhai_fn(global, get = "usages", pure)]
+    pub fn usages(t: &mut Token) -> Array {
+        t.token
+            .usages
+            .iter()
+            .map(|u| Dynamic::from(u.clone()))
+            .collect()
+    }
+
+    /// The extra groups the token authenticates as.
+    ///
+    /// ```rhai
+    /// print(token::generate().groups);
+    /// ```
+    #[rhai_fn(global, get = "groups", pure)]
+    pub fn groups(t: &mut Token) -> Array {
+        t.token
+            .groups
+            .iter()
+            .map(|g| Dynamic::from(g.clone()))
+            .collect()
+    }
+
+    /// When the token expires, or `()` if it never does.
+    ///
+    /// ```rhai
+    /// let t = token::create(#{ ttl: "2h" });
+    /// print(t.expires.to_rfc3339());
+    /// ```
+    #[rhai_fn(global, get = "expires", pure)]
+    pub fn expires(t: &mut Token) -> Dynamic {
+        t.expires().map_or(Dynamic::UNIT, Dynamic::from)
+    }
+
+    /// Time left until the token expires, in whole seconds (negative once
+    /// past), or `()` if it never expires.
+    ///
+    /// ```rhai
+    /// for t in token::list() { if t.ttl != () && t.ttl < duration("1h") { log::warn(`${t.id} expires soon`) } }
+    /// ```
+    #[rhai_fn(global, get = "ttl", pure)]
+    pub fn ttl(t: &mut Token) -> Dynamic {
+        // Expirations are whole seconds; sub-second noise would only clutter output.
+        t.expires().map_or(Dynamic::UNIT, |e| {
+            let left = e.duration_since(Timestamp::now());
+            Dynamic::from(jiff::SignedDuration::from_secs(left.as_secs()))
+        })
+    }
+
+    /// True once the expiration time has passed (the exact instant counts as expired).
+    ///
+    /// ```rhai
+    /// let stale = token::list().filter(|t| t.expired);
+    /// ```
+    #[rhai_fn(global, get = "expired", pure)]
+    pub fn expired(t: &mut Token) -> bool {
+        t.token
+            .expires
+            .is_some_and(|e| e.is_expired(Timestamp::now()))
+    }
+
+    /// When the token's Secret was created, or `()` for a token only generated.
+    ///
+    /// ```rhai
+    /// let old = token::list().filter(|t| t.created != () && now() - t.created > duration("168h"));
+    /// ```
+    #[rhai_fn(global, get = "created", pure)]
+    pub fn created(t: &mut Token) -> Dynamic {
+        t.created.map_or(Dynamic::UNIT, Dynamic::from)
+    }
+
+    /// A token prints with its secret hidden: `abcdef.****************`.
+    ///
+    /// ```rhai
+    /// print(token::generate());
+    /// ```
+    #[rhai_fn(global, name = "to_string", pure)]
+    pub fn to_string(t: &mut Token) -> String {
+        t.token.token.redacted()
+    }
+
+    /// The debug form shows every field but the secret.
+    ///
+    /// ```rhai
+    /// debug(token::generate());
+    /// ```
+    #[rhai_fn(global, name = "to_debug", pure)]
+    pub fn to_debug(t: &mut Token) -> String {
+        format!("{t:?}")
+    }
+
+    /// Two tokens are equal when their ID and secret are.
+    ///
+    /// ```rhai
+    /// let t = token::generate();
+    /// print(t == t);   // true
+    /// ```
+    #[rhai_fn(global, name = "==", pure)]
+    pub fn eq(a: &mut Token, b: Token) -> bool {
+        a.token.token == b.token.token
+    }
+
+    #[rhai_fn(global, name = "!=", pure)]
+    pub fn ne(a: &mut Token, b: Token) -> bool {
+        a.token.token != b.token.token
+    }
+}

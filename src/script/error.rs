@@ -1,0 +1,219 @@
+//! Script diagnostics: every failure a script can have, rendered as
+//! `file:line:col: message`, the offending line and a caret under the column,
+//! the way rustc and the Rhai REPL point at source.
+
+use std::fmt;
+
+use rhai::{EvalAltResult, ParseError, Position};
+
+use super::api::errors::HostError;
+use super::redact::redact_tokens;
+
+/// What kind of failure a [`ScriptError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The script does not parse, or calls a function that does not exist (check).
+    Syntax,
+    /// The script failed while running: a host call, a `throw`, a type error, a limit.
+    Runtime,
+    /// The run went past its wall-time limit.
+    Timeout,
+    /// The run was cancelled from outside (daemon shutdown, Ctrl-C).
+    Cancelled,
+    /// The script file could not be read.
+    Io,
+}
+
+/// A script failure with its location. `Display` is the full diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    pub kind: ErrorKind,
+    /// The script's name as the user gave it (a path, or `<repl>`).
+    pub file: String,
+    /// 1-based line and column, when the failure has a position.
+    pub line: Option<usize>,
+    pub col: Option<usize>,
+    pub message: String,
+    /// The text of the offending line, for the caret display.
+    pub source_line: Option<String>,
+}
+
+impl ScriptError {
+    /// A failure of the host itself, not of the script (reported as a runtime error).
+    pub fn internal(file: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Runtime,
+            file: file.to_owned(),
+            line: None,
+            col: None,
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
+    pub fn io(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Io,
+            file: file.into(),
+            line: None,
+            col: None,
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
+    /// A failure at `pos` in `source`.
+    pub fn at(
+        kind: ErrorKind,
+        file: &str,
+        source: &str,
+        pos: Position,
+        message: impl Into<String>,
+    ) -> Self {
+        let line = pos.line();
+        let source_line = line.and_then(|l| source.lines().nth(l.saturating_sub(1)));
+        // Errors end up in logs (the daemon's above all): no token in them,
+        // even one the script threw or spelled out in its source.
+        Self {
+            kind,
+            file: file.to_owned(),
+            line,
+            col: line.map(|_| pos.position().unwrap_or(1).max(1)),
+            message: redact_tokens(&message.into()),
+            source_line: source_line.map(redact_tokens),
+        }
+    }
+
+    pub fn from_parse(file: &str, source: &str, err: &ParseError) -> Self {
+        Self::at(ErrorKind::Syntax, file, source, err.1, err.0.to_string())
+    }
+
+    /// Classifies a Rhai evaluation error. Nested call errors are unwrapped to
+    /// the innermost failure, which is where the user has to look.
+    pub fn from_eval(file: &str, source: &str, err: &EvalAltResult) -> Self {
+        let (inner, pos) = innermost(err);
+        let (kind, message) = describe(inner);
+        Self::at(kind, file, source, pos, message)
+    }
+
+    /// The first line of the diagnostic: `file:line:col: message`.
+    pub fn headline(&self) -> String {
+        match (self.line, self.col) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}: {}", self.file, self.message),
+            _ => format!("{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.headline())?;
+        if let (Some(line), Some(col), Some(text)) = (self.line, self.col, &self.source_line) {
+            let gutter = line.to_string();
+            let pad = " ".repeat(gutter.len());
+            // Keep tabs so that the caret lines up under the same column in a terminal.
+            let lead: String = text
+                .chars()
+                .take(col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            write!(f, "\n {gutter} | {text}\n {pad} | {lead}^")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+/// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.
+/// A failure inside an imported module keeps the import's position, since its
+/// own position is in another file.
+fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
+            let (e, p) = innermost(inner);
+            if src.is_empty() { (e, p) } else { (e, *pos) }
+        }
+        EvalAltResult::ErrorInModule(_, inner, pos) => (innermost(inner).0, *pos),
+        other => (other, other.position()),
+    }
+}
+
+fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
+    match err {
+        EvalAltResult::ErrorTerminated(token, _) => {
+            match token.clone().try_cast::<super::host::Stop>() {
+                Some(super::host::Stop::Timeout(limit)) => (
+                    ErrorKind::Timeout,
+                    format!(
+                        "the script ran past its time limit of {} (raise it with --timeout)",
+                        crate::token::format_go_duration(limit)
+                    ),
+                ),
+                _ => (ErrorKind::Cancelled, "the script was cancelled".to_owned()),
+            }
+        }
+        EvalAltResult::ErrorRuntime(value, _) => {
+            if let Some(h) = value.clone().try_cast::<HostError>() {
+                (ErrorKind::Runtime, h.to_string())
+            } else {
+                (ErrorKind::Runtime, format!("uncaught exception: {value}"))
+            }
+        }
+        EvalAltResult::ErrorParsing(p, _) => (ErrorKind::Syntax, p.to_string()),
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            ErrorKind::Runtime,
+            "too many operations: the script hit its operation limit (raise it with --max-operations)"
+                .to_owned(),
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            ErrorKind::Runtime,
+            "call stack too deep: the script hit its call-depth limit (raise it with --max-call-depth)"
+                .to_owned(),
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => (
+            ErrorKind::Runtime,
+            format!("{what} exceeds the size limit (raise it with --max-string-size, --max-array-size or --max-map-size)"),
+        ),
+        other => {
+            // Rhai appends ` (line L, position C)`; the diagnostic shows it already.
+            let text = other.to_string();
+            let suffix = format!(" ({})", other.position());
+            let text = text.strip_suffix(&suffix).map_or(text.clone(), str::to_owned);
+            (ErrorKind::Runtime, text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_line_and_caret() {
+        let src = "let a = 1;\nlet b = foo(a);\n";
+        let e = ScriptError::at(
+            ErrorKind::Runtime,
+            "x.rhai",
+            src,
+            Position::new(2, 9),
+            "function not found: foo (i64)",
+        );
+        assert_eq!(
+            e.to_string(),
+            "x.rhai:2:9: function not found: foo (i64)\n 2 | let b = foo(a);\n   |         ^"
+        );
+    }
+
+    #[test]
+    fn no_position_means_one_line() {
+        let e = ScriptError::io("missing.rhai", "cannot read script: not found");
+        assert_eq!(e.to_string(), "missing.rhai: cannot read script: not found");
+    }
+
+    #[test]
+    fn position_past_the_end_of_source_still_renders() {
+        let e = ScriptError::at(ErrorKind::Syntax, "x", "a", Position::new(9, 3), "eof");
+        assert_eq!(e.to_string(), "x:9:3: eof");
+    }
+}

@@ -1,0 +1,72 @@
+//! Sandbox limits. The defaults stop a runaway loop within a few seconds and
+//! runaway recursion or allocation at once, while leaving ordinary token
+//! workflows (hundreds of tokens, a few calls each) far below every limit.
+
+use std::time::Duration;
+
+use rhai::Engine;
+
+/// Resource limits for one script run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Rhai operations (roughly: expressions evaluated) per run. 0 = unlimited.
+    pub max_operations: u64,
+    /// Nested function calls.
+    pub max_call_depth: usize,
+    /// Bytes in one string.
+    pub max_string_size: usize,
+    /// Elements in one array.
+    pub max_array_size: usize,
+    /// Entries in one object map.
+    pub max_map_size: usize,
+    /// Modules imported in one run.
+    pub max_modules: usize,
+    /// Wall time per run; `None` = no limit.
+    pub timeout: Option<Duration>,
+}
+
+/// 20 million operations: a tight `loop {}` reaches it in about one to four
+/// seconds (release and debug builds), and a script looping over a thousand
+/// tokens uses well under 1% of it.
+pub const DEFAULT_MAX_OPERATIONS: u64 = 20_000_000;
+pub const DEFAULT_MAX_CALL_DEPTH: usize = 64;
+pub const DEFAULT_MAX_STRING_SIZE: usize = 1 << 20;
+pub const DEFAULT_MAX_ARRAY_SIZE: usize = 100_000;
+pub const DEFAULT_MAX_MAP_SIZE: usize = 10_000;
+pub const DEFAULT_MAX_MODULES: usize = 32;
+/// Wall time covers time spent waiting on the API server, which the operation
+/// count does not see.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// Nesting depth of expressions and statements accepted by the parser;
+/// deeper input is rejected at compile time instead of overflowing the stack.
+const MAX_EXPR_DEPTH: usize = 64;
+const MAX_FN_EXPR_DEPTH: usize = 32;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_operations: DEFAULT_MAX_OPERATIONS,
+            max_call_depth: DEFAULT_MAX_CALL_DEPTH,
+            max_string_size: DEFAULT_MAX_STRING_SIZE,
+            max_array_size: DEFAULT_MAX_ARRAY_SIZE,
+            max_map_size: DEFAULT_MAX_MAP_SIZE,
+            max_modules: DEFAULT_MAX_MODULES,
+            timeout: Some(DEFAULT_TIMEOUT),
+        }
+    }
+}
+
+impl Limits {
+    /// Applies every limit the engine enforces itself; the wall time is
+    /// enforced by the run's progress callback.
+    pub fn apply(&self, engine: &mut Engine) {
+        engine
+            .set_max_operations(self.max_operations)
+            .set_max_call_levels(self.max_call_depth)
+            .set_max_string_size(self.max_string_size)
+            .set_max_array_size(self.max_array_size)
+            .set_max_map_size(self.max_map_size)
+            .set_max_modules(self.max_modules)
+            .set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
+    }
+}

@@ -1,0 +1,159 @@
+//! `import "name"` resolves only to `name.rhai` inside the importing
+//! script's own directory: no absolute paths, no `..`, and no symlink that
+//! leads outside it. Rhai's stock file resolver would load any path.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+use super::api::errors::host_error;
+use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
+
+/// Loads modules from one directory. Each run gets its own resolver, so a
+/// module is evaluated at most once per run and edits show on the next run.
+pub struct DirResolver {
+    /// The directory, canonicalized; `None` when the script has no directory
+    /// (a script given as a string), which makes every import fail.
+    dir: Option<PathBuf>,
+    cache: Mutex<BTreeMap<PathBuf, Shared<Module>>>,
+    /// Modules being loaded, to report an import cycle instead of recursing.
+    loading: Mutex<Vec<PathBuf>>,
+}
+
+impl DirResolver {
+    pub fn new(dir: Option<&Path>) -> Self {
+        Self {
+            dir: dir.and_then(|d| d.canonicalize().ok()),
+            cache: Mutex::default(),
+            loading: Mutex::default(),
+        }
+    }
+
+    /// The file `name` refers to, or why it is refused.
+    pub fn locate(&self, name: &str) -> Result<PathBuf, String> {
+        let Some(dir) = &self.dir else {
+            return Err("imports need a script file: this script has no directory".to_owned());
+        };
+        let rel = Path::new(name);
+        let plain = !name.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain {
+            return Err(format!(
+                "import {name:?} is not allowed: name a module inside the script's directory, without `..` or a leading `/`"
+            ));
+        }
+        let file = dir.join(format!("{name}.rhai"));
+        let real = file
+            .canonicalize()
+            .map_err(|e| format!("module {name:?} not found at {}: {e}", file.display()))?;
+        if !real.starts_with(dir) {
+            return Err(format!(
+                "import {name:?} is not allowed: {} leads outside the script's directory",
+                file.display()
+            ));
+        }
+        Ok(real)
+    }
+
+    fn load(
+        &self,
+        engine: &Engine,
+        name: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        // A host error, not Rhai's `ErrorModuleNotFound`, which would
+        // replace the reason with the bare module name.
+        let fail = |m: String| -> Box<EvalAltResult> { host_error("import", &m, pos) };
+        let path = self.locate(name).map_err(fail)?;
+        if let Some(m) = self.cache.lock().ok().and_then(|c| c.get(&path).cloned()) {
+            return Ok(m);
+        }
+        {
+            let mut loading = self
+                .loading
+                .lock()
+                .map_err(|_| fail("resolver state poisoned".into()))?;
+            if loading.contains(&path) {
+                return Err(fail("import cycle".to_owned()));
+            }
+            loading.push(path.clone());
+        }
+        let result = (|| {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+            let source = String::from_utf8(bytes)
+                .map_err(|_| fail(format!("{} is not valid UTF-8", path.display())))?;
+            let mut ast = engine.compile(&source).map_err(|e| {
+                fail(format!(
+                    "{}:{}: {}",
+                    path.display(),
+                    e.1.line().map_or(String::new(), |l| format!(
+                        "{l}:{}",
+                        e.1.position().unwrap_or(1)
+                    )),
+                    e.0
+                ))
+            })?;
+            ast.set_source(path.display().to_string());
+            let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)?;
+            Ok::<_, Box<EvalAltResult>>(Shared::new(module))
+        })();
+        if let Ok(mut loading) = self.loading.lock() {
+            loading.retain(|p| p != &path);
+        }
+        let module = result?;
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(path, module.clone());
+        }
+        Ok(module)
+    }
+}
+
+impl ModuleResolver for DirResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        _source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        self.load(engine, path, pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_paths_that_leave_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("lib.rhai"), "fn f() { 1 }").unwrap();
+        let r = DirResolver::new(Some(dir.path()));
+        assert!(r.locate("lib").is_ok());
+        for bad in ["../lib", "/etc/passwd", "a/../lib", "", "./lib"] {
+            let e = r.locate(bad).unwrap_err();
+            assert!(e.contains("not allowed"), "{bad}: {e}");
+        }
+        assert!(r.locate("missing").unwrap_err().contains("not found"));
+    }
+
+    #[test]
+    fn refuses_a_symlink_out_of_the_directory() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.rhai"), "1").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.rhai"),
+            dir.path().join("link.rhai"),
+        )
+        .unwrap();
+        let r = DirResolver::new(Some(dir.path()));
+        assert!(r.locate("link").unwrap_err().contains("leads outside"));
+    }
+
+    #[test]
+    fn no_directory_means_no_imports() {
+        let r = DirResolver::new(None);
+        assert!(r.locate("x").unwrap_err().contains("no directory"));
+    }
+}

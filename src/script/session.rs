@@ -1,0 +1,104 @@
+//! A [`Session`]: one engine, one variable scope and the functions defined so
+//! far. `ScriptHost::run` uses one per run; the REPL keeps one for its life.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{AST, Dynamic, Engine, Map, Scope};
+
+use super::context::RunContext;
+use super::error::ScriptError;
+use super::host::CompiledScript;
+
+pub struct Session {
+    engine: Engine,
+    ctx: Arc<RunContext>,
+    scope: Scope<'static>,
+    /// Functions defined by earlier REPL inputs.
+    functions: AST,
+    name: String,
+    timeout: Option<Duration>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        mut engine: Engine,
+        ctx: Arc<RunContext>,
+        name: &str,
+        args: &BTreeMap<String, String>,
+        timeout: Option<Duration>,
+    ) -> Self {
+        let map: Map = args
+            .iter()
+            .map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone())))
+            .collect();
+        let args_value = Dynamic::from_map(map);
+        let mut scope = Scope::new();
+        scope.push_constant("args", args_value.clone());
+        // Function bodies do not see the caller's scope; this makes `args`
+        // readable in them too, unless the function has its own `args`.
+        #[allow(deprecated)] // "volatile", not deprecated: Rhai's own wording.
+        engine.on_var(move |var, _, ctx| {
+            if var == "args" && !ctx.scope().contains("args") {
+                Ok(Some(args_value.clone()))
+            } else {
+                Ok(None)
+            }
+        });
+        Self {
+            engine,
+            ctx,
+            scope,
+            functions: AST::empty(),
+            name: name.to_owned(),
+            timeout,
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn scope(&self) -> &Scope<'static> {
+        &self.scope
+    }
+
+    /// Functions the session's inputs have defined so far.
+    pub fn functions(&self) -> &AST {
+        &self.functions
+    }
+
+    /// Runs a compiled script in this session.
+    pub fn run(
+        &mut self,
+        script: &CompiledScript,
+        deadline: Option<Instant>,
+    ) -> Result<Dynamic, ScriptError> {
+        self.ctx.start_clock(deadline, self.timeout);
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &script.ast);
+        self.ctx.start_clock(None, None);
+        result.map_err(|e| ScriptError::from_eval(&script.name, &script.source, &e))
+    }
+
+    /// Compiles and runs one REPL input. Its functions stay defined for the
+    /// next inputs; its variables stay in the scope, even when it fails.
+    pub fn eval_input(&mut self, source: &str) -> Result<Dynamic, ScriptError> {
+        let mut ast = self
+            .engine
+            .compile_with_scope(&self.scope, source)
+            .map_err(|e| ScriptError::from_parse(&self.name, source, &e))?;
+        ast.set_source(self.name.clone());
+        let combined = self.functions.merge(&ast);
+        self.ctx.start_clock(None, self.timeout);
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &combined);
+        self.ctx.start_clock(None, None);
+        self.functions = combined;
+        self.functions.clear_statements();
+        result.map_err(|e| ScriptError::from_eval(&self.name, source, &e))
+    }
+}

@@ -1,0 +1,176 @@
+//! The daemon loop: initial load, debounced reloads on directory events and
+//! SIGHUP, the optional HTTP endpoint, and a graceful stop on SIGTERM/SIGINT.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::http::{self, TokenExpiries};
+use super::loader::Loader;
+use super::watcher::DirWatcher;
+use crate::schedule::JobExecutor;
+use crate::schedule::clock::SystemClock;
+use crate::schedule::metrics::Metrics;
+use crate::schedule::runner::{Command, Scheduler};
+use crate::schedule::state::StateStore;
+
+/// How `tokensmith watch` was asked to run.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    pub dir: PathBuf,
+    /// `None`: job state is kept in memory only.
+    pub state_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub grace: Duration,
+    /// Quiet time after a directory event before rescanning.
+    pub debounce: Duration,
+}
+
+/// Events keep postponing a rescan by `debounce`, but never past this.
+const MAX_DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// While the directory is missing, how often to look for it again.
+const RETRY_MISSING: Duration = Duration::from_secs(2);
+
+/// Errors that stop the daemon before it starts; everything after start is
+/// logged and survived.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot install the {signal} handler: {source}")]
+    Signal {
+        signal: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs until SIGTERM or SIGINT; returns once running jobs have finished or
+/// the grace period is over.
+pub async fn run<E: JobExecutor>(
+    opts: DaemonOptions,
+    executor: Arc<E>,
+    tokens: Option<TokenExpiries>,
+) -> Result<(), DaemonError> {
+    let sig = |kind: SignalKind, name: &'static str| {
+        signal(kind).map_err(|source| DaemonError::Signal {
+            signal: name,
+            source,
+        })
+    };
+    let mut hup = sig(SignalKind::hangup(), "SIGHUP")?;
+    let mut term = sig(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = sig(SignalKind::interrupt(), "SIGINT")?;
+
+    let metrics = Metrics::default();
+    let ready = Arc::new(AtomicBool::new(false));
+    if let Some(addr) = opts.listen {
+        http::serve(addr, metrics.clone(), ready.clone(), tokens)
+            .await
+            .map_err(|source| DaemonError::Listen { addr, source })?;
+    }
+
+    let state = match &opts.state_dir {
+        Some(dir) => {
+            let (store, problem) = StateStore::open(dir);
+            if let Some(e) = problem {
+                tracing::warn!(error = %e, "job state");
+            }
+            store
+        }
+        None => StateStore::in_memory(),
+    };
+    let scheduler = Scheduler::new(
+        executor.clone(),
+        Arc::new(SystemClock),
+        state,
+        metrics.clone(),
+        opts.grace,
+    );
+    let (commands, rx) = mpsc::channel(4);
+    let scheduler = tokio::spawn(scheduler.run(rx));
+
+    let (event_tx, mut events) = mpsc::unbounded_channel();
+    let mut watcher = DirWatcher::new(opts.dir.clone(), event_tx);
+    let mut loader = Some(Loader::new(opts.dir.clone(), executor, metrics));
+    tracing::info!(dir = %opts.dir.display(), "watching for scripts");
+
+    let mut first = true;
+    // Rescan now, then whenever `rescan_at` comes.
+    let mut rescan_at: Option<Instant> = Some(Instant::now());
+    let mut burst_started: Option<Instant> = None;
+    loop {
+        let wake = rescan_at;
+        let timer = async move {
+            match wake {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = timer => {
+                rescan_at = None;
+                burst_started = None;
+                let armed = watcher.ensure();
+                let started = Instant::now();
+                let Some(l) = loader.take() else { break };
+                let (l, scan) = match tokio::task::spawn_blocking(move || { let mut l = l; let s = l.rescan(); (l, s) }).await {
+                    Ok(done) => done,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the directory rescan panicked; stopping");
+                        break;
+                    }
+                };
+                if scan.directory_ok && (scan.changed || first) {
+                    let defs = l.definitions();
+                    tracing::info!(scripts = defs.len(), took = ?started.elapsed(), "scripts reloaded");
+                    if commands.send(Command::Load(defs)).await.is_err() {
+                        break;
+                    }
+                    first = false;
+                }
+                loader = Some(l);
+                ready.store(scan.directory_ok, Ordering::Relaxed);
+                // Re-arm after the scan too: the directory may have come back.
+                if !armed && !watcher.ensure() {
+                    rescan_at = Some(Instant::now() + RETRY_MISSING);
+                }
+            }
+            Some(()) = events.recv() => {
+                let now = Instant::now();
+                let burst = *burst_started.get_or_insert(now);
+                rescan_at = Some((now + opts.debounce).min(burst + MAX_DEBOUNCE));
+            }
+            Some(()) = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the script directory");
+                rescan_at = Some(Instant::now());
+            }
+            Some(()) = term.recv() => {
+                tracing::info!("SIGTERM: stopping");
+                break;
+            }
+            Some(()) = int.recv() => {
+                tracing::info!("SIGINT: stopping");
+                break;
+            }
+        }
+    }
+    ready.store(false, Ordering::Relaxed);
+    drop(watcher);
+    let _ = commands.send(Command::Shutdown).await;
+    if let Err(e) = scheduler.await {
+        tracing::error!(error = %e, "the scheduler task failed");
+    }
+    Ok(())
+}
