@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::FutureExt;
 
 use super::{Failure, GlobalArgs};
+use crate::cluster::leader::{self, Leadership, LeaseConfig};
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::script::{Limits, ScriptHost, ScriptOptions};
 use crate::token::parse_go_duration;
@@ -49,6 +50,31 @@ pub struct WatchArgs {
     #[arg(long = "allow-env", value_name = "NAME")]
     pub allow_env: Vec<String>,
 
+    /// Run jobs only while this replica holds a coordination.k8s.io Lease, so
+    /// that several replicas (e.g. a Deployment) run each tick once. Needs the
+    /// cluster; RBAC: get, create and update on leases.
+    #[arg(long)]
+    pub leader_elect: bool,
+
+    /// The Lease's name (with --leader-elect).
+    #[arg(long, value_name = "NAME", default_value = "tokensmith-watch")]
+    pub lease_name: String,
+
+    /// The Lease's namespace (with --leader-elect). Default: the pod's own
+    /// namespace in a cluster, else kube-system.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub lease_namespace: Option<String>,
+
+    /// How long a Lease stays held without renewal; a new leader takes over
+    /// at most this long after the old one stops renewing.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = go_duration)]
+    pub lease_duration: Duration,
+
+    /// This replica's name in the Lease. Default: $POD_NAME or the host
+    /// name, with a random suffix.
+    #[arg(long, value_name = "NAME")]
+    pub identity: Option<String>,
+
     /// Run scripts with the daemon's line-command test executor instead of
     /// the Rhai engine (for tokensmith's own tests).
     #[arg(long, hide = true)]
@@ -82,24 +108,36 @@ fn default_state_dir() -> Option<PathBuf> {
 }
 
 pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("cannot start the async runtime: {e}")))?;
+    let election = if args.leader_elect {
+        Some(runtime.block_on(start_election(global, &args))?)
+    } else {
+        None
+    };
     let opts = DaemonOptions {
         state_dir: args.state_dir.clone().or_else(default_state_dir),
         dir: args.dir.clone(),
         listen: args.listen,
         grace: args.grace,
         debounce: args.debounce,
+        leadership: election.as_ref().map(|e| e.leadership.clone()),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(1, format!("cannot start the async runtime: {e}")))?;
     let result = if args.test_executor {
         let exec = Arc::new(crate::watch::test_executor::TestExecutor);
         runtime.block_on(crate::watch::run(opts, exec, None))
     } else {
         runtime.block_on(run_rhai(global, &args, opts))
     };
+    if let Some(e) = election {
+        // Release the Lease so that another replica takes over at once.
+        let _ = e.stop.send(());
+        let _ =
+            runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), e.task).await });
+    }
     // Runs past the grace period were cancelled; do not wait for their threads.
     runtime.shutdown_timeout(Duration::from_millis(500));
     result.map_err(|e| Failure::new(1, e.to_string()))
@@ -153,5 +191,50 @@ fn token_expiries(cluster: Cluster) -> TokenExpiries {
                 .collect())
         }
         .boxed()
+    })
+}
+
+/// A running leader election.
+struct Election {
+    leadership: Leadership,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Connects to the cluster and starts competing for the Lease.
+async fn start_election(global: &GlobalArgs, args: &WatchArgs) -> Result<Election, Failure> {
+    let cluster = Cluster::connect(&ConnectOptions::from_global(global))
+        .await
+        .map_err(|e| Failure::new(1, format!("--leader-elect needs the cluster: {e}")))?;
+    let namespace = args
+        .lease_namespace
+        .clone()
+        .or_else(leader::pod_namespace)
+        .unwrap_or_else(|| "kube-system".to_owned());
+    let mut cfg = LeaseConfig::new(
+        namespace,
+        args.lease_name.clone(),
+        args.identity
+            .clone()
+            .unwrap_or_else(leader::default_identity),
+    );
+    cfg.lease_duration = args.lease_duration.max(Duration::from_secs(1));
+    cfg.retry_period =
+        (cfg.lease_duration / 5).clamp(Duration::from_millis(200), Duration::from_secs(2));
+    tracing::info!(lease = %format!("{}/{}", cfg.namespace, cfg.name), identity = %cfg.identity, "leader election on");
+    let leadership = Leadership::default();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(leader::run(
+        cluster.client(),
+        cfg,
+        leadership.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Ok(Election {
+        leadership,
+        stop,
+        task,
     })
 }

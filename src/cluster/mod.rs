@@ -4,6 +4,7 @@
 pub mod error;
 pub mod join;
 pub mod kubeconfig;
+pub mod leader;
 pub mod pin;
 pub mod retry;
 pub mod store;

@@ -147,7 +147,7 @@ impl Metrics {
             out,
             "tokensmith_job_runs_total",
             "counter",
-            "Ticks handled, by job and result (ok, error, timeout, cancelled, panic, skipped, queued, dropped).",
+            "Ticks handled, by job and result (ok, error, timeout, cancelled, panic, skipped, queued, dropped, follower).",
         );
         for ((job, result), n) in &r.runs {
             let _ = writeln!(

@@ -20,6 +20,7 @@ use super::metrics::Metrics;
 use super::missed::catch_up;
 use super::run::{StopReason, Stopper, supervise};
 use super::state::StateStore;
+use crate::cluster::leader::Leadership;
 
 /// A loaded script, as the scheduler sees it.
 #[derive(Debug, Clone)]
@@ -85,6 +86,8 @@ pub struct Scheduler<E: JobExecutor, C: Clock> {
     loaded_once: bool,
     done_tx: mpsc::UnboundedSender<Finished>,
     done_rx: Option<mpsc::UnboundedReceiver<Finished>>,
+    /// With leader election on, ticks start runs only while this replica leads.
+    leadership: Option<Leadership>,
 }
 
 impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
@@ -108,7 +111,16 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             loaded_once: false,
             done_tx,
             done_rx: Some(done_rx),
+            leadership: None,
         }
+    }
+
+    /// Gates every tick on `leadership`: a replica that does not hold the
+    /// Lease lets its ticks pass (counted as `follower`), so among several
+    /// replicas each tick runs once.
+    pub fn with_leadership(mut self, leadership: Leadership) -> Self {
+        self.leadership = Some(leadership);
+        self
     }
 
     /// Runs until `Shutdown` (or until every sender is gone), then waits for
@@ -201,6 +213,11 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
         let Some(slot) = self.jobs.get_mut(name) else {
             return;
         };
+        if self.leadership.as_ref().is_some_and(|l| !l.is_leader()) {
+            tracing::debug!(job = %name, tick = %tick, result = "follower", "tick not run: another replica leads");
+            self.metrics.tick_not_run(name, "follower");
+            return;
+        }
         let running: Vec<&InFlight> = self.runs.values().filter(|r| r.job == name).collect();
         if running.is_empty() {
             self.start(name, tick);

@@ -30,6 +30,8 @@ pub struct DaemonOptions {
     pub grace: Duration,
     /// Quiet time after a directory event before rescanning.
     pub debounce: Duration,
+    /// With leader election on: jobs run only while this replica leads.
+    pub leadership: Option<crate::cluster::leader::Leadership>,
 }
 
 /// Events keep postponing a rescan by `debounce`, but never past this.
@@ -91,13 +93,16 @@ pub async fn run<E: JobExecutor>(
         }
         None => StateStore::in_memory(),
     };
-    let scheduler = Scheduler::new(
+    let mut scheduler = Scheduler::new(
         executor.clone(),
         Arc::new(SystemClock),
         state,
         metrics.clone(),
         opts.grace,
     );
+    if let Some(l) = opts.leadership.clone() {
+        scheduler = scheduler.with_leadership(l);
+    }
     let (commands, rx) = mpsc::channel(4);
     let scheduler = tokio::spawn(scheduler.run(rx));
 
