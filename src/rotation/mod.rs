@@ -11,7 +11,7 @@
 //! 4. label it published, then delete the rotation's other tokens except the
 //!    `keep - 1` newest published ones.
 //!
-//! If step 2 or 3 fails, sinks that already took the new join command get the
+//! If step 2 or 3 fails, or the label cannot be set, sinks that already took the new join command get the
 //! previous token's command back, and the new token is deleted; the old tokens
 //! are never touched.
 
@@ -192,10 +192,11 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     // 4. Mark published, then retire the older tokens.
     let published = BTreeMap::from([(PUBLISHED_LABEL.to_owned(), "true".to_owned())]);
     if let Err(e) = store.label(&new_id, &published).await {
-        // Every sink holds the new token, but without the mark nothing would
-        // say so: keep the old published tokens so that one marked published
-        // always exists. The next run retires this one after its successor.
+        // Unmarked, the new token would be a live token that nothing records
+        // as published: undo as for a failed publish, so the sinks and the
+        // marks agree again and the old tokens stay.
         report.errors.push(format!("mark published: {e}"));
+        rollback(cluster, spec, &token.token, &selector, &done, &mut report).await;
         return Ok(report);
     }
     let others = match rotation_tokens(cluster, &selector).await {
