@@ -165,6 +165,8 @@ fn token_rotate_returns_a_report_and_throws_only_for_bad_options() {
         &format!(
             r#"
             let r = token::rotate(#{{ name: "api", ttl: "2h", verify: true, publish: [#{{ file: {file:?} }}] }});
+            print(r);
+            log::warn(r);
             let again = token::rotate(#{{ name: "api", publish: [#{{ file: {missing:?} }}] }});
             [r.ok, r.created == r.token.id, r.verified, r.published, r.deleted.len(), r.rolled_back,
              again.ok, again.rolled_back, again.created, again.errors.len(), `${{r.token}}`]
@@ -180,11 +182,18 @@ fn token_rotate_returns_a_report_and_throws_only_for_bad_options() {
         "[true, true, true, [\"file {}\"], 0, false, false, true, (), 1, ",
         file.display()
     );
-    assert!(stdout.starts_with(&want), "{stdout}");
-    assert!(
-        stdout.trim_end().ends_with(".****************\"]"),
-        "{stdout}"
-    );
+    // `print(r)` echoes first; the result is the last line.
+    let result = stdout.lines().last().unwrap_or_default();
+    assert!(result.starts_with(&want), "{stdout}");
+    assert!(result.ends_with(".****************\"]"), "{stdout}");
+    // The report, printed or logged, never shows the new token's secret.
+    let published = std::fs::read_to_string(&file).expect("file sink");
+    let token = rotation_support::complete_join_command(&published).expect("join command");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ok: true, published"), "{stderr}");
+    for shown in [&stdout, &stderr] {
+        assert!(!shown.contains(token.secret()), "{shown}");
+    }
 
     // Bad options throw before anything happens, naming the key and what is accepted.
     let p = script(
@@ -268,7 +277,8 @@ fn publish_to_takes_the_same_sink_maps_as_token_rotate() {
         &format!(
             r#"
             publish::to(#{{ file: {file:?} }}, "hello");
-            publish::to(#{{ webhook: {url:?}, headers: #{{ "X-Team": "infra" }}, payload: #{{ cluster: "eu" }} }}, "cmd");
+            publish::to(#{{ webhook: {url:?}, headers: #{{ "X-Team": "infra" }}, payload: #{{ cluster: "eu" }},
+                            authorization_env: "TS_HOOK_AUTH" }}, "cmd");
             publish::to(#{{ secret: "kube-system/joined" }}, "in a secret");
             let e = "";
             try {{ publish::to(#{{ fiel: "/x" }}, "x") }} catch (err) {{ e = err.message }}
@@ -278,8 +288,19 @@ fn publish_to_takes_the_same_sink_maps_as_token_rotate() {
             url = hook.url("to"),
         ),
     );
-    let out = c.tokensmith().arg("run").arg(&p).output().expect("run");
+    let out = c
+        .tokensmith()
+        .arg("run")
+        .arg(&p)
+        .args(["--allow-env", "TS_HOOK_AUTH"])
+        .env("TS_HOOK_AUTH", "Bearer from-env")
+        .output()
+        .expect("run");
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        hook.authorizations("to"),
+        [Some("Bearer from-env".to_owned())]
+    );
     assert_eq!(
         text(&out.stdout),
         "publish::to: sink: a sink needs one of file, secret, configmap, webhook, stdout\n"

@@ -13,6 +13,7 @@ use super::token_options::strings;
 use crate::rotation::{RotationReport, RotationSpec};
 use crate::script::context::RunContext;
 use crate::token::parse_go_duration;
+use crate::token::validate::{DEFAULT_GROUP, KNOWN_USAGES};
 
 const F: &str = "token::rotate";
 const OPTIONS: &str =
@@ -83,14 +84,15 @@ fn spec_from_options(
             "description" => spec.description = string(value, "description").map_err(err)?,
             "usages" => {
                 spec.usages = strings(value, "usages").map_err(err)?;
+                // As `token create`: an empty list means kubeadm's default.
                 if spec.usages.is_empty() {
-                    spec.usages = RotationSpec::new("x").usages;
+                    spec.usages = KNOWN_USAGES.iter().map(|s| s.to_string()).collect();
                 }
             }
             "groups" => {
                 spec.groups = strings(value, "groups").map_err(err)?;
                 if spec.groups.is_empty() {
-                    spec.groups = RotationSpec::new("x").groups;
+                    spec.groups = vec![DEFAULT_GROUP.to_owned()];
                 }
             }
             "keep" => {

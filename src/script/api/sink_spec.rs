@@ -200,12 +200,14 @@ fn configure_webhook(
         (Some(_), Some(_)) => {
             return Err("authorization_file and authorization_env are mutually exclusive".into());
         }
-        (Some(path), None) => Some(
-            std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read authorization_file {path}: {e}"))?
-                .trim()
-                .to_owned(),
-        ),
+        (Some(path), None) => {
+            let value = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read authorization_file {path}: {e}"))?;
+            if value.trim().is_empty() {
+                return Err(format!("authorization_file {path} is empty"));
+            }
+            Some(value.trim().to_owned())
+        }
         (None, Some(name)) => {
             if !allow_env.contains(&name) {
                 return Err(format!(
@@ -378,6 +380,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        std::fs::write(&auth, "\n").expect("write");
+        let e = parse(&spec).unwrap_err();
+        assert!(e.contains("is empty"), "{e}");
         let e = parse(r#"#{webhook: "https://h", authorization_env: "HOME"}"#).unwrap_err();
         assert!(e.contains("--allow-env HOME"), "{e}");
         let e = parse(r#"#{webhook: "https://h", authorization_env: "TS_SINK_TEST_AUTH"}"#)
