@@ -42,7 +42,7 @@ curl -sk -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: applic
 KUBECONFIG="$work/admin.kubeconfig" BENCH_SECONDS="$SECONDS_PER_RUN" cargo bench --bench devcluster 2>/dev/null
 
 for c in 1 16; do
-  out="$(TOKEN="$token" wrk -t"$c" -c"$c" -d"${SECONDS_PER_RUN}s" -s benches/devcluster.lua "$url")"
+  out="$(RUN="$c" TOKEN="$token" wrk -t"$c" -c"$c" -d"${SECONDS_PER_RUN}s" -s benches/devcluster.lua "$url")"
   rps="$(echo "$out" | sed -n 's/^Requests\/sec: *//p')"
   printf 'wrk,         %2d connection(s): %8.0f requests/s (%s)\n' "$c" "$rps" "$(echo "$out" | grep '^wrk:')"
 done

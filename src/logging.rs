@@ -7,10 +7,13 @@ use crate::cli::{GlobalArgs, LogFormat};
 /// Installs the global subscriber. `RUST_LOG` overrides the -v level.
 pub fn init(global: &GlobalArgs) {
     let level = match global.verbose.max(global.klog_v.map_or(0, |v| v.min(3))) {
-        // The daemon's job start/finish lines are its output: shown by default.
+        // The daemon's job start/finish lines and a script's own log:: lines
+        // are their output: shown by default.
         // kube_client logs every failed request at ERROR; the command's own
         // error already says it once, as kubeadm prints it, so keep it quiet.
-        0 => "warn,tokensmith::watch=info,tokensmith::schedule=info,kube_client=off",
+        0 => {
+            "warn,tokensmith::watch=info,tokensmith::schedule=info,tokensmith::script=info,kube_client=off"
+        }
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -196,6 +196,27 @@ fn kubectl_sees_the_token_authenticator() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "system:bootstrap:abcdef");
+    let out = as_token(&[
+        "auth",
+        "can-i",
+        "get",
+        "configmaps/cluster-info",
+        "-n",
+        "kube-public",
+    ]);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "yes\n".to_string()),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = as_token(&["auth", "can-i", "list", "secrets", "-n", "kube-system"]);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(1), "no\n".to_string()),
+        "{}",
+        text(&out.stderr)
+    );
     let out = as_token(&["get", "secrets", "-n", "kube-system"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

@@ -185,3 +185,104 @@ async fn apply_without_a_field_manager_is_refused() {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["spec"]["holderIdentity"], "a");
 }
+
+/// The Lease strategy: create-on-update allowed, unconditional update not.
+#[tokio::test]
+async fn a_lease_put_creates_but_an_update_needs_a_resource_version() {
+    let cluster = TestCluster::start();
+    let path = "/apis/coordination.k8s.io/v1/namespaces/default/leases/leader";
+    let body = lease("a").to_string();
+    let r = cluster
+        .admin("PUT", path, Some("application/json"), body.clone())
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = cluster
+        .admin("PUT", path, Some("application/json"), body)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        r.json()["message"],
+        "leases.coordination.k8s.io \"leader\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+    );
+    // Secrets are the other way round.
+    let r = cluster
+        .admin(
+            "PUT",
+            "/api/v1/namespaces/default/secrets/s",
+            Some("application/json"),
+            r#"{"metadata":{"name":"s"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+/// The calls kube-lease-manager makes (its src/state.rs): create an empty
+/// Lease, take it with a nameless apply, bump transitions with a strategic
+/// merge, release by nulling the fields; a rival's apply meanwhile conflicts.
+#[tokio::test]
+async fn kube_lease_manager_call_sequence() {
+    let cluster = TestCluster::start();
+    let leases: Api<Lease> = Api::namespaced(cluster.client().await, "default");
+    let empty: Lease =
+        serde_json::from_value(json!({"metadata": {"name": "lock"}, "spec": {}})).expect("lease");
+    leases
+        .create(&PostParams::default(), &empty)
+        .await
+        .expect("create empty lease");
+    let pp = |who: &str| PatchParams {
+        field_manager: Some(format!("kube-lease-{who}")),
+        ..PatchParams::default()
+    };
+    let take = |who: &str| {
+        json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "spec": {
+                "acquireTime": "2030-01-01T00:00:00.000000Z",
+                "renewTime": "2030-01-01T00:00:00.000000Z",
+                "holderIdentity": who,
+                "leaseDurationSeconds": 5,
+            },
+        })
+    };
+    leases
+        .patch("lock", &pp("a"), &Patch::Apply(take("a")))
+        .await
+        .expect("a takes the lease");
+    let kube::Error::Api(s) = leases
+        .patch("lock", &pp("b"), &Patch::Apply(take("b")))
+        .await
+        .expect_err("b conflicts")
+    else {
+        panic!("expected an API error")
+    };
+    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    leases
+        .patch("lock", &pp("a"), &Patch::Strategic(json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "spec": {"leaseTransitions": 1}})))
+        .await
+        .expect("bump transitions");
+    let release = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "spec": {"acquireTime": null, "renewTime": null, "holderIdentity": null, "leaseDurationSeconds": null}});
+    let released = leases
+        .patch("lock", &pp("a"), &Patch::Strategic(release))
+        .await
+        .expect("release");
+    let spec = released.spec.expect("spec");
+    assert!(spec.holder_identity.is_none());
+    assert_eq!(spec.lease_transitions, Some(1));
+    leases
+        .patch("lock", &pp("b"), &Patch::Apply(take("b")))
+        .await
+        .expect("b takes the released lease");
+    assert_eq!(
+        leases
+            .get("lock")
+            .await
+            .expect("get")
+            .spec
+            .expect("spec")
+            .holder_identity
+            .as_deref(),
+        Some("b")
+    );
+}

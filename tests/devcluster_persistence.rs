@@ -187,3 +187,39 @@ fn two_servers_cannot_share_one_state_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sigterm_shuts_the_server_down_cleanly_and_the_default_kubeconfig_goes_to_the_state_home() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state_home = dir.path().join("xdg-state");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokensmith"))
+        .args(["dev-cluster", "--listen", "127.0.0.1:0"])
+        .env_remove("RUST_BACKTRACE")
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", &state_home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let serving = lines.next().expect("first line").expect("read");
+    assert!(
+        serving.starts_with("dev cluster serving at https://127.0.0.1:"),
+        "{serving}"
+    );
+    let kubeconfig_line = lines.next().expect("second line").expect("read");
+    let expected = state_home.join("tokensmith/dev-cluster.kubeconfig");
+    assert_eq!(
+        kubeconfig_line,
+        format!("admin kubeconfig: {}", expected.display())
+    );
+    assert!(expected.exists());
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(status.success());
+    let exit = child.wait().expect("exits");
+    assert_eq!(exit.code(), Some(0), "a clean shutdown on SIGTERM");
+}

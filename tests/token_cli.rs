@@ -689,3 +689,24 @@ fn rootfs_reads_the_hosts_admin_conf_inside_the_chroot() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "abcdef.0123456789abcdef");
 }
+
+#[test]
+fn completions_cover_the_token_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = support::tokensmith()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = stdout(&out);
+        assert!(
+            text.contains("print-join-command") && text.contains("dev-cluster"),
+            "{shell}"
+        );
+    }
+    let bad = support::tokensmith()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

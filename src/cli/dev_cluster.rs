@@ -85,6 +85,9 @@ pub fn run(_global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
     rt.block_on(async move {
+        // Handlers first: a signal right after the URL is printed must still
+        // mean a clean shutdown.
+        let stop = StopSignals::install()?;
         let dc = DevCluster::start(cfg).await?;
         // A closed stdout (a parent that read the first line and left) must
         // not take the server down, so write errors are ignored.
@@ -94,19 +97,32 @@ pub fn run(_global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
             let _ = writeln!(out, "admin kubeconfig: {}", p.display());
         }
         let _ = out.flush();
-        wait_for_signal().await?;
+        stop.wait().await;
         dc.shutdown().await;
         Ok::<(), anyhow::Error>(())
     })
     .map_err(Failure::from)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM, registered before the server announces itself.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }

@@ -8,9 +8,9 @@ use axum::body::Body;
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::auth::{self, Target, User};
+use super::auth::{self, Target};
 use super::crud::{self, ListOptions, PatchKind, Preconditions, WriteContext};
 use super::discovery;
 use super::faults::{Fault, FaultConfig};
@@ -18,6 +18,7 @@ use super::objects;
 use super::openapi;
 use super::requestlog::{RequestLog, RequestRecord};
 use super::resources::Resource;
+use super::review;
 use super::route::{self, NonResource, Route};
 use super::status::ApiError;
 use super::store::Store;
@@ -312,7 +313,15 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
         Route::SelfSubjectReview => {
             record.verb = "create".into();
             record.resource = Some("selfsubjectreviews".into());
-            self_subject_review(&user, &parts.method)
+            review::who_am_i(&user, &parts.method)
+        }
+        Route::SelfSubjectAccessReview => {
+            record.verb = "create".into();
+            record.resource = Some("selfsubjectaccessreviews".into());
+            match read_body(body, content_length).await {
+                Ok(bytes) => review::can_i(&user, &parts.method, &content_type, &bytes),
+                Err(e) => error_response(&e),
+            }
         }
     };
     record.code = resp.status().as_u16();
@@ -377,10 +386,14 @@ fn non_resource(api: &ApiServer, which: NonResource, path: &str) -> Response {
         NonResource::Apis => json_response(200, &discovery::groups()),
         NonResource::CoordinationGroup => json_response(200, &discovery::coordination_group_doc()),
         NonResource::CoordinationV1 => json_response(200, &discovery::coordination_resources()),
-        NonResource::AuthenticationGroup => {
-            json_response(200, &discovery::authentication_group_doc())
-        }
-        NonResource::AuthenticationV1 => json_response(200, &discovery::authentication_resources()),
+        NonResource::ReviewGroup(g) => match discovery::review_group_doc(g) {
+            Some(doc) => json_response(200, &doc),
+            None => error_response(&ApiError::no_such_resource()),
+        },
+        NonResource::ReviewV1(g) => match discovery::review_resources(g) {
+            Some(doc) => json_response(200, &doc),
+            None => error_response(&ApiError::no_such_resource()),
+        },
         NonResource::Health => text_response(StatusCode::OK, "ok"),
         NonResource::OpenApi => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),
         NonResource::OpenApiV3Root => json_response(200, &openapi::root()),
@@ -552,27 +565,4 @@ async fn object(
         },
         _ => error_response(&ApiError::method_not_allowed()),
     }
-}
-
-/// Who am I: system:basic-user lets every authenticated user ask.
-fn self_subject_review(user: &User, method: &Method) -> Response {
-    if *method != Method::POST {
-        return error_response(&ApiError::method_not_allowed());
-    }
-    if *user == User::Anonymous {
-        return error_response(&ApiError::forbidden(
-            "selfsubjectreviews.authentication.k8s.io is forbidden: User \"system:anonymous\" cannot create resource \"selfsubjectreviews\" in API group \"authentication.k8s.io\" at the cluster scope".into(),
-            None,
-            Some("selfsubjectreviews"),
-        ));
-    }
-    json_response(
-        201,
-        &json!({
-            "kind": "SelfSubjectReview",
-            "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"creationTimestamp": null},
-            "status": {"userInfo": {"username": user.name(), "groups": user.groups()}},
-        }),
-    )
 }

@@ -97,24 +97,7 @@ pub async fn create(
             "resourceVersion should not be set on objects to be created",
         ));
     }
-    {
-        let meta = objects::meta_mut(&mut obj);
-        for field in [
-            "uid",
-            "creationTimestamp",
-            "deletionTimestamp",
-            "generation",
-            "selfLink",
-            "managedFields",
-        ] {
-            meta.remove(field);
-        }
-        meta.insert("uid".into(), json!(objects::new_uid()));
-        meta.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
-    }
-    if r == Resource::Namespaces {
-        namespace_defaults(&mut obj);
-    }
+    stamp_new(r, &mut obj);
     let name = objects::name(&obj).to_string();
     let key = Key::new(r, ctx.namespace, &name);
     store
@@ -127,6 +110,27 @@ pub async fn create(
             Ok((201, tx.put(key, obj)))
         })
         .await
+}
+
+/// What the server sets on every new object: a fresh uid and creation time,
+/// and nothing the client claimed about them.
+fn stamp_new(r: Resource, obj: &mut Value) {
+    let meta = objects::meta_mut(obj);
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "generation",
+        "selfLink",
+        "managedFields",
+    ] {
+        meta.remove(field);
+    }
+    meta.insert("uid".into(), json!(objects::new_uid()));
+    meta.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
+    if r == Resource::Namespaces {
+        namespace_defaults(obj);
+    }
 }
 
 pub fn get(store: &Store, r: Resource, namespace: &str, name: &str) -> Result<Value, ApiError> {
@@ -152,13 +156,22 @@ pub async fn update(
     settle_namespace(r, &mut obj, ctx.namespace)?;
     validate::decode_and_normalize(r, &mut obj)?;
     let key = Key::new(r, ctx.namespace, name);
+    let rv_given = objects::meta_str(&obj, "resourceVersion").is_some_and(|s| !s.is_empty());
+    // The Lease strategy allows create-on-update and forbids unconditional
+    // updates; Secrets, ConfigMaps and Namespaces the other way round.
+    let leases = r == Resource::Leases;
     store
-        .transact(ctx.dry_run, |tx| {
-            let existing = tx
-                .get(&key)
-                .cloned()
-                .ok_or_else(|| ApiError::not_found(r.plural(), r.group(), name))?;
-            finish_update(tx, ctx, &key, &existing, obj, false)
+        .transact(ctx.dry_run, |tx| match tx.get(&key).cloned() {
+            None if leases && !rv_given => {
+                ensure_namespace(tx, r, ctx.namespace)?;
+                validate::validate(r, &obj)?;
+                stamp_new(r, &mut obj);
+                fields::record_update(None, &mut obj, &ctx.manager, r.api_version());
+                Ok((201, tx.put(key.clone(), obj)))
+            }
+            None => Err(ApiError::not_found(r.plural(), r.group(), name)),
+            Some(_) if leases && !rv_given => Err(ApiError::resource_version_required(r, name)),
+            Some(existing) => finish_update(tx, ctx, &key, &existing, obj, false),
         })
         .await
 }
@@ -345,8 +358,12 @@ pub async fn patch(
                             r.kind()
                         )));
                     }
-                    let in_body = objects::name(&config);
-                    if in_body != name {
+                    // An apply configuration may leave the name to the URL
+                    // (kube-lease-manager's do); a different one is refused.
+                    let in_body = objects::name(&config).to_string();
+                    if in_body.is_empty() {
+                        objects::meta_mut(&mut config).insert("name".into(), json!(name));
+                    } else if in_body != name {
                         return Err(ApiError::bad_request(format!(
                             "the name of the object ({in_body}) does not match the name on the URL ({name})"
                         )));

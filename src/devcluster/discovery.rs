@@ -79,37 +79,53 @@ fn coordination_group() -> Value {
     })
 }
 
-fn authentication_group() -> Value {
-    let v = json!({"groupVersion": "authentication.k8s.io/v1", "version": "v1"});
+/// The review APIs served beside the resources: (group, plural, kind).
+pub const REVIEWS: [(&str, &str, &str); 2] = [
+    (
+        "authentication.k8s.io",
+        "selfsubjectreviews",
+        "SelfSubjectReview",
+    ),
+    (
+        "authorization.k8s.io",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+    ),
+];
+
+fn review_group(group: &str) -> Value {
+    let v = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
     json!({
-        "name": "authentication.k8s.io",
+        "name": group,
         "versions": [v.clone()],
         "preferredVersion": v,
     })
 }
 
-/// `/apis/authentication.k8s.io`: APIGroup.
-pub fn authentication_group_doc() -> Value {
-    let mut g = authentication_group();
+/// `/apis/<review group>`: APIGroup, or None for another group.
+pub fn review_group_doc(group: &str) -> Option<Value> {
+    REVIEWS.iter().find(|(g, _, _)| *g == group)?;
+    let mut g = review_group(group);
     g["kind"] = json!("APIGroup");
     g["apiVersion"] = json!("v1");
-    g
+    Some(g)
 }
 
-/// `/apis/authentication.k8s.io/v1`: only SelfSubjectReview is served.
-pub fn authentication_resources() -> Value {
-    json!({
+/// `/apis/<review group>/v1`: its one create-only resource.
+pub fn review_resources(group: &str) -> Option<Value> {
+    let (_, plural, kind) = REVIEWS.iter().find(|(g, _, _)| *g == group)?;
+    Some(json!({
         "kind": "APIResourceList",
         "apiVersion": "v1",
-        "groupVersion": "authentication.k8s.io/v1",
+        "groupVersion": format!("{group}/v1"),
         "resources": [{
-            "name": "selfsubjectreviews",
-            "singularName": "selfsubjectreview",
+            "name": plural,
+            "singularName": plural.trim_end_matches('s'),
             "namespaced": false,
-            "kind": "SelfSubjectReview",
+            "kind": kind,
             "verbs": ["create"],
         }],
-    })
+    }))
 }
 
 /// `/apis/coordination.k8s.io`: APIGroup.
@@ -125,6 +141,10 @@ pub fn groups() -> Value {
     json!({
         "kind": "APIGroupList",
         "apiVersion": "v1",
-        "groups": [authentication_group(), coordination_group()],
+        "groups": [
+            review_group(REVIEWS[0].0),
+            review_group(REVIEWS[1].0),
+            coordination_group(),
+        ],
     })
 }

@@ -29,6 +29,7 @@ pub mod pki;
 pub mod proto;
 pub mod requestlog;
 pub mod resources;
+pub mod review;
 pub mod route;
 pub mod seed;
 pub mod selectors;

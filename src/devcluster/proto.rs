@@ -257,6 +257,37 @@ fn body(kind: &str, raw: &[u8]) -> Result<Value, String> {
                 }
                 o.insert("spec".into(), Value::Object(spec));
             }
+            ("SelfSubjectAccessReview", 2) => {
+                let mut spec = Map::new();
+                for (sf, sv) in fields(bytes(v)?)? {
+                    let names: &[(u64, &str)] = match sf {
+                        1 => &[
+                            (1, "namespace"),
+                            (2, "verb"),
+                            (3, "group"),
+                            (4, "version"),
+                            (5, "resource"),
+                            (6, "subresource"),
+                            (7, "name"),
+                        ],
+                        2 => &[(1, "path"), (2, "verb")],
+                        _ => continue,
+                    };
+                    let mut attrs = Map::new();
+                    for (af, av) in fields(bytes(sv)?)? {
+                        if let Some((_, n)) = names.iter().find(|(f, _)| *f == af) {
+                            attrs.insert((*n).into(), json!(string(av)?));
+                        }
+                    }
+                    let key = if sf == 1 {
+                        "resourceAttributes"
+                    } else {
+                        "nonResourceAttributes"
+                    };
+                    spec.insert(key.into(), Value::Object(attrs));
+                }
+                o.insert("spec".into(), Value::Object(spec));
+            }
             _ => {}
         }
     }
@@ -289,7 +320,7 @@ pub fn decode(data: &[u8]) -> Result<Value, String> {
     }
     if !matches!(
         kind.as_str(),
-        "Secret" | "ConfigMap" | "Namespace" | "Lease"
+        "Secret" | "ConfigMap" | "Namespace" | "Lease" | "SelfSubjectAccessReview"
     ) {
         return Err(format!(
             "no kind \"{kind}\" is registered for version \"{api_version}\""

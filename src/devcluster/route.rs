@@ -4,6 +4,7 @@
 use super::resources::{COORDINATION, Resource};
 
 pub const AUTHENTICATION: &str = "authentication.k8s.io";
+pub const AUTHORIZATION: &str = "authorization.k8s.io";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -24,6 +25,8 @@ pub enum Route {
     Admin(Admin),
     /// `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` (`kubectl auth whoami`).
     SelfSubjectReview,
+    /// `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` (`kubectl auth can-i`).
+    SelfSubjectAccessReview,
     /// An API path naming nothing served: 404 with a Status body.
     UnknownApi,
     /// Not an API path at all: 404 `404 page not found`, as apiserver's mux says.
@@ -38,8 +41,9 @@ pub enum NonResource {
     Apis,
     CoordinationGroup,
     CoordinationV1,
-    AuthenticationGroup,
-    AuthenticationV1,
+    /// `/apis/authentication.k8s.io` or `/apis/authorization.k8s.io`.
+    ReviewGroup(&'static str),
+    ReviewV1(&'static str),
     Health,
     /// /openapi/v2 and anything else under /openapi: not served.
     OpenApi,
@@ -71,9 +75,12 @@ pub fn parse(path: &str) -> Route {
         ["apis", COORDINATION] => Route::NonResource(NonResource::CoordinationGroup),
         ["apis", COORDINATION, "v1"] => Route::NonResource(NonResource::CoordinationV1),
         ["apis", COORDINATION, "v1", rest @ ..] => resource_path(COORDINATION, rest),
-        ["apis", AUTHENTICATION] => Route::NonResource(NonResource::AuthenticationGroup),
-        ["apis", AUTHENTICATION, "v1"] => Route::NonResource(NonResource::AuthenticationV1),
+        ["apis", AUTHENTICATION] => Route::NonResource(NonResource::ReviewGroup(AUTHENTICATION)),
+        ["apis", AUTHENTICATION, "v1"] => Route::NonResource(NonResource::ReviewV1(AUTHENTICATION)),
         ["apis", AUTHENTICATION, "v1", "selfsubjectreviews"] => Route::SelfSubjectReview,
+        ["apis", AUTHORIZATION] => Route::NonResource(NonResource::ReviewGroup(AUTHORIZATION)),
+        ["apis", AUTHORIZATION, "v1"] => Route::NonResource(NonResource::ReviewV1(AUTHORIZATION)),
+        ["apis", AUTHORIZATION, "v1", "selfsubjectaccessreviews"] => Route::SelfSubjectAccessReview,
         ["apis", ..] => Route::UnknownApi,
         ["tokensmith", "v1", "faults"] => Route::Admin(Admin::Faults),
         ["tokensmith", "v1", "requests"] => Route::Admin(Admin::Requests),

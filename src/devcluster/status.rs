@@ -123,6 +123,34 @@ impl ApiError {
         )
     }
 
+    /// An update without resourceVersion where the strategy forbids
+    /// unconditional updates (genericregistry.Store.Update: the kind in the
+    /// message is the qualified resource, as upstream's TODO notes).
+    pub fn resource_version_required(r: Resource, name: &str) -> Self {
+        let cause = FieldCause {
+            field: "metadata.resourceVersion".into(),
+            reason: "FieldValueInvalid",
+            value: Some("0x0".into()),
+            detail: "must be specified for an update".into(),
+        };
+        let mut d = json!({"name": name, "kind": r.plural(), "causes": [{
+            "reason": cause.reason, "message": cause.cause_message(), "field": cause.field,
+        }]});
+        if !r.group().is_empty() {
+            d["group"] = json!(r.group());
+        }
+        Self::new(
+            422,
+            "Invalid",
+            format!(
+                "{} \"{name}\" is invalid: {}",
+                r.qualified(),
+                cause.render()
+            ),
+            d,
+        )
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message, json!({}))
     }

@@ -250,7 +250,7 @@ impl Store {
         dry_run: bool,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let (out, snapshot) = {
+        let (out, committed) = {
             let mut inner = self.lock();
             let start_rv = inner.rv;
             let mut tx = Tx {
@@ -287,24 +287,27 @@ impl Store {
                 // No receivers is fine: nobody is watching.
                 let _ = self.events.send(ev);
             }
-            let snapshot = self.state_file.as_ref().map(|_| {
-                let objs: Vec<&Value> = inner.objects.values().collect();
-                (inner.rv, persist::encode(inner.rv, &objs))
-            });
-            (out, snapshot)
+            (out, inner.rv)
         };
-        if let (Some((rv, bytes)), Some(path)) = (snapshot, self.state_file.clone()) {
-            self.persist(rv, bytes, path).await?;
+        if let Some(path) = self.state_file.clone() {
+            self.persist(committed, path).await?;
         }
         Ok(out)
     }
 
-    async fn persist(&self, rv: u64, bytes: Vec<u8>, path: PathBuf) -> Result<(), ApiError> {
+    /// Makes every write up to `rv` durable. Group commit: whoever gets the
+    /// writer lock saves the latest state, which covers all writers queued
+    /// behind it, so they return without writing again.
+    async fn persist(&self, rv: u64, path: PathBuf) -> Result<(), ApiError> {
         let mut persisted = self.persisted.lock().await;
-        // A later snapshot already on disk contains this write too.
         if *persisted >= rv {
             return Ok(());
         }
+        let (latest, bytes) = {
+            let inner = self.lock();
+            let objs: Vec<&Value> = inner.objects.values().collect();
+            (inner.rv, persist::encode(inner.rv, &objs))
+        };
         let shown = path.display().to_string();
         let written = tokio::task::spawn_blocking(move || persist::write_atomically(&path, &bytes))
             .await
@@ -313,7 +316,7 @@ impl Store {
             tracing::error!(file = %shown, error = %e, "could not persist dev cluster state");
             ApiError::internal(format!("writing state file {shown}: {e}"))
         })?;
-        *persisted = rv;
+        *persisted = latest;
         Ok(())
     }
 

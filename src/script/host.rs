@@ -306,7 +306,14 @@ fn install_hooks(engine: &mut Engine, ctx: &Arc<RunContext>, echo: bool) {
     });
     let script = ctx.script.clone();
     engine.on_print(move |text| {
-        super::api::log::emit(tracing::Level::INFO, &script, text);
+        // Echoed prints already reach the user on stdout: log them at debug
+        // so the default (info) log does not show them twice.
+        let level = if echo {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::INFO
+        };
+        super::api::log::emit(level, &script, text);
         if echo {
             use std::io::Write;
             let _ = writeln!(std::io::stdout().lock(), "{text}");

@@ -31,6 +31,17 @@ fn unit_nanos(unit: &str) -> Option<u64> {
 
 /// Parses `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+` as Go does (`90s`, `1h30m`,
 /// `1.5h`, `-5m`, `0`; no `d`), returning Go's exact error text otherwise.
+///
+/// ```
+/// use tokensmith::token::{format_go_duration, parse_go_duration};
+///
+/// let d = parse_go_duration("1h30m").unwrap();
+/// assert_eq!(format_go_duration(d), "1h30m0s");
+/// assert_eq!(
+///     parse_go_duration("1d").unwrap_err().to_string(),
+///     r#"time: unknown unit "d" in duration "1d""#
+/// );
+/// ```
 pub fn parse_go_duration(input: &str) -> Result<SignedDuration, DurationError> {
     let invalid = || DurationError::Invalid(input.to_owned());
     let mut s = input;

@@ -83,6 +83,15 @@ pub struct InvalidTokenError {
 impl BootstrapTokenString {
     /// Parses `<id>.<secret>` exactly as `\A([a-z0-9]{6})\.([a-z0-9]{16})\z`
     /// (no surrounding white space, no trailing newline).
+    ///
+    /// ```
+    /// use tokensmith::token::BootstrapTokenString;
+    ///
+    /// let t = BootstrapTokenString::parse("abcdef.0123456789abcdef").unwrap();
+    /// assert_eq!(t.id().as_str(), "abcdef");
+    /// assert_eq!(t.to_string(), "abcdef.****************"); // Display redacts
+    /// assert!(BootstrapTokenString::parse("abcdef.0123456789abcdef\n").is_err());
+    /// ```
     pub fn parse(s: &str) -> Result<Self, InvalidTokenError> {
         let invalid = || InvalidTokenError {
             input: s.to_owned(),

@@ -53,7 +53,7 @@ pub mod log_api {
         );
     }
 
-    /// Logs an informational line (shown with `-v`).
+    /// Logs an informational line (shown by default; hide with `RUST_LOG=warn`).
     ///
     /// ```rhai
     /// log::info("rotation started");
