@@ -424,7 +424,9 @@ fn publish_writes_a_private_file_and_a_secret_key() {
             .arg("run")
             .arg(&rotate)
             .arg("--arg")
-            .arg(format!("out={}", out.display())),
+            .arg(format!("out={}", out.display()))
+            // With a file sink, the command is printed only when asked.
+            .args(["--arg", "stdout=true"]),
     );
     let written = std::fs::read_to_string(&out).expect("join command file");
     assert_eq!(written, printed.trim_end_matches('\n'));

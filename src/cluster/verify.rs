@@ -32,10 +32,22 @@ pub async fn verify_join(
     );
     let id = join.token.id().as_str().to_owned();
     let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+    let time_left = || deadline.is_some_and(|d| tokio::time::Instant::now() + POLL <= d);
     loop {
-        let cm = api.get("cluster-info").await.map_err(|e| {
-            describe(&e, "Get", &url).into_error("failed to request the cluster-info ConfigMap")
-        })?;
+        let cm = match api.get("cluster-info").await {
+            Ok(cm) => cm,
+            // kubeadm's discovery retries a failed request until its timeout
+            // ("Failed to request cluster-info, will try again").
+            Err(e) if time_left() => {
+                tracing::debug!(server = %join.endpoint, error = %e, "failed to request cluster-info, will try again");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(describe(&e, "Get", &url)
+                    .into_error("failed to request the cluster-info ConfigMap"));
+            }
+        };
         let data = cm.data.unwrap_or_default();
         let Some(kubeconfig_text) = data.get("kubeconfig") else {
             return Err(ClusterError::Join(
@@ -53,16 +65,12 @@ pub async fn verify_join(
                 }
                 return check_pins(kubeconfig_text, join);
             }
-            None => match deadline {
-                Some(d) if tokio::time::Instant::now() + POLL <= d => {
-                    tokio::time::sleep(POLL).await
-                }
-                _ => {
-                    return Err(ClusterError::Join(format!(
-                        "token id \"{id}\" is invalid for this cluster or it has expired. Use \"kubeadm token create\" on the control-plane node to create a new valid token"
-                    )));
-                }
-            },
+            None if time_left() => tokio::time::sleep(POLL).await,
+            None => {
+                return Err(ClusterError::Join(format!(
+                    "token id \"{id}\" is invalid for this cluster or it has expired. Use \"kubeadm token create\" on the control-plane node to create a new valid token"
+                )));
+            }
         }
     }
 }

@@ -11,7 +11,7 @@
 //! 4. label it published, then delete the rotation's other tokens except the
 //!    `keep - 1` newest published ones.
 //!
-//! If step 2 or 3 fails, sinks that already took the new join command get the
+//! If step 2 or 3 fails, or the label cannot be set, sinks that already took the new join command get the
 //! previous token's command back, and the new token is deleted; the old tokens
 //! are never touched.
 
@@ -98,6 +98,8 @@ fn is_label_value(s: &str) -> bool {
 pub struct RotationReport {
     /// The new token's ID, if one was created (and still exists unless rolled back).
     pub created: Option<String>,
+    /// The new token as stored, while `created` is set.
+    pub token: Option<StoredToken>,
     pub verified: bool,
     /// Sinks that now hold the new token's join command.
     pub published: Vec<String>,
@@ -132,9 +134,12 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     token.groups = spec.groups.clone();
     let labels = BTreeMap::from([(ROTATION_LABEL.to_owned(), spec.name.clone())]);
     let new_id = token.token.id().clone();
-    if let Err(e) = store.create_labeled(&token, &labels).await {
-        report.errors.push(format!("create: {e}"));
-        return Ok(report);
+    match store.create_labeled(&token, &labels).await {
+        Ok(stored) => report.token = Some(stored),
+        Err(e) => {
+            report.errors.push(format!("create: {e}"));
+            return Ok(report);
+        }
     }
     report.created = Some(new_id.to_string());
     tracing::info!(rotation = %spec.name, token = %token.token, "created token");
@@ -187,9 +192,12 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     // 4. Mark published, then retire the older tokens.
     let published = BTreeMap::from([(PUBLISHED_LABEL.to_owned(), "true".to_owned())]);
     if let Err(e) = store.label(&new_id, &published).await {
-        // Every sink holds the new token, so retiring the old ones is still safe;
-        // the next run treats this one as unpublished and retires it after its successor.
+        // Unmarked, the new token would be a live token that nothing records
+        // as published: undo as for a failed publish, so the sinks and the
+        // marks agree again and the old tokens stay.
         report.errors.push(format!("mark published: {e}"));
+        rollback(cluster, spec, &token.token, &selector, &done, &mut report).await;
+        return Ok(report);
     }
     let others = match rotation_tokens(cluster, &selector).await {
         Ok(t) => t,
@@ -294,6 +302,7 @@ async fn rollback(
             Err(e) => report.errors.push(format!("rollback delete: {e}")),
         }
         report.created = None;
+        report.token = None;
     } else {
         // A sink holds the new token's command: keep the token valid and mark it
         // published so the next successful rotation retires it in order.

@@ -8,17 +8,23 @@ use crate::script::api::errors::host_error;
 use crate::script::api::token::token_of;
 use crate::script::context::RunContext;
 
-pub fn render(
-    ctx: &NativeCallContext,
-    token: &Dynamic,
+/// The options `join::command` and `join::verify` share, read from `options`;
+/// `verify` also takes `wait`.
+struct JoinOptions {
+    certificate_key: Option<String>,
+    wait: Option<std::time::Duration>,
+}
+
+fn join_options(
+    function: &str,
     options: &Map,
-) -> Result<String, Box<EvalAltResult>> {
-    const F: &str = "join::command";
-    let pos = ctx.call_position();
-    let err = |m: &str| host_error(F, m, pos);
-    let token = token_of(token, F, pos)?;
+    takes_wait: bool,
+    pos: rhai::Position,
+) -> Result<JoinOptions, Box<EvalAltResult>> {
+    let err = |m: &str| host_error(function, m, pos);
     let mut control_plane = None;
     let mut key = None;
+    let mut wait = None;
     for (k, v) in options {
         match k.as_str() {
             "control_plane" => {
@@ -35,15 +41,24 @@ pub fn render(
                         .map_err(|t| err(&format!("certificate_key must be a string, got {t}")))?,
                 )
             }
+            "wait" if takes_wait && v.is_unit() => {}
+            "wait" if takes_wait => {
+                wait = Some(crate::script::api::rotate::wait_bound(v, "wait").map_err(|m| err(&m))?)
+            }
             other => {
+                let accepted = if takes_wait {
+                    "wait, control_plane, certificate_key"
+                } else {
+                    "control_plane, certificate_key"
+                };
                 return Err(err(&format!(
-                    "unknown option {other:?} (accepted: control_plane, certificate_key)"
+                    "unknown option {other:?} (accepted: {accepted})"
                 )));
             }
         }
     }
     // kubeadm joins as a control plane exactly when a certificate key is given.
-    let key = match (control_plane, key) {
+    let certificate_key = match (control_plane, key) {
         (Some(true), None) => {
             return Err(err(
                 "control_plane: true needs certificate_key (create one with `kubeadm init phase upload-certs --upload-certs`)",
@@ -54,12 +69,49 @@ pub fn render(
         }
         (_, key) => key,
     };
+    Ok(JoinOptions {
+        certificate_key,
+        wait,
+    })
+}
+
+pub fn render(
+    ctx: &NativeCallContext,
+    token: &Dynamic,
+    options: &Map,
+) -> Result<String, Box<EvalAltResult>> {
+    const F: &str = "join::command";
+    let pos = ctx.call_position();
+    let token = token_of(token, F, pos)?;
+    let opts = join_options(F, options, false, pos)?;
     let run = RunContext::of(ctx)?;
     let cluster = run.cluster(F, pos)?;
     cluster
-        .join_command(&token, key.as_deref())
+        .join_command(&token, opts.certificate_key.as_deref())
         .map(|c| c.render())
-        .map_err(|e| err(&e.to_string()))
+        .map_err(|e| host_error(F, &e.to_string(), pos))
+}
+
+/// `join::verify`: kubeadm join's discovery checks for `token`.
+fn verify(
+    ctx: &NativeCallContext,
+    token: &Dynamic,
+    options: &Map,
+) -> Result<bool, Box<EvalAltResult>> {
+    const F: &str = "join::verify";
+    let pos = ctx.call_position();
+    let token = token_of(token, F, pos)?;
+    let opts = join_options(F, options, true, pos)?;
+    let run = RunContext::of(ctx)?;
+    let cluster = run.cluster(F, pos)?.clone();
+    let join = cluster
+        .join_command(&token, opts.certificate_key.as_deref())
+        .map_err(|e| host_error(F, &e.to_string(), pos))?;
+    // Reads only: a dry run verifies too.
+    run.block_on(F, pos, async move {
+        crate::cluster::verify::verify_join(&cluster, &join, opts.wait).await
+    })?;
+    Ok(true)
 }
 
 #[export_module]
@@ -96,5 +148,39 @@ pub mod join_api {
         options: Map,
     ) -> Result<String, Box<EvalAltResult>> {
         render(&ctx, &token, &options)
+    }
+
+    /// Checks `token` as `kubeadm join` does before it trusts the cluster:
+    /// reads `kube-public/cluster-info` without credentials, finds the
+    /// token's `jws-kubeconfig-<id>` signature, verifies it with the token's
+    /// secret and checks the CA in it against the join command's
+    /// `--discovery-token-ca-cert-hash`. Returns true, or throws kubeadm's
+    /// message (e.g. `token id "abcdef" is invalid for this cluster or it
+    /// has expired…`).
+    ///
+    /// ```rhai
+    /// let t = token::create(#{ ttl: "1h" });
+    /// try { join::verify(t) } catch (e) { log::warn(e.message) }
+    /// ```
+    #[rhai_fn(name = "verify", return_raw, volatile)]
+    pub fn verify(ctx: NativeCallContext, token: Dynamic) -> Result<bool, Box<EvalAltResult>> {
+        super::verify(&ctx, &token, &Map::new())
+    }
+
+    /// `join::verify` with options: `wait` (`"30s"` or a duration) polls,
+    /// bounded, until the bootstrapsigner has signed cluster-info for the
+    /// token; `control_plane` and `certificate_key` as `join::command`.
+    ///
+    /// ```rhai
+    /// let t = token::create(#{ ttl: "1h" });
+    /// join::verify(t, #{ wait: "30s" });
+    /// ```
+    #[rhai_fn(name = "verify", return_raw, volatile)]
+    pub fn verify_with(
+        ctx: NativeCallContext,
+        token: Dynamic,
+        options: Map,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        super::verify(&ctx, &token, &options)
     }
 }

@@ -12,6 +12,8 @@ pub mod errors;
 pub mod join;
 pub mod log;
 pub mod publish;
+pub mod rotate;
+pub mod sink_spec;
 pub mod time;
 pub mod token;
 pub mod token_options;
@@ -49,11 +51,14 @@ impl Api {
         global.combine_flatten(exported_module!(time::time_api));
         global.combine_flatten(exported_module!(env::env_api));
         global.combine_flatten(exported_module!(errors::host_error_api));
+        // `token::rotate` lives in its own file but in the token namespace.
+        let mut token = exported_module!(token::token_api);
+        token.combine_flatten(exported_module!(rotate::rotate_api));
         Self {
             std: SandboxStdPackage::new().as_shared_module(),
             global: global.into(),
             namespaced: vec![
-                ("token", exported_module!(token::token_api).into()),
+                ("token", token.into()),
                 ("join", exported_module!(join::join_api).into()),
                 ("publish", exported_module!(publish::publish_api).into()),
                 ("log", exported_module!(log::log_api).into()),

@@ -2,11 +2,12 @@
 //! reads it, through the project's publishing sinks (`src/publish`). In a
 //! dry run nothing is written; the would-be write is printed instead.
 
+use rhai::EvalAltResult;
 use rhai::plugin::*;
-use rhai::{EvalAltResult, Map, Position};
 
 use crate::publish::{ObjectKind, Sink};
 use crate::script::api::errors::host_error;
+use crate::script::api::sink_spec::object_sink;
 use crate::script::context::RunContext;
 
 /// Publishes `text` to `sink` on the run's runtime.
@@ -43,47 +44,17 @@ fn object(
     let pos = ctx.call_position();
     let run = RunContext::of(ctx)?;
     run.cluster(function, pos)?;
-    for (what, v) in [("namespace", ns), ("name", name), ("key", key)] {
-        if v.is_empty() {
-            return Err(host_error(
-                function,
-                &format!("the {what} must not be empty"),
-                pos,
-            ));
-        }
-    }
-    let sink = Sink::Object {
-        kind,
-        namespace: ns.to_owned(),
-        name: name.to_owned(),
-        key: key.to_owned(),
-    };
+    let sink = object_sink(kind, ns, name, key).map_err(|m| host_error(function, &m, pos))?;
     publish(ctx, function, sink, text)
-}
-
-fn webhook_payload(
-    extra: &Map,
-    pos: Position,
-) -> Result<serde_json::Map<String, serde_json::Value>, Box<EvalAltResult>> {
-    let value: serde_json::Value =
-        rhai::serde::from_dynamic(&rhai::Dynamic::from_map(extra.clone())).map_err(|e| {
-            host_error(
-                "publish::webhook",
-                &format!("the extra fields are not JSON: {e}"),
-                pos,
-            )
-        })?;
-    match value {
-        serde_json::Value::Object(m) => Ok(m),
-        _ => Ok(serde_json::Map::new()),
-    }
 }
 
 #[export_module]
 pub mod publish_api {
-    use rhai::{EvalAltResult, Map};
+    use rhai::{Dynamic, EvalAltResult, Map};
 
-    use crate::publish::{ObjectKind, Sink, Webhook};
+    use crate::publish::ObjectKind;
+    use crate::script::api::sink_spec::{file_sink, sink_from_spec, webhook_sink};
+    use crate::script::context::RunContext;
 
     /// Writes `text` to the file at `path`, atomically and with mode 0600
     /// (it holds a token secret): a reader sees the old content or the new.
@@ -94,14 +65,9 @@ pub mod publish_api {
     /// ```
     #[rhai_fn(return_raw, volatile)]
     pub fn file(ctx: NativeCallContext, path: &str, text: &str) -> Result<(), Box<EvalAltResult>> {
-        if path.is_empty() {
-            return Err(super::host_error(
-                "publish::file",
-                "the path must not be empty",
-                ctx.call_position(),
-            ));
-        }
-        super::publish(&ctx, "publish::file", Sink::File(path.into()), text)
+        let sink = file_sink(path)
+            .map_err(|m| super::host_error("publish::file", &m, ctx.call_position()))?;
+        super::publish(&ctx, "publish::file", sink, text)
     }
 
     /// Stores `text` under `key` in the Secret `namespace/name`, creating
@@ -184,19 +150,28 @@ pub mod publish_api {
         text: &str,
         extra: Map,
     ) -> Result<(), Box<EvalAltResult>> {
-        let pos = ctx.call_position();
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(super::host_error(
-                "publish::webhook",
-                &format!("{url:?} is not an http:// or https:// URL"),
-                pos,
-            ));
-        }
-        let extra = super::webhook_payload(&extra, pos)?;
-        let sink = Sink::Webhook {
-            hook: Webhook::new(url),
-            extra,
-        };
+        let sink = webhook_sink(url, &extra)
+            .map_err(|m| super::host_error("publish::webhook", &m, ctx.call_position()))?;
         super::publish(&ctx, "publish::webhook", sink, text)
+    }
+
+    /// Publishes `text` to a sink given as a map, the same maps
+    /// `token::rotate`'s `publish` array takes: `#{file: path}`,
+    /// `#{secret: "ns/name", key: k}`, `#{configmap: "ns/name", key: k}`
+    /// (key defaults to `join-command`), `#{stdout: true}`, or
+    /// `#{webhook: url, headers: #{…}, authorization_file: path,
+    /// authorization_env: NAME, ca_file: path, timeout: "10s", attempts: 4,
+    /// payload: #{…}}`. An unknown key is an error naming what is accepted.
+    ///
+    /// ```rhai
+    /// let t = token::create(#{});
+    /// publish::to(#{ webhook: "https://provisioner.example/join", authorization_file: "/etc/tokensmith/hook-auth" }, join::command(t));
+    /// ```
+    #[rhai_fn(return_raw, volatile)]
+    pub fn to(ctx: NativeCallContext, sink: Dynamic, text: &str) -> Result<(), Box<EvalAltResult>> {
+        const F: &str = "publish::to";
+        let run = RunContext::of(&ctx)?;
+        let sink = sink_from_spec(F, "sink", &sink, &run.allow_env, ctx.call_position())?;
+        super::publish(&ctx, F, sink, text)
     }
 }

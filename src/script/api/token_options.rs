@@ -94,7 +94,7 @@ pub fn token_from_options(
 }
 
 /// An array of strings, or one comma-separated string as the CLI flags take.
-fn strings(value: &Dynamic, what: &str) -> Result<Vec<String>, String> {
+pub fn strings(value: &Dynamic, what: &str) -> Result<Vec<String>, String> {
     if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
         return Ok(if s.is_empty() {
             Vec::new()
