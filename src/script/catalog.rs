@@ -126,6 +126,7 @@ fn refine(f: &mut FnDoc) {
             "token: any" => "token: Token or String",
             "id: any" => "id: String or Token",
             "what: any" => "what: String, Token or Array",
+            "sink: any" => "sink: Map",
             _ => continue,
         };
         *p = better.to_owned();
