@@ -19,6 +19,22 @@ pub struct RunArgs {
     #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
     pub args: Vec<(String, String)>,
 
+    /// Run the script once per kubeconfig context, in order, for a fleet of
+    /// clusters (comma-separated or repeated). Each run's result is printed
+    /// under a `# context: NAME` line; a failing context does not stop the
+    /// others, but makes the exit status 1.
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        conflicts_with = "all_contexts"
+    )]
+    pub contexts: Vec<String>,
+
+    /// Like --contexts with every context of the kubeconfig.
+    #[arg(long)]
+    pub all_contexts: bool,
+
     #[command(flatten)]
     pub sandbox: SandboxArgs,
 }
@@ -131,7 +147,7 @@ pub(crate) fn connect(
 }
 
 pub fn run(global: &GlobalArgs, args: RunArgs) -> Result<(), Failure> {
-    let mut opts = args.sandbox.options(global);
+    let opts = args.sandbox.options(global);
     let rt = runtime()?;
     // Compile first: a missing or broken script needs no cluster.
     let compiler = ScriptHost::new(None, opts.clone());
@@ -139,19 +155,117 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> Result<(), Failure> {
         let code = if e.kind == ErrorKind::Io { 2 } else { 1 };
         Failure::new(code, e.to_string())
     })?;
-    let cluster = connect(&rt, global, &mut opts);
+    let script_args = args.args.iter().cloned().collect::<BTreeMap<_, _>>();
+    let fleet = fleet_contexts(global, &args)?;
+    if fleet.is_empty() {
+        let value = run_once(&rt, global, opts, &script, &script_args)?;
+        return print_result(&value);
+    }
+    let mut failed = Vec::new();
+    for context in &fleet {
+        super::write_stdout(format!("# context: {context}\n").as_bytes())?;
+        let mut g = global.clone();
+        g.context = Some(context.clone());
+        match run_once(&rt, &g, opts.clone(), &script, &script_args) {
+            Ok(value) => print_result(&value)?,
+            Err(f) => {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!("context {context}: {f}\n").as_bytes(),
+                );
+                failed.push(context.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            1,
+            format!(
+                "the script failed in {} of {} contexts: {}",
+                failed.len(),
+                fleet.len(),
+                failed.join(", ")
+            ),
+        ))
+    }
+}
+
+/// One run against the cluster that `global` selects.
+fn run_once(
+    rt: &tokio::runtime::Runtime,
+    global: &GlobalArgs,
+    mut opts: ScriptOptions,
+    script: &crate::script::CompiledScript,
+    script_args: &BTreeMap<String, String>,
+) -> Result<rhai::Dynamic, Failure> {
+    let cluster = connect(rt, global, &mut opts);
     // The host captures the runtime's handle so host functions can reach the cluster.
     let _guard = rt.enter();
     let host = ScriptHost::new(cluster, opts);
     let ctl = RunControl {
-        args: args.args.into_iter().collect::<BTreeMap<_, _>>(),
+        args: script_args.clone(),
         ..RunControl::default()
     };
-    let value = host
-        .run(&script, &ctl)
-        .map_err(|e| Failure::new(1, e.to_string()))?;
-    match crate::script::render::render(&value) {
+    host.run(script, &ctl)
+        .map_err(|e| Failure::new(1, e.to_string()))
+}
+
+fn print_result(value: &rhai::Dynamic) -> Result<(), Failure> {
+    match crate::script::render::render(value) {
         Some(text) => super::write_stdout(format!("{text}\n").as_bytes()),
         None => Ok(()),
     }
+}
+
+/// The contexts of a fleet run (`--contexts`, `--all-contexts`); empty for a
+/// single run. Names are checked against the kubeconfig before anything runs.
+fn fleet_contexts(global: &GlobalArgs, args: &RunArgs) -> Result<Vec<String>, Failure> {
+    if args.contexts.is_empty() && !args.all_contexts {
+        return Ok(Vec::new());
+    }
+    if global.dev {
+        return Err(Failure::new(
+            2,
+            "--contexts and --all-contexts need a kubeconfig, not --dev",
+        ));
+    }
+    let path = match crate::cluster::kubeconfig::resolve(global.kubeconfig.as_deref()) {
+        crate::cluster::KubeconfigSource::File(p) => p,
+        crate::cluster::KubeconfigSource::InCluster => {
+            return Err(Failure::new(
+                2,
+                "--contexts and --all-contexts need a kubeconfig file",
+            ));
+        }
+    };
+    let loaded = crate::cluster::kubeconfig::load(&path, None)
+        .map_err(|e| Failure::new(1, e.to_string()))?;
+    let known: Vec<String> = loaded
+        .config
+        .contexts
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    if args.all_contexts {
+        if known.is_empty() {
+            return Err(Failure::new(
+                1,
+                format!("{} has no contexts", path.display()),
+            ));
+        }
+        return Ok(known);
+    }
+    if let Some(bad) = args.contexts.iter().find(|c| !known.contains(c)) {
+        return Err(Failure::new(
+            2,
+            format!(
+                "context {bad:?} is not in {} (it has: {})",
+                path.display(),
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(args.contexts.clone())
 }
