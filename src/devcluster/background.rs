@@ -1,8 +1,6 @@
 //! A dev cluster on its own thread and tokio runtime, for callers without
 //! one (the CLI's `--dev` flag, plain `#[test]`s).
 
-use std::path::Path;
-
 use anyhow::Context;
 
 use super::{Access, DevCluster, DevClusterConfig};
@@ -61,30 +59,11 @@ pub fn start_in_background(cfg: DevClusterConfig) -> anyhow::Result<BackgroundDe
     })
 }
 
-impl BackgroundDevCluster {
-    pub fn url(&self) -> String {
-        self.access.url.clone()
-    }
+impl std::ops::Deref for BackgroundDevCluster {
+    type Target = Access;
 
-    pub fn kubeconfig_yaml(&self) -> String {
-        self.access.kubeconfig_yaml.clone()
-    }
-
-    pub fn kubeconfig_path(&self) -> Option<&Path> {
-        self.access.kubeconfig_path.as_deref()
-    }
-
-    pub fn ca_pem(&self) -> String {
-        self.access.ca_pem.clone()
-    }
-
-    pub fn admin_token(&self) -> String {
-        self.access.admin_token.clone()
-    }
-
-    /// An admin `kube::Client`, bound to the caller's runtime.
-    pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        self.access.client().await
+    fn deref(&self) -> &Access {
+        &self.access
     }
 }
 

@@ -79,9 +79,10 @@ impl DevClusterConfig {
     }
 }
 
-/// What a client needs to reach a running dev cluster.
+/// What a client needs to reach a running dev cluster. [`DevCluster`] and
+/// [`BackgroundDevCluster`] both dereference to it, so their getters are one.
 #[derive(Clone)]
-struct Access {
+pub struct Access {
     url: String,
     ca_pem: String,
     admin_token: String,
@@ -100,7 +101,30 @@ impl std::fmt::Debug for Access {
 }
 
 impl Access {
-    async fn client(&self) -> anyhow::Result<kube::Client> {
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The admin kubeconfig (server, certificate-authority-data, token).
+    pub fn kubeconfig_yaml(&self) -> String {
+        self.kubeconfig_yaml.clone()
+    }
+
+    pub fn kubeconfig_path(&self) -> Option<&Path> {
+        self.kubeconfig_path.as_deref()
+    }
+
+    pub fn ca_pem(&self) -> String {
+        self.ca_pem.clone()
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.admin_token.clone()
+    }
+
+    /// An admin `kube::Client`, bound to the caller's runtime.
+    pub async fn client(&self) -> anyhow::Result<kube::Client> {
         let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml)
             .context("parsing the dev cluster's admin kubeconfig")?;
         let cfg =
@@ -108,6 +132,14 @@ impl Access {
                 .await
                 .context("loading the dev cluster's admin kubeconfig")?;
         kube::Client::try_from(cfg).context("building a client for the dev cluster")
+    }
+}
+
+impl std::ops::Deref for DevCluster {
+    type Target = Access;
+
+    fn deref(&self) -> &Access {
+        &self.access
     }
 }
 
@@ -252,33 +284,6 @@ impl DevCluster {
             api,
             _state_lock: state_lock,
         })
-    }
-
-    /// `https://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        self.access.url.clone()
-    }
-
-    /// The admin kubeconfig (server, certificate-authority-data, token).
-    pub fn kubeconfig_yaml(&self) -> String {
-        self.access.kubeconfig_yaml.clone()
-    }
-
-    pub fn kubeconfig_path(&self) -> Option<&Path> {
-        self.access.kubeconfig_path.as_deref()
-    }
-
-    pub fn ca_pem(&self) -> String {
-        self.access.ca_pem.clone()
-    }
-
-    pub fn admin_token(&self) -> String {
-        self.access.admin_token.clone()
-    }
-
-    /// An admin `kube::Client` for this cluster.
-    pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        self.access.client().await
     }
 
     /// Changes fault injection at run time (as `PUT /tokensmith/v1/faults` does).
