@@ -659,6 +659,18 @@ fn dev_flag_keeps_state_between_commands() {
     assert!(listed.status.success(), "{}", stderr(&listed));
     assert!(stdout(&listed).contains(&token), "{}", stdout(&listed));
     assert!(dir.path().join("state/tokensmith/dev").exists());
+    // The dev cluster comes back on the port it had, so a rehearsal's published
+    // join commands keep one endpoint.
+    let endpoint = |out: &Output| stdout(out).split_whitespace().nth(2).map(str::to_owned);
+    let first = cmd(&["--dev", "token", "create", "--print-join-command"]);
+    let second = cmd(&["--dev", "token", "create", "--print-join-command"]);
+    assert!(
+        first.status.success() && second.status.success(),
+        "{}{}",
+        stderr(&first),
+        stderr(&second)
+    );
+    assert_eq!(endpoint(&first), endpoint(&second));
 }
 
 #[test]

@@ -326,15 +326,38 @@ pub fn default_dev_state_dir() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".local/state/tokensmith/dev"))
 }
 
-/// The dev cluster behind the global `--dev` flag: on a free loopback port,
-/// state in [`default_dev_state_dir`] (`state.json`, the CA, the admin
-/// token, and `admin.kubeconfig` written there).
+/// The dev cluster behind the global `--dev` flag, with state in
+/// [`default_dev_state_dir`] (`state.json`, the CA, the admin token, and
+/// `admin.kubeconfig` written there). It listens on the loopback port it had
+/// last time when that port is free, so the join commands a rehearsal
+/// publishes keep one endpoint from run to run; else on any free port.
 pub fn start_dev_session() -> anyhow::Result<BackgroundDevCluster> {
     let dir = default_dev_state_dir()?;
-    start_in_background(DevClusterConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+    let port_file = dir.join("port");
+    let config = |port: u16| DevClusterConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
         state_file: Some(dir.join("state.json")),
         kubeconfig_out: Some(dir.join("admin.kubeconfig")),
         faults: FaultConfig::none(),
-    })
+    };
+    let last = std::fs::read_to_string(&port_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<u16>().ok())
+        .filter(|p| *p != 0);
+    let cluster = match last.map(|p| start_in_background(config(p))) {
+        Some(Ok(c)) => c,
+        // Taken by another program (or never recorded): any free port will do.
+        _ => start_in_background(config(0))?,
+    };
+    if let Some(port) = cluster
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        && last != Some(port)
+    {
+        // Best effort: without the file the next run just picks a new port.
+        let _ = std::fs::write(&port_file, format!("{port}\n"));
+    }
+    Ok(cluster)
 }
