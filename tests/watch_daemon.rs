@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::wait_for;
+
 const PATIENCE: Duration = Duration::from_secs(30);
 
 struct Daemon {
@@ -79,18 +83,6 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool, context: impl Fn() -> String) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "gave up waiting for {what}; log:\n{}",
-            context()
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

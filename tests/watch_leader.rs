@@ -7,13 +7,10 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
-use support::TestCluster;
-
-const PATIENCE: Duration = Duration::from_secs(30);
+use support::{TestCluster, wait_for};
 
 struct Replica {
     child: Child,
@@ -76,18 +73,6 @@ impl Drop for Replica {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool, context: impl Fn() -> String) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "gave up waiting for {what}:\n{}",
-            context()
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -218,42 +218,28 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
                 Method::DELETE => "deletecollection",
                 _ => "",
             };
-            record.verb = if verb.is_empty() {
-                record.verb
-            } else {
-                verb.to_string()
+            note_resource(&mut record, verb, resource, namespace.clone(), None);
+            let target = Target::Resource {
+                verb,
+                resource,
+                namespace: namespace.as_deref().unwrap_or(""),
+                name: None,
             };
-            record.resource = Some(resource.plural().to_string());
-            record.namespace = namespace.clone();
-            if verb.is_empty() {
-                error_response(&ApiError::method_not_allowed())
-            } else {
-                let ns = namespace.as_deref().unwrap_or("");
-                let target = Target::Resource {
-                    verb,
-                    resource,
-                    namespace: ns,
-                    name: None,
-                };
-                match auth::authorize(&user, &target) {
-                    Err(e) => error_response(&e),
-                    Ok(()) => match read_body(body, content_length).await {
-                        Err(e) => error_response(&e),
-                        Ok(bytes) => {
-                            collection(
-                                &api,
-                                verb,
-                                resource,
-                                namespace,
-                                &query,
-                                &bytes,
-                                &content_type,
-                                &user_agent,
-                                &accept,
-                            )
-                            .await
-                        }
-                    },
+            match authorized_body(&user, verb, &target, body, content_length).await {
+                Err(resp) => resp,
+                Ok(bytes) => {
+                    collection(
+                        &api,
+                        verb,
+                        resource,
+                        namespace,
+                        &query,
+                        &bytes,
+                        &content_type,
+                        &user_agent,
+                        &accept,
+                    )
+                    .await
                 }
             }
         }
@@ -269,43 +255,30 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
                 Method::DELETE => "delete",
                 _ => "",
             };
-            record.verb = if verb.is_empty() {
-                record.verb
-            } else {
-                verb.to_string()
+            let ns = (!namespace.is_empty()).then(|| namespace.clone());
+            note_resource(&mut record, verb, resource, ns, Some(name.clone()));
+            let target = Target::Resource {
+                verb,
+                resource,
+                namespace: &namespace,
+                name: Some(&name),
             };
-            record.resource = Some(resource.plural().to_string());
-            record.namespace = (!namespace.is_empty()).then(|| namespace.clone());
-            record.name = Some(name.clone());
-            if verb.is_empty() {
-                error_response(&ApiError::method_not_allowed())
-            } else {
-                let target = Target::Resource {
-                    verb,
-                    resource,
-                    namespace: &namespace,
-                    name: Some(&name),
-                };
-                match auth::authorize(&user, &target) {
-                    Err(e) => error_response(&e),
-                    Ok(()) => match read_body(body, content_length).await {
-                        Err(e) => error_response(&e),
-                        Ok(bytes) => {
-                            object(
-                                &api,
-                                verb,
-                                resource,
-                                &namespace,
-                                &name,
-                                &query,
-                                &bytes,
-                                &content_type,
-                                &user_agent,
-                                &accept,
-                            )
-                            .await
-                        }
-                    },
+            match authorized_body(&user, verb, &target, body, content_length).await {
+                Err(resp) => resp,
+                Ok(bytes) => {
+                    object(
+                        &api,
+                        verb,
+                        resource,
+                        &namespace,
+                        &name,
+                        &query,
+                        &bytes,
+                        &content_type,
+                        &user_agent,
+                        &accept,
+                    )
+                    .await
                 }
             }
         }
@@ -332,6 +305,41 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
 /// Reads a body up to [`MAX_BODY`]. A larger one is read to its end (up to
 /// [`DRAIN_LIMIT`]) and discarded, so the client gets its 413 instead of a
 /// broken pipe while it is still writing.
+/// Fills the request-log entry of a resource request. An unsupported method
+/// (empty `verb`) keeps the entry's default verb.
+fn note_resource(
+    record: &mut RequestRecord,
+    verb: &str,
+    resource: Resource,
+    namespace: Option<String>,
+    name: Option<String>,
+) {
+    if !verb.is_empty() {
+        record.verb = verb.to_string();
+    }
+    record.resource = Some(resource.plural().to_string());
+    record.namespace = namespace;
+    record.name = name;
+}
+
+/// The front half every resource verb shares: 405 for an unsupported method,
+/// then authorization, then the (size-capped) body.
+async fn authorized_body(
+    user: &auth::User,
+    verb: &str,
+    target: &Target<'_>,
+    body: Body,
+    content_length: Option<usize>,
+) -> Result<bytes::Bytes, Response> {
+    if verb.is_empty() {
+        return Err(error_response(&ApiError::method_not_allowed()));
+    }
+    auth::authorize(user, target).map_err(|e| error_response(&e))?;
+    read_body(body, content_length)
+        .await
+        .map_err(|e| error_response(&e))
+}
+
 pub(super) async fn read_body(
     body: Body,
     content_length: Option<usize>,

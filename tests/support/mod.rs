@@ -303,3 +303,19 @@ pub async fn raw_request(
         body: String::from_utf8_lossy(&bytes).into_owned(),
     })
 }
+
+/// Polls `cond` until it holds, failing after a generous bound with `what`
+/// and `context()` (e.g. a daemon's log). For end-to-end waits on an
+/// observable effect; nothing asserts on how long it took.
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool, context: impl Fn() -> String) {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "gave up waiting for {what}:\n{}",
+            context()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
