@@ -55,3 +55,17 @@ impl From<anyhow::Error> for Failure {
         Self::new(1, format!("{e:#}"))
     }
 }
+
+/// An error and each of its sources, one per line (`0: outer`, `1: inner`…),
+/// for the verbose log a failure's one-line message leaves out.
+pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut cur = Some(err);
+    let mut i = 0;
+    while let Some(e) = cur {
+        out.push_str(&format!("\n  {i}: {e}"));
+        i += 1;
+        cur = e.source();
+    }
+    out
+}

@@ -6,17 +6,24 @@ use crate::cli::{GlobalArgs, LogFormat};
 
 /// Installs the global subscriber. `RUST_LOG` overrides the -v level.
 pub fn init(global: &GlobalArgs) {
-    let level = match global.verbose.max(global.klog_v.map_or(0, |v| v.min(3))) {
-        // The daemon's job start/finish lines and a script's own log:: lines
-        // are their output: shown by default.
-        // kube_client logs every failed request at ERROR; the command's own
-        // error already says it once, as kubeadm prints it, so keep it quiet.
-        0 => {
-            "warn,tokensmith::watch=info,tokensmith::schedule=info,tokensmith::script=info,kube_client=off"
+    // Dependency crates stay at warnings at every level: `--v=5` is for
+    // tokensmith's own story (and an error's cause chain), not for hyper's
+    // and rustls's TRACE lines. RUST_LOG can still ask for them.
+    let level = if global.quiet {
+        "error,kube_client=off"
+    } else {
+        match global.verbose.max(global.klog_v.map_or(0, |v| v.min(3))) {
+            // The daemon's job start/finish lines and a script's own log:: lines
+            // are their output: shown by default.
+            // kube_client logs every failed request at ERROR; the command's own
+            // error already says it once, as kubeadm prints it, so keep it quiet.
+            0 => {
+                "warn,tokensmith::watch=info,tokensmith::schedule=info,tokensmith::script=info,kube_client=off"
+            }
+            1 => "warn,tokensmith=info,kube_client=off",
+            2 => "warn,tokensmith=debug",
+            _ => "warn,tokensmith=trace",
         }
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()

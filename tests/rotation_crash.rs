@@ -178,7 +178,7 @@ impl Scene {
         for w in webhooks {
             assert_eq!(
                 self.hook.last_command(w).as_deref(),
-                Some(text.as_str()),
+                Some(text.trim_end_matches('\n')),
                 "webhook /{w} holds the newest command"
             );
         }

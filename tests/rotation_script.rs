@@ -98,7 +98,7 @@ fn rotate_rhai_keeps_a_published_signed_token_through_api_and_webhook_faults() {
         let file_text = std::fs::read_to_string(&file).expect("file sink");
         assert_eq!(
             hook.last_command("join").as_deref(),
-            Some(file_text.as_str()),
+            Some(file_text.trim_end_matches('\n')),
             "{when}: the webhook and the file disagree ({stderr})"
         );
         assert_eq!(
@@ -305,7 +305,7 @@ fn publish_to_takes_the_same_sink_maps_as_token_rotate() {
         text(&out.stdout),
         "publish::to: sink: a sink needs one of file, secret, configmap, webhook, stdout\n"
     );
-    assert_eq!(std::fs::read_to_string(&file).expect("file"), "hello");
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), "hello\n");
     assert_eq!(hook.last_command("to").as_deref(), Some("cmd"));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let secret = rt.block_on(async {

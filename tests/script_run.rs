@@ -336,6 +336,23 @@ fn stock_prune_deletes_old_tokens_matching_its_filter() {
     ]));
     let out = stdout(c.tokensmith().arg("run").arg(&prune));
     assert_eq!(out, "pruned 0 token(s)\n");
+    // A dry run says what it would do and does not claim it did it.
+    let out = stdout(
+        c.tokensmith()
+            .arg("--dry-run")
+            .arg("run")
+            .arg(&prune)
+            .args(["--arg", "older_than=0s", "--arg", "mark=old"]),
+    );
+    assert!(out.contains("would delete abcdef: created "), "{out}");
+    assert!(
+        out.ends_with("older than 0s\nwould prune 1 token(s)\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("\ndeleted ") && !out.starts_with("deleted "),
+        "{out}"
+    );
     let out = stdout(c.tokensmith().arg("run").arg(&prune).args([
         "--arg",
         "older_than=0s",
@@ -429,7 +446,8 @@ fn publish_writes_a_private_file_and_a_secret_key() {
             .args(["--arg", "stdout=true"]),
     );
     let written = std::fs::read_to_string(&out).expect("join command file");
-    assert_eq!(written, printed.trim_end_matches('\n'));
+    // A published file is a text file: the command and a newline, as printed.
+    assert_eq!(written, printed);
     assert_eq!(
         std::fs::metadata(&out).expect("stat").permissions().mode() & 0o777,
         0o600

@@ -90,7 +90,8 @@ fn finish(name: &str, source: &str, mut problems: Vec<ScriptError>) -> Report {
     if problems.is_empty() {
         text.push_str(&format!("{name}: ok\n"));
     }
-    if let Some(h) = header {
+    // A failed script's header is not what `watch` would run: do not show one.
+    if let Some(h) = header.filter(|_| problems.is_empty()) {
         for line in h.to_string().lines() {
             text.push_str(&format!("  {line}\n"));
         }

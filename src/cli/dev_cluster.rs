@@ -6,15 +6,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::{Failure, GlobalArgs};
+use crate::devcluster::session::StateInUse;
 use crate::devcluster::{
-    DevCluster, DevClusterConfig, FaultConfig, default_dev_state_dir, persist,
+    DevCluster, DevClusterConfig, DevState, FaultConfig, default_dev_state_dir, persist,
 };
 
 #[derive(Debug, clap::Args)]
 pub struct DevClusterArgs {
-    /// Address to serve HTTPS on; port 0 picks a free port.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6443")]
-    pub listen: SocketAddr,
+    /// Address to serve HTTPS on; port 0 picks a free port. Default
+    /// 127.0.0.1:6443; with --dev, the port the --dev cluster had last, else
+    /// a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
 
     /// Where to write the admin kubeconfig (mode 0600). Default: admin.kubeconfig
     /// beside --state, else $XDG_STATE_HOME/tokensmith/dev-cluster.kubeconfig.
@@ -59,7 +62,7 @@ fn default_kubeconfig_out(state: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     }
 }
 
-pub fn run(_global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
+pub fn run(global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
     let faults = FaultConfig {
         error_rate: args.fault_error_rate,
         throttle_rate: args.fault_throttle_rate,
@@ -70,16 +73,61 @@ pub fn run(_global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
     faults
         .validate()
         .map_err(|e| Failure::new(2, format!("invalid fault flags: {e}")))?;
+    if global.dev {
+        if args.state.is_some() || args.kubeconfig_out.is_some() {
+            return Err(Failure::new(
+                2,
+                "--dev serves the --dev state directory: give either --dev or --state/--kubeconfig-out",
+            ));
+        }
+        return serve_dev_state(args.listen, faults, global.quiet);
+    }
     let kubeconfig_out = match args.kubeconfig_out {
         Some(p) => p,
         None => default_kubeconfig_out(args.state.as_ref())?,
     };
     let cfg = DevClusterConfig {
-        listen: args.listen,
+        listen: args
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 6443))),
         state_file: args.state,
         kubeconfig_out: Some(kubeconfig_out),
         faults,
     };
+    serve(vec![cfg], None, global.quiet)
+}
+
+/// `tokensmith --dev dev-cluster`: the `--dev` state, served until stopped;
+/// meanwhile other `--dev` commands connect to it.
+fn serve_dev_state(
+    listen: Option<SocketAddr>,
+    faults: FaultConfig,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let state = DevState::locate()?;
+    let with = |listen: SocketAddr| DevClusterConfig {
+        faults: faults.clone(),
+        ..state.config(listen)
+    };
+    let attempts = match listen {
+        Some(l) => vec![with(l)],
+        None => state
+            .last_listen()
+            .into_iter()
+            .chain([SocketAddr::from(([127, 0, 0, 1], 0))])
+            .map(with)
+            .collect(),
+    };
+    serve(attempts, Some(&state), quiet)
+}
+
+/// Serves the first configuration that starts (a later one is the fallback
+/// when an earlier one's port is taken) until SIGINT or SIGTERM.
+fn serve(
+    attempts: Vec<DevClusterConfig>,
+    dev: Option<&DevState>,
+    quiet: bool,
+) -> Result<(), Failure> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,7 +136,24 @@ pub fn run(_global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
         // Handlers first: a signal right after the URL is printed must still
         // mean a clean shutdown.
         let stop = StopSignals::install()?;
-        let dc = DevCluster::start(cfg).await?;
+        let mut last_err = None;
+        let mut started = None;
+        for cfg in attempts {
+            match DevCluster::start(cfg).await {
+                Ok(dc) => {
+                    started = Some(dc);
+                    break;
+                }
+                // The state is served already: another port will not help.
+                Err(e) if e.downcast_ref::<StateInUse>().is_some() => return Err(e),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        let dc = match (started, last_err) {
+            (Some(dc), _) => dc,
+            (None, Some(e)) => return Err(e),
+            (None, None) => anyhow::bail!("no address to listen on"),
+        };
         // A closed stdout (a parent that read the first line and left) must
         // not take the server down, so write errors are ignored.
         let mut out = std::io::stdout();
@@ -97,6 +162,18 @@ pub fn run(_global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
             let _ = writeln!(out, "admin kubeconfig: {}", p.display());
         }
         let _ = out.flush();
+        if let Some(state) = dev {
+            state.remember(&dc.url());
+            if !quiet {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: serving the --dev state in {}; until this stops (Ctrl-C), `tokensmith --dev …` \
+                     commands use this cluster, and so does `kubectl --kubeconfig {}`",
+                    state.dir().display(),
+                    state.kubeconfig().display()
+                );
+            }
+        }
         stop.wait().await;
         dc.shutdown().await;
         Ok::<(), anyhow::Error>(())

@@ -33,8 +33,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command accepts, before or after the subcommand.
+/// Flags every command accepts, before or after the subcommand. Listed
+/// under their own heading so a command's help shows its own options first.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The kubeconfig file to use when talking to the cluster. If unset, the first
     /// existing file among $KUBECONFIG's entries (or ~/.kube/config), then
@@ -61,12 +63,20 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub dev: bool,
 
-    /// More log output; repeat for more (-v info, -vv debug, -vvv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// More log output on stderr. By default only warnings, errors, the
+    /// daemon's job lines and a script's own log:: lines are shown; -v adds
+    /// tokensmith's info lines, -vv debug, -vvv trace. Other crates' logs stay
+    /// at warnings unless RUST_LOG asks for them.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
+    /// Errors only on stderr: no warnings, no notes, no log:: lines.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
     /// kubeadm's klog verbosity (`--v=5`); accepted for compatibility and mapped
-    /// onto the same levels as -v.
+    /// onto the same levels as -v (1 info, 2 debug, 3 and above trace). From 5
+    /// up, a failure also prints the chain of errors that caused it.
     #[arg(long = "v", global = true, value_name = "LEVEL", hide = true)]
     pub klog_v: Option<u8>,
 
@@ -117,6 +127,24 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::DevCluster(args) => dev_cluster::run(&global, args),
         Command::Completions(args) => completions::run(args),
     }
+}
+
+/// What a newcomer needs to hear after a `--dev` command that started its own
+/// dev cluster: what ran, where its state stays, that its endpoint is gone
+/// now, and how to keep one up. Nothing when the cluster is shared or real.
+pub fn dev_note(cluster: &crate::cluster::Cluster) -> Option<String> {
+    let crate::devcluster::DevSession::Started(dc, state) = cluster.dev_session()? else {
+        return None;
+    };
+    Some(format!(
+        "note: this ran against a rehearsal dev cluster (--dev), not a real one; its state \
+         (tokens, CA, admin kubeconfig) stays in {} for the next --dev command.\n\
+         note: its endpoint {} was up only while the command ran. To keep it up \
+         (for kubectl, or for a node to join), run `tokensmith --dev dev-cluster` in \
+         another terminal; --dev commands then use it.\n",
+        state.dir().display(),
+        dc.url()
+    ))
 }
 
 /// Writes command output to stdout. A closed pipe (`| head`) ends the

@@ -156,6 +156,9 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> Result<(), Failure> {
         Failure::new(code, e.to_string())
     })?;
     let script_args = args.args.iter().cloned().collect::<BTreeMap<_, _>>();
+    if !global.quiet {
+        warn_unread_args(&script, &script_args);
+    }
     let fleet = fleet_contexts(global, &args)?;
     if fleet.is_empty() {
         let value = run_once(&rt, global, opts, &script, &script_args)?;
@@ -201,6 +204,10 @@ fn run_once(
     script_args: &BTreeMap<String, String>,
 ) -> Result<rhai::Dynamic, Failure> {
     let cluster = connect(rt, global, &mut opts);
+    let note = cluster
+        .as_ref()
+        .filter(|_| !global.quiet)
+        .and_then(super::dev_note);
     // The host captures the runtime's handle so host functions can reach the cluster.
     let _guard = rt.enter();
     let host = ScriptHost::new(cluster, opts);
@@ -208,8 +215,32 @@ fn run_once(
         args: script_args.clone(),
         ..RunControl::default()
     };
-    host.run(script, &ctl)
-        .map_err(|e| Failure::new(1, e.to_string()))
+    let result = host.run(script, &ctl);
+    if let Some(note) = note {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
+    }
+    result.map_err(|e| Failure::new(1, e.to_string()))
+}
+
+/// A `--arg` the script never reads is most likely a typo: say so (on
+/// stderr) before running. The value is left out: it may be a credential.
+fn warn_unread_args(script: &crate::script::CompiledScript, given: &BTreeMap<String, String>) {
+    let Some(read) = crate::script::arg_keys::keys_read(script.ast()) else {
+        return;
+    };
+    for key in given.keys().filter(|k| !read.contains(*k)) {
+        let reads = if read.is_empty() {
+            "it reads no args".to_owned()
+        } else {
+            let list: Vec<&str> = read.iter().map(String::as_str).collect();
+            format!("it reads: {}", list.join(", "))
+        };
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("warning: --arg {key}=…: the script did not read {key:?} ({reads})\n")
+                .as_bytes(),
+        );
+    }
 }
 
 fn print_result(value: &rhai::Dynamic) -> Result<(), Failure> {

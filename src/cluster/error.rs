@@ -74,6 +74,13 @@ impl RequestFailure {
 /// Describes a kube client error the way client-go's errors read: the Status
 /// message when the server answered, else `<Verb> "<url>": <transport cause>`.
 pub fn describe(err: &kube::Error, verb: &str, url: &str) -> RequestFailure {
+    // The message below keeps one cause, as client-go's does; `--v=5` (or -vv)
+    // shows the whole chain, which is what kubeadm's trailer promises.
+    tracing::debug!(
+        target: "tokensmith::cause",
+        "{verb} {url} failed: {}",
+        crate::failure::cause_chain(err)
+    );
     match err {
         kube::Error::Api(status) => {
             let code = status.code;

@@ -54,8 +54,9 @@ struct Inner {
     server: String,
     dry_run: bool,
     source: Source,
-    /// Keeps the `--dev` cluster alive as long as this handle.
-    _dev: Option<crate::devcluster::BackgroundDevCluster>,
+    /// The `--dev` cluster: kept alive as long as this handle when this
+    /// command started it.
+    dev: Option<crate::devcluster::DevSession>,
 }
 
 enum Source {
@@ -79,19 +80,17 @@ impl Cluster {
     pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, ClusterError> {
         let mut dev = None;
         let source = if opts.dev {
-            let handle = start_dev_cluster()?;
-            let path = handle
-                .kubeconfig_path()
-                .map(|p| p.to_path_buf())
-                .ok_or_else(|| ClusterError::Dev("it wrote no kubeconfig".to_owned()))?;
-            dev = Some(handle);
+            let session = start_dev_cluster()?;
+            let path = session.kubeconfig();
+            dev = Some(session);
             KubeconfigSource::File(path)
         } else {
             kubeconfig::resolve(opts.kubeconfig.as_deref())
         };
         let (config, source) = match source {
             KubeconfigSource::File(path) => {
-                let loaded = kubeconfig::load(&path, opts.context.as_deref())?;
+                let loaded = kubeconfig::load(&path, opts.context.as_deref())
+                    .map_err(|e| with_no_kubeconfig_hint(e, opts, &path))?;
                 let options = KubeConfigOptions {
                     context: loaded.context.clone(),
                     ..KubeConfigOptions::default()
@@ -122,7 +121,7 @@ impl Cluster {
         mut config: kube::Config,
         source: Source,
         dry_run: bool,
-        dev: Option<crate::devcluster::BackgroundDevCluster>,
+        dev: Option<crate::devcluster::DevSession>,
     ) -> Result<Cluster, ClusterError> {
         let server = config
             .cluster_url
@@ -141,7 +140,7 @@ impl Cluster {
                 server,
                 dry_run,
                 source,
-                _dev: dev,
+                dev,
             }),
         })
     }
@@ -165,6 +164,11 @@ impl Cluster {
 
     pub fn dry_run(&self) -> bool {
         self.inner.dry_run
+    }
+
+    /// The `--dev` cluster behind this connection, if any.
+    pub fn dev_session(&self) -> Option<&crate::devcluster::DevSession> {
+        self.inner.dev.as_ref()
     }
 
     /// The kubeconfig file in use, if any.
@@ -212,7 +216,28 @@ impl Cluster {
     }
 }
 
+/// When no kubeconfig was named and none exists, the error says how to name
+/// one or how to rehearse without one (kubeadm's line stays the first).
+fn with_no_kubeconfig_hint(
+    err: ClusterError,
+    opts: &ConnectOptions,
+    path: &std::path::Path,
+) -> ClusterError {
+    match err {
+        ClusterError::Kubeconfig(msg)
+            if opts.kubeconfig.is_none() && !opts.dev && !path.exists() =>
+        {
+            ClusterError::Kubeconfig(format!(
+                "{msg}\nno kubeconfig found ($KUBECONFIG, else ~/.kube/config, then {}): \
+                 pass --kubeconfig PATH, or --dev to rehearse against the embedded dev cluster",
+                kubeconfig::ADMIN_CONF
+            ))
+        }
+        other => other,
+    }
+}
+
 /// Starts (or reuses the state of) the `--dev` cluster under the user's state directory.
-fn start_dev_cluster() -> Result<crate::devcluster::BackgroundDevCluster, ClusterError> {
+fn start_dev_cluster() -> Result<crate::devcluster::DevSession, ClusterError> {
     crate::devcluster::start_dev_session().map_err(|e| ClusterError::Dev(format!("{e:#}")))
 }

@@ -34,6 +34,7 @@ pub mod route;
 pub mod seed;
 pub mod selectors;
 pub mod server;
+pub mod session;
 pub mod status;
 pub mod store;
 pub mod table;
@@ -50,6 +51,7 @@ use rand::RngExt;
 
 pub use background::{BackgroundDevCluster, start_in_background};
 pub use faults::FaultConfig;
+pub use session::{DevSession, DevState, start_dev_session};
 
 use api::ApiServer;
 use pki::Pki;
@@ -171,10 +173,9 @@ fn lock_state(state_file: &Path) -> anyhow::Result<std::fs::File> {
         .with_context(|| format!("opening lock file {}", PathBuf::from(&lock_path).display()))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "the dev cluster state {} is in use by another running dev cluster",
-            state_file.display()
-        ),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(session::StateInUse(state_file.to_path_buf()).into())
+        }
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("locking {}", PathBuf::from(&lock_path).display()))
         }
@@ -324,40 +325,4 @@ pub fn default_dev_state_dir() -> anyhow::Result<PathBuf> {
         .filter(|h| !h.is_empty())
         .context("neither XDG_STATE_HOME nor HOME is set: cannot place the dev cluster's state")?;
     Ok(PathBuf::from(home).join(".local/state/tokensmith/dev"))
-}
-
-/// The dev cluster behind the global `--dev` flag, with state in
-/// [`default_dev_state_dir`] (`state.json`, the CA, the admin token, and
-/// `admin.kubeconfig` written there). It listens on the loopback port it had
-/// last time when that port is free, so the join commands a rehearsal
-/// publishes keep one endpoint from run to run; else on any free port.
-pub fn start_dev_session() -> anyhow::Result<BackgroundDevCluster> {
-    let dir = default_dev_state_dir()?;
-    let port_file = dir.join("port");
-    let config = |port: u16| DevClusterConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], port)),
-        state_file: Some(dir.join("state.json")),
-        kubeconfig_out: Some(dir.join("admin.kubeconfig")),
-        faults: FaultConfig::none(),
-    };
-    let last = std::fs::read_to_string(&port_file)
-        .ok()
-        .and_then(|s| s.trim().parse::<u16>().ok())
-        .filter(|p| *p != 0);
-    let cluster = match last.map(|p| start_in_background(config(p))) {
-        Some(Ok(c)) => c,
-        // Taken by another program (or never recorded): any free port will do.
-        _ => start_in_background(config(0))?,
-    };
-    if let Some(port) = cluster
-        .url()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse::<u16>().ok())
-        && last != Some(port)
-    {
-        // Best effort: without the file the next run just picks a new port.
-        let _ = std::fs::write(&port_file, format!("{port}\n"));
-    }
-    Ok(cluster)
 }

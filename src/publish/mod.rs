@@ -68,7 +68,12 @@ impl Sink {
     pub async fn publish(&self, cluster: Option<&Cluster>, text: &str) -> Result<(), PublishError> {
         match self {
             Sink::File(path) => {
-                let (path, text) = (path.clone(), text.to_owned());
+                // A text file ends with a newline, so `cat` and `sh` read it whole.
+                let mut text = text.to_owned();
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                let path = path.clone();
                 tokio::task::spawn_blocking(move || file::write_atomic(&path, &text))
                     .await
                     .map_err(|e| PublishError::Other {

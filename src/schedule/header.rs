@@ -239,7 +239,10 @@ impl fmt::Display for ScriptHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.schedule {
             Some(spec) => writeln!(f, "schedule: {spec}")?,
-            None => writeln!(f, "schedule: none (loaded for import only)")?,
+            None => writeln!(
+                f,
+                "schedule: none (a plain script: run it with `tokensmith run`; `watch` does not schedule it)"
+            )?,
         }
         writeln!(f, "timezone: {}", self.timezone.name())?;
         writeln!(f, "overlap: {}", self.overlap.as_str())?;

@@ -33,7 +33,7 @@ fn no_header_means_import_only_in_utc_with_skip() {
     assert_eq!(h, ScriptHeader::default());
     assert!(
         h.to_string()
-            .starts_with("schedule: none (loaded for import only)\ntimezone: UTC\noverlap: skip")
+            .starts_with("schedule: none (a plain script: run it with `tokensmith run`; `watch` does not schedule it)\ntimezone: UTC\noverlap: skip")
     );
 }
 

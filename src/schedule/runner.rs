@@ -343,7 +343,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                 late_runs.push((name.clone(), tick));
             }
             let next = self.schedule_next(&def, now);
-            tracing::info!(job = %name, schedule = %describe(&def.header), next = ?next.as_ref().map(|p| p.fire_at.to_string()), "job loaded");
+            tracing::info!(job = %name, schedule = %describe(&def.header), next = %next.as_ref().map_or_else(|| "none".to_owned(), |p| p.fire_at.to_string()), "job loaded");
             if let Some(r) = self.state.get(&name).and_then(|r| r.last_success) {
                 self.metrics.set_last_success(&name, r);
             }
@@ -386,7 +386,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             tracing::warn!(
                 job = %def.name,
                 missed = c.missed(),
-                latest = ?c.latest.map(|t| t.to_string()),
+                latest = %c.latest.map_or_else(|| "none".to_owned(), |t| t.to_string()),
                 "ticks missed while the daemon was down were not run: {why}"
             );
             self.metrics.missed(&def.name, u64::from(c.missed()));
@@ -408,7 +408,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
         }
         if !self.runs.is_empty() {
             let jobs: Vec<&str> = self.runs.values().map(|r| r.job.as_str()).collect();
-            tracing::warn!(jobs = ?jobs, "grace period over: cancelling runs still in progress");
+            tracing::warn!(jobs = %jobs.join(", "), "grace period over: cancelling runs still in progress");
             for r in self.runs.values() {
                 r.stop.stop(StopReason::Shutdown);
             }

@@ -5,6 +5,7 @@
 //! Start with [`ScriptHost::new`], then `compile_file` and `run`.
 
 pub mod api;
+pub mod arg_keys;
 pub mod catalog;
 pub mod context;
 pub mod docs;

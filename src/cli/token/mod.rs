@@ -125,7 +125,10 @@ pub fn run(global: &GlobalArgs, args: TokenArgs) -> Result<(), Failure> {
         Some(TokenCommand::List(a)) => list::run(global, a),
         None => {
             // kubeadm's RequireSubcommand: help on stdout, then the error.
+            // Built first, so the usage line and the global options read as
+            // `tokensmith token --help` prints them.
             let mut cmd = <super::Cli as clap::CommandFactory>::command();
+            cmd.build();
             if let Some(token) = cmd.find_subcommand_mut("token") {
                 let _ = token.print_help();
             }
