@@ -21,8 +21,8 @@ pub fn init(global: &GlobalArgs) {
                 "warn,tokensmith::watch=info,tokensmith::schedule=info,tokensmith::script=info,kube_client=off"
             }
             1 => "warn,tokensmith=info,kube_client=off",
-            2 => "warn,tokensmith=debug",
-            _ => "warn,tokensmith=trace",
+            2 => "warn,tokensmith=debug,kube_client=off",
+            _ => "warn,tokensmith=trace,kube_client=off",
         }
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));

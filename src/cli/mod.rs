@@ -60,6 +60,8 @@ pub struct GlobalArgs {
 
     /// Run against the embedded dev cluster, with state kept under
     /// $XDG_STATE_HOME/tokensmith/dev (else ~/.local/state/tokensmith/dev).
+    /// It is up while the command runs; `tokensmith --dev dev-cluster` keeps
+    /// it up, and --dev commands use that one meanwhile.
     #[arg(long, global = true)]
     pub dev: bool,
 

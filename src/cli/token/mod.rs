@@ -130,7 +130,7 @@ pub fn run(global: &GlobalArgs, args: TokenArgs) -> Result<(), Failure> {
             let mut cmd = <super::Cli as clap::CommandFactory>::command();
             cmd.build();
             if let Some(token) = cmd.find_subcommand_mut("token") {
-                let _ = token.print_help();
+                let _ = token.print_long_help();
             }
             Err(Failure::kubeadm(1, "\nerror: subcommand is required"))
         }
