@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Start-up cost, side by side in one run: `tokensmith token generate` vs `true`
+# (the process start-up floor), target <= 2x. Also prints what explains the
+# difference: load-time relocations and the binary's size.
+#   benches/startup.sh [BINARY]     (default: a fresh `cargo build --release`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+need hyperfine hyperfine
+need jq jq
+
+if [ $# -ge 1 ]; then
+  BIN=$1
+else
+  cargo build --release --quiet
+  BIN="$PWD/target/release/tokensmith"
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+out="$work/generate.json"
+hyperfine --style basic -N --warmup 20 --runs 300 --export-json "$out" \
+  -n "tokensmith token generate" "$BIN token generate" -n "true" "true" >/dev/null
+t=$(jq -r '.results[0].median' "$out"); k=$(jq -r '.results[1].median' "$out")
+printf 'start-up: tokensmith token generate %.2f ms, true %.2f ms, ratio %.2f (target <= 2)\n' \
+  "$(echo "$t*1000" | bc -l)" "$(echo "$k*1000" | bc -l)" "$(echo "$t/$k" | bc -l)"
+relocs=$(readelf -rW "$BIN" | grep -c '^[0-9a-f]' || true)
+type=$(readelf -hW "$BIN" | awk '/Type:/ {print $2}')
+printf 'binary: %s, %d bytes, %d load-time relocations\n' "$type" "$(stat -c %s "$BIN")" "$relocs"
