@@ -316,6 +316,7 @@ fn install_hooks(engine: &mut Engine, ctx: &Arc<RunContext>, echo: bool) {
         super::api::log::emit(level, &script, text);
         if echo {
             use std::io::Write;
+            let text = super::redact::redact_tokens(text);
             let _ = writeln!(std::io::stdout().lock(), "{text}");
         }
     });
@@ -328,6 +329,7 @@ fn install_hooks(engine: &mut Engine, ctx: &Arc<RunContext>, echo: bool) {
         super::api::log::emit(tracing::Level::DEBUG, &script, &line);
         if echo {
             use std::io::Write;
+            let line = super::redact::redact_tokens(&line);
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }
     });

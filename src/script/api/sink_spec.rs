@@ -276,6 +276,13 @@ fn add_header(hook: &mut Webhook, name: &str, value: String) -> Result<(), Strin
         .map_err(|_| format!("{name:?} is not a valid HTTP header name"))?;
     http::HeaderValue::from_str(&value)
         .map_err(|_| format!("the value of header {name:?} is not a valid HTTP header value"))?;
+    let lower = name.to_ascii_lowercase();
+    if ["auth", "token", "key", "secret", "cookie"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        crate::script::redact::remember_authorization(&value);
+    }
     hook.headers.push((name.to_owned(), value));
     Ok(())
 }
