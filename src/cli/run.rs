@@ -91,11 +91,12 @@ impl SandboxArgs {
             dry_run: global.dry_run,
             echo_print: true,
             cluster_error: None,
+            daemon: false,
         }
     }
 }
 
-fn parse_arg(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_arg(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("expected KEY=VALUE, got {s:?}")),

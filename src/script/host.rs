@@ -34,6 +34,9 @@ pub struct ScriptOptions {
     /// Why there is no cluster (a failed connect), for the message token
     /// functions give; scripts that never touch the cluster still run.
     pub cluster_error: Option<String>,
+    /// Runs under `watch`: stdout is the daemon's log, so the `stdout` sink
+    /// (a join command, a secret) is refused there.
+    pub daemon: bool,
 }
 
 /// Cancellation, deadline and arguments of one run.
@@ -257,6 +260,7 @@ impl ScriptHost {
             dry_run,
             allow_env: inner.opts.allow_env.clone(),
             cluster_error: inner.opts.cluster_error.clone(),
+            daemon: inner.opts.daemon,
             cancel,
             clock: Mutex::new(None),
         });

@@ -170,6 +170,27 @@ fn text(map: &Map, key: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// Under `watch`, the `stdout` sink would write a join command (a secret)
+/// into the daemon's log: refused with what to do instead.
+pub fn refuse_stdout_in_daemon(
+    function: &str,
+    run: &crate::script::context::RunContext,
+    sink: &Sink,
+    pos: rhai::Position,
+) -> Result<(), Box<rhai::EvalAltResult>> {
+    if run.daemon && matches!(sink, Sink::Stdout) {
+        return Err(super::errors::host_error(
+            function,
+            "no sink configured for the join command: under `watch` stdout is the daemon's log, \
+             and a join command there leaks its token; publish to a file, Secret, ConfigMap or \
+             webhook instead (for scripts/rotate.rhai: `//! arg: out=/run/join.sh` in the header, \
+             or `watch --arg out=/run/join.sh`)",
+            pos,
+        ));
+    }
+    Ok(())
+}
+
 /// Headers, credentials, trust and retry settings of a webhook spec.
 fn configure_webhook(
     hook: &mut Webhook,
