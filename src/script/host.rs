@@ -148,7 +148,7 @@ impl ScriptHost {
     /// `Io` errors; parse errors carry their position.
     pub fn compile_file(&self, path: &Path) -> Result<CompiledScript, ScriptError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| {
+        let bytes = crate::input::read_capped(path).map_err(|e| {
             ScriptError::io(&name, format!("cannot read the script: {}", io_reason(&e)))
         })?;
         let source = String::from_utf8(bytes).map_err(|e| {

@@ -222,7 +222,7 @@ fn configure_webhook(
             return Err("authorization_file and authorization_env are mutually exclusive".into());
         }
         (Some(path), None) => {
-            let value = std::fs::read_to_string(&path)
+            let value = crate::input::read_capped_string(std::path::Path::new(&path))
                 .map_err(|e| format!("cannot read authorization_file {path}: {e}"))?;
             if value.trim().is_empty() {
                 return Err(format!("authorization_file {path} is empty"));
