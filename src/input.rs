@@ -54,7 +54,10 @@ mod tests {
             .unwrap()
             .set_len(MAX_INPUT + 1)
             .unwrap();
-        assert_eq!(read_capped(&big).unwrap_err().to_string(), "is larger than 16 MiB");
+        assert_eq!(
+            read_capped(&big).unwrap_err().to_string(),
+            "is larger than 16 MiB"
+        );
         let ok = dir.path().join("ok");
         std::fs::write(&ok, "x").unwrap();
         assert_eq!(read_capped_string(&ok).unwrap(), "x");

@@ -341,7 +341,12 @@ fn a_failed_rotation_throws_a_catchable_error_carrying_its_report_and_run_exits_
             "#
         ),
     );
-    let out = c.tokensmith().arg("run").arg(&caught).output().expect("run");
+    let out = c
+        .tokensmith()
+        .arg("run")
+        .arg(&caught)
+        .output()
+        .expect("run");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
@@ -355,9 +360,17 @@ fn a_failed_rotation_throws_a_catchable_error_carrying_its_report_and_run_exits_
         "uncaught.rhai",
         &format!(r#"token::rotate(#{{ name: "api", publish: [#{{ file: {missing:?} }}] }});"#),
     );
-    let out = c.tokensmith().arg("run").arg(&uncaught).output().expect("run");
+    let out = c
+        .tokensmith()
+        .arg("run")
+        .arg(&uncaught)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("rotation failed and was rolled back"), "{stderr}");
+    assert!(
+        stderr.contains("rotation failed and was rolled back"),
+        "{stderr}"
+    );
     assert!(stderr.contains("no-dir/j.sh"), "{stderr}");
 }

@@ -36,9 +36,8 @@ fn assert_clean(what: &str, text: &str, secrets: &[String]) {
     for s in secrets {
         for f in forms(s) {
             if let Some(i) = text.find(&f) {
-                let from = text.floor_char_boundary(i.saturating_sub(200));
-                let to = text.ceil_char_boundary((i + 200).min(text.len()));
-                panic!("{what} shows {f:?} (a form of a secret): …{}…", &text[from..to]);
+                let around: String = text[i..].chars().take(200).collect();
+                panic!("{what} shows {f:?} (a form of a secret): {around}…");
             }
         }
     }
@@ -52,7 +51,9 @@ fn text(b: &[u8]) -> String {
 /// credential, not a token), the dev cluster's own storage (it exists to
 /// hold the Secrets) and files the test wrote itself.
 fn files(dir: &Path, skip: &[&Path], out: &mut Vec<std::path::PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if skip.iter().any(|s| *s == p) {
@@ -91,7 +92,11 @@ fn no_secret_reaches_a_stream_or_a_file_at_any_verbosity() {
         .output()
         .expect("create");
     assert!(created.status.success(), "{}", text(&created.stderr));
-    assert_eq!(text(&created.stdout).trim(), TOKEN, "create shows its token");
+    assert_eq!(
+        text(&created.stdout).trim(),
+        TOKEN,
+        "create shows its token"
+    );
 
     let script = c.dir().join("workload.rhai");
     std::fs::write(&script, WORKLOAD).expect("script");
@@ -109,11 +114,19 @@ fn no_secret_reaches_a_stream_or_a_file_at_any_verbosity() {
             .env_remove("RUST_LOG")
             .output()
             .expect("run");
-        assert_eq!(out.status.code(), Some(1), "{flags:?}: the throw fails the run");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flags:?}: the throw fails the run"
+        );
         let stderr = text(&out.stderr);
         assert!(stderr.contains("failed with"), "{flags:?}: {stderr}");
         assert_clean(&format!("run {flags:?} stderr"), &stderr, &secrets);
-        assert_clean(&format!("run {flags:?} stdout"), &text(&out.stdout), &secrets);
+        assert_clean(
+            &format!("run {flags:?} stdout"),
+            &text(&out.stdout),
+            &secrets,
+        );
     }
 
     // The REPL: a secret typed as a literal and one assembled from parts,
@@ -159,7 +172,10 @@ fn no_secret_reaches_a_stream_or_a_file_at_any_verbosity() {
         .spawn()
         .expect("watch");
     let start = Instant::now();
-    while !std::fs::read_to_string(&log).unwrap_or_default().contains("job saw") {
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("job saw")
+    {
         assert!(start.elapsed() < Duration::from_secs(60), "no job ran");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -168,7 +184,11 @@ fn no_secret_reaches_a_stream_or_a_file_at_any_verbosity() {
     let _ = daemon.wait();
 
     // A secret generated during the sweep counts too: `token list` shows them all.
-    let listed = c.tokensmith().args(["token", "list", "-o", "json"]).output().expect("list");
+    let listed = c
+        .tokensmith()
+        .args(["token", "list", "-o", "json"])
+        .output()
+        .expect("list");
     let list_json = text(&listed.stdout);
     for v in serde_json::Deserializer::from_str(&list_json).into_iter::<serde_json::Value>() {
         if let Some(t) = v.ok().and_then(|v| v["token"].as_str().map(str::to_owned))
@@ -177,16 +197,21 @@ fn no_secret_reaches_a_stream_or_a_file_at_any_verbosity() {
             secrets.push(s.to_owned());
         }
     }
-    assert!(secrets.len() > 1, "the workload created tokens: {list_json}");
+    assert!(
+        secrets.len() > 1,
+        "the workload created tokens: {list_json}"
+    );
 
     let kubeconfig = c.kubeconfig_path().to_path_buf();
     let mut written = Vec::new();
     let storage = c.dir().join("state");
     files(c.dir(), &[&kubeconfig, &script, &storage], &mut written);
-    assert!(written.iter().any(|p| p.ends_with("repl_history")), "{written:?}");
+    assert!(
+        written.iter().any(|p| p.ends_with("repl_history")),
+        "{written:?}"
+    );
     for p in written {
         let body = String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).into_owned();
         assert_clean(&p.display().to_string(), &body, &secrets);
     }
 }
-

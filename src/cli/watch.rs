@@ -179,7 +179,12 @@ async fn run_rhai(
     };
     let host = ScriptHost::new(cluster.clone(), script_opts);
     let tokens = cluster.map(token_expiries);
-    crate::watch::run(opts, Arc::new(RhaiExecutor::new(host, args.args.iter().cloned().collect())), tokens).await
+    crate::watch::run(
+        opts,
+        Arc::new(RhaiExecutor::new(host, args.args.iter().cloned().collect())),
+        tokens,
+    )
+    .await
 }
 
 /// The bootstrap tokens' expiries for /metrics, listed at scrape time.

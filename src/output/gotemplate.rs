@@ -137,7 +137,9 @@ fn recursive_template(src: &str) -> Option<String> {
             "define" | "block" => {
                 depth += 1;
                 stack.push((quoted(&action[word.len()..]), depth));
-                if word == "block" && let Some(n) = quoted(&action[word.len()..]) {
+                if word == "block"
+                    && let Some(n) = quoted(&action[word.len()..])
+                {
                     let owner = stack.iter().rev().skip(1).find_map(|(n, _)| n.clone());
                     calls.entry(owner.unwrap_or_default()).or_default().push(n);
                 }
@@ -153,7 +155,10 @@ fn recursive_template(src: &str) -> Option<String> {
             "template" => {
                 if let Some(callee) = quoted(&action[word.len()..]) {
                     let owner = stack.iter().rev().find_map(|(n, _)| n.clone());
-                    calls.entry(owner.unwrap_or_default()).or_default().push(callee);
+                    calls
+                        .entry(owner.unwrap_or_default())
+                        .or_default()
+                        .push(callee);
                 }
             }
             _ => {}
@@ -161,7 +166,10 @@ fn recursive_template(src: &str) -> Option<String> {
     }
     for start in calls.keys().filter(|k| !k.is_empty()) {
         let mut seen = std::collections::BTreeSet::new();
-        let mut todo: Vec<&String> = calls.get(start).map(|v| v.iter().collect()).unwrap_or_default();
+        let mut todo: Vec<&String> = calls
+            .get(start)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
         while let Some(n) = todo.pop() {
             if n == start {
                 return Some(start.clone());

@@ -192,12 +192,18 @@ impl ScriptHeader {
             value: value.to_owned(),
             reason: reason.to_owned(),
         };
-        let (k, v) = value.split_once('=').ok_or_else(|| bad("expected KEY=VALUE"))?;
+        let (k, v) = value
+            .split_once('=')
+            .ok_or_else(|| bad("expected KEY=VALUE"))?;
         let k = k.trim();
         if k.is_empty() {
             return Err(bad("expected KEY=VALUE"));
         }
-        if self.args.insert(k.to_owned(), v.trim().to_owned()).is_some() {
+        if self
+            .args
+            .insert(k.to_owned(), v.trim().to_owned())
+            .is_some()
+        {
             return Err(bad("this key is set twice"));
         }
         Ok(())

@@ -107,11 +107,16 @@ fn free_text_doc_lines_are_not_keys() {
 
 #[test]
 fn arg_lines_set_job_arguments_and_a_repeated_key_is_refused() {
-    let h = ScriptHeader::parse("//! schedule: @daily\n//! arg: out=/run/join.sh\n//! arg: ttl = 2h\n").unwrap();
+    let h =
+        ScriptHeader::parse("//! schedule: @daily\n//! arg: out=/run/join.sh\n//! arg: ttl = 2h\n")
+            .unwrap();
     assert_eq!(h.args.get("out").map(String::as_str), Some("/run/join.sh"));
     assert_eq!(h.args.get("ttl").map(String::as_str), Some("2h"));
     let e = ScriptHeader::parse("//! arg: out=/a\n//! arg: out=/b\n").unwrap_err();
-    assert_eq!(e.to_string(), "line 2: invalid arg \"out=/b\": this key is set twice");
+    assert_eq!(
+        e.to_string(),
+        "line 2: invalid arg \"out=/b\": this key is set twice"
+    );
     let e = ScriptHeader::parse("//! arg: novalue\n").unwrap_err();
     assert_eq!(e.line(), 1);
 }

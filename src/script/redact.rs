@@ -188,7 +188,10 @@ mod tests {
         let secret = "h1dd3nv4lu3s3cr3";
         assert!(!contains_token(&format!("x{secret}y")));
         remember(secret);
-        assert_eq!(redact_tokens(&format!("x{secret}y")), format!("x{}y", "*".repeat(16)));
+        assert_eq!(
+            redact_tokens(&format!("x{secret}y")),
+            format!("x{}y", "*".repeat(16))
+        );
         for prefix in ["", "a", "ab", "abc"] {
             let b64 = base64::engine::general_purpose::STANDARD
                 .encode(format!("{prefix}{secret}, and more"));

@@ -16,7 +16,8 @@ use crate::token::parse_go_duration;
 use crate::token::validate::{DEFAULT_GROUP, KNOWN_USAGES};
 
 const F: &str = "token::rotate";
-const OPTIONS: &str = "name, ttl, description, usages, groups, keep, publish, verify, certificate_key, report_only";
+const OPTIONS: &str =
+    "name, ttl, description, usages, groups, keep, publish, verify, certificate_key, report_only";
 /// The rotation `name` defaults to.
 pub const DEFAULT_NAME: &str = "default";
 /// How long `verify: true` waits for the bootstrapsigner.
@@ -149,7 +150,11 @@ fn report_only(options: &Map, pos: Position) -> Result<bool, Box<EvalAltResult>>
     match options.get("report_only").filter(|v| !v.is_unit()) {
         None => Ok(false),
         Some(v) => v.as_bool().map_err(|t| {
-            host_error(F, &format!("report_only must be true or false, got {t}"), pos)
+            host_error(
+                F,
+                &format!("report_only must be true or false, got {t}"),
+                pos,
+            )
         }),
     }
 }
