@@ -34,12 +34,13 @@ impl Failure {
         }
     }
 
-    /// What `main` writes to stderr.
+    /// What `main` writes to stderr: never a secret the process has seen.
     pub fn render(&self) -> String {
+        let message = crate::script::redact::redact_tokens(&self.message);
         if self.kubeadm_style {
-            format!("{}\n{KUBEADM_TRAILER}\n", self.message)
+            format!("{message}\n{KUBEADM_TRAILER}\n")
         } else {
-            format!("error: {}\n", self.message)
+            format!("error: {message}\n")
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod devcluster;
 pub mod entry;
 pub mod failure;
+pub mod input;
 pub mod logging;
 pub mod output;
 pub mod publish;

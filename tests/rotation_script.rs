@@ -83,7 +83,7 @@ fn rotate_rhai_keeps_a_published_signed_token_through_api_and_webhook_faults() {
             failed += 1;
             assert_eq!(out.status.code(), Some(1), "{when}: {stderr}");
             assert!(
-                stderr.contains("uncaught exception: rotation "),
+                stderr.contains("token::rotate: rotation failed"),
                 "{when}: {stderr}"
             );
             assert!(!stderr.contains("test-credential"), "{when}: {stderr}");
@@ -156,7 +156,7 @@ fn a_dry_run_of_rotate_rhai_sends_no_write_and_writes_no_file() {
 }
 
 #[test]
-fn token_rotate_returns_a_report_and_throws_only_for_bad_options() {
+fn token_rotate_returns_a_report_or_with_report_only_a_failed_one() {
     let c = TestCluster::start();
     let file = c.dir().join("j.sh");
     let p = script(
@@ -167,7 +167,7 @@ fn token_rotate_returns_a_report_and_throws_only_for_bad_options() {
             let r = token::rotate(#{{ name: "api", ttl: "2h", verify: true, publish: [#{{ file: {file:?} }}] }});
             print(r);
             log::warn(r);
-            let again = token::rotate(#{{ name: "api", publish: [#{{ file: {missing:?} }}] }});
+            let again = token::rotate(#{{ name: "api", report_only: true, publish: [#{{ file: {missing:?} }}] }});
             [r.ok, r.created == r.token.id, r.verified, r.published, r.deleted.len(), r.rolled_back,
              again.ok, again.rolled_back, again.created, again.errors.len(), `${{r.token}}`]
             "#,
@@ -215,7 +215,7 @@ fn token_rotate_returns_a_report_and_throws_only_for_bad_options() {
     for want in [
         "token::rotate: ttl must be positive",
         "token::rotate: keep must be at least 1 (the new token), got 0",
-        "token::rotate: unknown option \\\"tll\\\" (accepted: name, ttl, description, usages, groups, keep, publish, verify, certificate_key)",
+        "token::rotate: unknown option \\\"tll\\\" (accepted: name, ttl, description, usages, groups, keep, publish, verify, certificate_key, report_only)",
         "token::rotate: publish must be an array of sinks",
         "token::rotate: publish[1]: unknown key \\\"hedaers\\\" for a webhook sink (accepted: webhook, headers,",
         "token::rotate: invalid verify:",
@@ -319,4 +319,58 @@ fn publish_to_takes_the_same_sink_maps_as_token_rotate() {
         Some(b"in a secret".as_slice()),
         "the default key is join-command"
     );
+}
+
+#[test]
+fn a_failed_rotation_throws_a_catchable_error_carrying_its_report_and_run_exits_1() {
+    let c = TestCluster::start();
+    let missing = c.dir().join("no-dir/j.sh").display().to_string();
+    let caught = script(
+        &c,
+        "caught.rhai",
+        &format!(
+            r#"
+            let r = "no error";
+            try {{
+                token::rotate(#{{ name: "api", publish: [#{{ file: {missing:?} }}] }});
+            }} catch (e) {{
+                r = [type_of(e), e.message.contains("rolled back"), e.report.ok, e.report.rolled_back,
+                     e.report.created, type_of(e.report.removed), e.report.deleted];
+            }}
+            r
+            "#
+        ),
+    );
+    let out = c
+        .tokensmith()
+        .arg("run")
+        .arg(&caught)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "[\"HostError\", true, false, true, (), \"string\", []]",
+        "{}",
+        text(&out.stderr)
+    );
+
+    let uncaught = script(
+        &c,
+        "uncaught.rhai",
+        &format!(r#"token::rotate(#{{ name: "api", publish: [#{{ file: {missing:?} }}] }});"#),
+    );
+    let out = c
+        .tokensmith()
+        .arg("run")
+        .arg(&uncaught)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("rotation failed and was rolled back"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no-dir/j.sh"), "{stderr}");
 }

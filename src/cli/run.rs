@@ -64,20 +64,45 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_OPERATIONS)]
     pub max_operations: u64,
 
-    /// Maximum depth of nested function calls.
-    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_CALL_DEPTH)]
+    /// Maximum depth of nested function calls (at most 256: deeper would
+    /// overflow the script thread's stack).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::script::limits::DEFAULT_MAX_CALL_DEPTH,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+            .range(1..=crate::script::limits::MAX_CALL_DEPTH_CAP)
+    )]
     pub max_call_depth: usize,
 
-    /// Maximum length of one string, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::script::limits::DEFAULT_MAX_STRING_SIZE)]
+    /// Maximum length of one string, in bytes. At least 1: Rhai reads 0 as "no limit", which lets a
+    /// doubling loop exhaust memory.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = crate::script::limits::DEFAULT_MAX_STRING_SIZE,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     pub max_string_size: usize,
 
-    /// Maximum number of elements in one array.
-    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_ARRAY_SIZE)]
+    /// Maximum number of elements in one array. At least 1: Rhai reads 0 as "no limit", which lets a
+    /// doubling loop exhaust memory.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::script::limits::DEFAULT_MAX_ARRAY_SIZE,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     pub max_array_size: usize,
 
-    /// Maximum number of entries in one object map.
-    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_MAP_SIZE)]
+    /// Maximum number of entries in one object map. At least 1: Rhai reads 0 as "no limit", which lets a
+    /// doubling loop exhaust memory.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::script::limits::DEFAULT_MAX_MAP_SIZE,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     pub max_map_size: usize,
 }
 
@@ -97,11 +122,12 @@ impl SandboxArgs {
             dry_run: global.dry_run,
             echo_print: true,
             cluster_error: None,
+            daemon: false,
         }
     }
 }
 
-fn parse_arg(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_arg(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("expected KEY=VALUE, got {s:?}")),

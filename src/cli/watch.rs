@@ -50,6 +50,12 @@ pub struct WatchArgs {
     #[arg(long = "allow-env", value_name = "NAME")]
     pub allow_env: Vec<String>,
 
+    /// An argument for every job, read in scripts as `args.KEY` (a string),
+    /// e.g. `--arg out=/run/join.sh`. A job's own `//! arg: KEY=VALUE` header
+    /// line sets the same key for that job alone and wins. Repeat for more.
+    #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = super::run::parse_arg)]
+    pub args: Vec<(String, String)>,
+
     /// Run jobs only while this replica holds a coordination.k8s.io Lease, so
     /// that several replicas (e.g. a Deployment) run each tick once. Needs the
     /// cluster; RBAC: get, create and update on leases.
@@ -168,11 +174,17 @@ async fn run_rhai(
         allow_env: args.allow_env.iter().cloned().collect(),
         dry_run: global.dry_run,
         echo_print: false,
+        daemon: true,
         cluster_error,
     };
     let host = ScriptHost::new(cluster.clone(), script_opts);
     let tokens = cluster.map(token_expiries);
-    crate::watch::run(opts, Arc::new(RhaiExecutor::new(host)), tokens).await
+    crate::watch::run(
+        opts,
+        Arc::new(RhaiExecutor::new(host, args.args.iter().cloned().collect())),
+        tokens,
+    )
+    .await
 }
 
 /// The bootstrap tokens' expiries for /metrics, listed at scrape time.

@@ -70,7 +70,7 @@ pub struct LoadedKubeconfig {
 
 /// Reads a kubeconfig file; the error is kubeadm's `failed to load admin kubeconfig: …`.
 pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, ClusterError> {
-    let text = std::fs::read(path).map_err(|e| {
+    let text = crate::input::read_capped(path).map_err(|e| {
         ClusterError::Kubeconfig(format!(
             "failed to load admin kubeconfig: {}",
             go_path_error("open", path, &e)
@@ -179,7 +179,7 @@ pub fn cluster_ca_pem(cluster: &KubeconfigCluster) -> Result<Vec<u8>, ClusterErr
         .as_deref()
         .filter(|f| !f.is_empty())
     {
-        return std::fs::read(file).map_err(|e| {
+        return crate::input::read_capped(Path::new(file)).map_err(|e| {
             ClusterError::Join(format!(
                 "failed to load CA certificate referenced by kubeconfig: {}",
                 go_path_error("open", Path::new(file), &e)

@@ -52,6 +52,15 @@ impl GoTemplatePrinter {
                 "template: output:1: blocks nested deeper than {MAX_BLOCK_DEPTH}"
             ));
         }
+        // gtmpl runs `{{template}}` calls without Go's depth limit: a
+        // template that calls itself would overflow the stack. Refused with
+        // Go's words (Go fails at run time; a recursion that would end is
+        // refused too, which no kubectl output template needs).
+        if let Some(name) = recursive_template(raw) {
+            return Err(format!(
+                "template: {name}:1: exceeded maximum template depth (100000)"
+            ));
+        }
         // gtmpl has panicked on odd input before; a template must never take
         // the process down, so a panic is reported as a parse error.
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -103,6 +112,76 @@ const MAX_BLOCK_DEPTH: usize = 100;
 
 /// The deepest nesting of `if`/`range`/`with`/`define`/`block` actions, or of
 /// parentheses inside one action.
+/// The name of a `{{define}}`d template that can reach itself through
+/// `{{template}}` calls, if any.
+fn recursive_template(src: &str) -> Option<String> {
+    use std::collections::BTreeMap;
+    let mut calls: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // (name of the define it belongs to, block depth when it opened)
+    let mut stack: Vec<(Option<String>, usize)> = Vec::new();
+    let mut depth = 0usize;
+    let mut rest = src;
+    let quoted = |s: &str| -> Option<String> {
+        let s = s.trim_start();
+        let q = s.chars().next().filter(|c| *c == '"' || *c == '`')?;
+        let body = &s[1..];
+        body.find(q).map(|end| body[..end].to_owned())
+    };
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else { break };
+        let action = after[..close].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        rest = &after[close + 2..];
+        let word = action.split_whitespace().next().unwrap_or("");
+        match word {
+            "define" | "block" => {
+                depth += 1;
+                stack.push((quoted(&action[word.len()..]), depth));
+                if word == "block"
+                    && let Some(n) = quoted(&action[word.len()..])
+                {
+                    let owner = stack.iter().rev().skip(1).find_map(|(n, _)| n.clone());
+                    calls.entry(owner.unwrap_or_default()).or_default().push(n);
+                }
+            }
+            "if" | "range" | "with" => {
+                depth += 1;
+                stack.push((None, depth));
+            }
+            "end" => {
+                stack.pop();
+                depth = depth.saturating_sub(1);
+            }
+            "template" => {
+                if let Some(callee) = quoted(&action[word.len()..]) {
+                    let owner = stack.iter().rev().find_map(|(n, _)| n.clone());
+                    calls
+                        .entry(owner.unwrap_or_default())
+                        .or_default()
+                        .push(callee);
+                }
+            }
+            _ => {}
+        }
+    }
+    for start in calls.keys().filter(|k| !k.is_empty()) {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo: Vec<&String> = calls
+            .get(start)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        while let Some(n) = todo.pop() {
+            if n == start {
+                return Some(start.clone());
+            }
+            if seen.insert(n.clone()) {
+                todo.extend(calls.get(n).into_iter().flatten());
+            }
+        }
+    }
+    None
+}
+
 fn block_depth(src: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     let mut rest = src;

@@ -193,7 +193,7 @@ fn template_text(format: &str, value: &str, file_format: &str) -> Result<String,
     if format != file_format {
         return Ok(value.to_owned());
     }
-    std::fs::read(value)
+    crate::input::read_capped(std::path::Path::new(value))
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map_err(|e| {
             PrinterError(format!(

@@ -129,8 +129,10 @@ impl Webhook {
             let retryable = match outcome {
                 Ok(Ok((status, _))) if (200..300).contains(&status) => return Ok(status),
                 Ok(Ok((status, text))) => {
-                    let snippet: String =
-                        String::from_utf8_lossy(&text).chars().take(200).collect();
+                    // Redacted whole before cutting, so no half secret survives the cut.
+                    let body =
+                        crate::script::redact::redact_tokens(&String::from_utf8_lossy(&text));
+                    let snippet: String = body.chars().take(200).collect();
                     last = format!("the receiver answered {status}: {}", snippet.trim());
                     status >= 500 || status == 429
                 }

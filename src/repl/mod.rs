@@ -26,11 +26,14 @@ use helper::ReplHelper;
 const PROMPT: &str = "tokensmith> ";
 const CONTINUE: &str = "...> ";
 
+// Everything the REPL shows passes the redactor: a value, `:vars`, an error.
 fn out(text: &str) {
+    let text = crate::script::redact::redact_tokens(text);
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 fn err(text: &str) {
+    let text = crate::script::redact::redact_tokens(text);
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
@@ -102,9 +105,17 @@ pub fn run(host: &ScriptHost, history: Option<PathBuf>) -> Result<(), String> {
         if source.trim().is_empty() {
             continue;
         }
-        remember(&mut editor, history.as_deref(), &source);
         cancel.store(false, Ordering::Relaxed);
-        match session.eval_input(&source) {
+        let result = session.eval_input(&source);
+        // A token assembled from parts is a secret once it exists: learn it
+        // before the input that built it is considered for the history.
+        if let Ok(value) = &result
+            && let Some(text) = render::render(value)
+        {
+            crate::script::redact::learn_tokens(&text);
+        }
+        remember(&mut editor, history.as_deref(), &source);
+        match result {
             Ok(value) => {
                 if let Some(text) = render::render(&value) {
                     out(&text);
@@ -138,9 +149,28 @@ fn interrupt_on_ctrl_c(cancel: &Arc<AtomicBool>) {
     });
 }
 
-/// Adds an input to the history and saves it at once, unless it holds a token.
+/// Adds an input to the history and saves it at once, unless it holds a
+/// secret. Earlier entries that hold a secret learnt since (a part of a
+/// token typed before the token was built) are dropped before the save.
 fn remember(editor: &mut Editor<ReplHelper, FileHistory>, path: Option<&Path>, input: &str) {
+    use rustyline::history::History;
+    let stale = editor.history().iter().any(|e| history::holds_secret(e));
+    if stale {
+        let kept: Vec<String> = editor
+            .history()
+            .iter()
+            .filter(|e| !history::holds_secret(e))
+            .cloned()
+            .collect();
+        let _ = editor.clear_history();
+        for e in kept {
+            let _ = editor.history_mut().add_owned(e);
+        }
+    }
     if history::holds_secret(input) {
+        if stale && let Some(p) = path {
+            let _ = editor.save_history(p);
+        }
         return;
     }
     let _ = editor.add_history_entry(input);

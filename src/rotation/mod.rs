@@ -103,10 +103,14 @@ pub struct RotationReport {
     pub verified: bool,
     /// Sinks that now hold the new token's join command.
     pub published: Vec<String>,
-    /// IDs of tokens deleted (old ones, or the new one on rollback).
+    /// IDs of the rotation's older tokens deleted after the new one was published.
     pub deleted: Vec<String>,
+    /// The new token's ID when it was created and then removed again by a rollback.
+    pub removed: Option<String>,
     /// Sinks given the previous token's command back during a rollback.
     pub restored: Vec<String>,
+    /// True only when a rollback completed: every sink that took the new
+    /// command got the previous one back and the new token was removed.
     pub rolled_back: bool,
     pub errors: Vec<String>,
 }
@@ -259,7 +263,6 @@ async fn rollback(
     done: &[&Sink],
     report: &mut RotationReport,
 ) {
-    report.rolled_back = true;
     let mut restored_all = true;
     if !done.is_empty() {
         let now = Timestamp::now();
@@ -298,11 +301,17 @@ async fn rollback(
     if restored_all {
         report.published.clear();
         match cluster.tokens().delete(new.id()).await {
-            Ok(()) => report.deleted.push(new.id().to_string()),
-            Err(e) => report.errors.push(format!("rollback delete: {e}")),
+            Ok(()) => {
+                report.removed = Some(new.id().to_string());
+                report.rolled_back = true;
+                report.created = None;
+                report.token = None;
+            }
+            Err(e) => report.errors.push(format!(
+                "rollback: could not remove the new token {}: {e}",
+                new.id()
+            )),
         }
-        report.created = None;
-        report.token = None;
     } else {
         // A sink holds the new token's command: keep the token valid and mark it
         // published so the next successful rotation retires it in order.

@@ -57,6 +57,8 @@ pub struct ScriptHeader {
     pub timeout: Option<Duration>,
     pub starting_deadline: Option<Duration>,
     pub jitter: Option<Duration>,
+    /// `//! arg: KEY=VALUE` lines (repeatable): the job's `args` under `watch`.
+    pub args: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ScriptHeader {
@@ -68,6 +70,7 @@ impl Default for ScriptHeader {
             timeout: None,
             starting_deadline: None,
             jitter: None,
+            args: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -82,11 +85,20 @@ pub const KEYS: [&str; 6] = [
     "jitter",
 ];
 
+/// The repeatable header key naming one job argument.
+pub const ARG_KEY: &str = "arg";
+
 /// A header line that could not be read. `line` is 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
-    #[error("line {line}: unknown header key {key:?} (accepted: {})", KEYS.join(", "))]
+    #[error("line {line}: unknown header key {key:?} (accepted: {}, {ARG_KEY})", KEYS.join(", "))]
     UnknownKey { line: usize, key: String },
+    #[error("line {line}: invalid arg {value:?}: {reason}")]
+    Arg {
+        line: usize,
+        value: String,
+        reason: String,
+    },
     #[error("line {line}: header key {key:?} is set twice")]
     Duplicate { line: usize, key: String },
     #[error("line {line}: {source}")]
@@ -121,6 +133,7 @@ impl HeaderError {
         match self {
             HeaderError::UnknownKey { line, .. }
             | HeaderError::Duplicate { line, .. }
+            | HeaderError::Arg { line, .. }
             | HeaderError::Schedule { line, .. }
             | HeaderError::TimeZone { line, .. }
             | HeaderError::Overlap { line, .. }
@@ -150,6 +163,10 @@ impl ScriptHeader {
             let Some((key, value)) = key_value(doc) else {
                 continue;
             };
+            if key == ARG_KEY {
+                header.set_arg(value, line)?;
+                continue;
+            }
             let Some(&known) = KEYS.iter().find(|k| **k == key) else {
                 return Err(HeaderError::UnknownKey {
                     line,
@@ -166,6 +183,30 @@ impl ScriptHeader {
             header.set(known, value, line)?;
         }
         Ok(header)
+    }
+
+    /// One `arg: KEY=VALUE` line; a key given twice is a mistake, as for the other keys.
+    fn set_arg(&mut self, value: &str, line: usize) -> Result<(), HeaderError> {
+        let bad = |reason: &str| HeaderError::Arg {
+            line,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (k, v) = value
+            .split_once('=')
+            .ok_or_else(|| bad("expected KEY=VALUE"))?;
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(bad("expected KEY=VALUE"));
+        }
+        if self
+            .args
+            .insert(k.to_owned(), v.trim().to_owned())
+            .is_some()
+        {
+            return Err(bad("this key is set twice"));
+        }
+        Ok(())
     }
 
     fn set(&mut self, key: &str, value: &str, line: usize) -> Result<(), HeaderError> {
@@ -249,7 +290,11 @@ impl fmt::Display for ScriptHeader {
         let opt = |d: Option<Duration>| d.map_or_else(|| "none".to_owned(), go);
         writeln!(f, "timeout: {}", opt(self.timeout))?;
         writeln!(f, "starting-deadline: {}", opt(self.starting_deadline))?;
-        write!(f, "jitter: {}", opt(self.jitter))
+        write!(f, "jitter: {}", opt(self.jitter))?;
+        for (k, v) in &self.args {
+            write!(f, "\narg: {k}={v}")?;
+        }
+        Ok(())
     }
 }
 

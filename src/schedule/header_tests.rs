@@ -49,7 +49,7 @@ fn unknown_keys_name_the_key_and_the_accepted_ones() {
     let err = ScriptHeader::parse("//! schedule: @daily\n//! timzone: UTC\n").expect_err("typo");
     assert_eq!(
         err.to_string(),
-        "line 2: unknown header key \"timzone\" (accepted: schedule, timezone, overlap, timeout, starting-deadline, jitter)"
+        "line 2: unknown header key \"timzone\" (accepted: schedule, timezone, overlap, timeout, starting-deadline, jitter, arg)"
     );
     assert_eq!(err.line(), 2);
 }
@@ -103,4 +103,20 @@ fn free_text_doc_lines_are_not_keys() {
     // `Note` is capitalised, so it is prose; the URL's colon is not a key either.
     let h = ScriptHeader::parse(src).expect("prose is fine");
     assert!(h.schedule.is_some());
+}
+
+#[test]
+fn arg_lines_set_job_arguments_and_a_repeated_key_is_refused() {
+    let h =
+        ScriptHeader::parse("//! schedule: @daily\n//! arg: out=/run/join.sh\n//! arg: ttl = 2h\n")
+            .unwrap();
+    assert_eq!(h.args.get("out").map(String::as_str), Some("/run/join.sh"));
+    assert_eq!(h.args.get("ttl").map(String::as_str), Some("2h"));
+    let e = ScriptHeader::parse("//! arg: out=/a\n//! arg: out=/b\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2: invalid arg \"out=/b\": this key is set twice"
+    );
+    let e = ScriptHeader::parse("//! arg: novalue\n").unwrap_err();
+    assert_eq!(e.line(), 1);
 }

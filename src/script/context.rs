@@ -25,6 +25,8 @@ pub struct RunContext {
     pub dry_run: bool,
     pub allow_env: BTreeSet<String>,
     pub cluster_error: Option<String>,
+    /// See [`super::host::ScriptOptions::daemon`].
+    pub daemon: bool,
     pub cancel: Arc<AtomicBool>,
     /// Behind a lock because the REPL gives each line its own deadline.
     pub clock: Mutex<Option<Clock>>,

@@ -34,6 +34,9 @@ pub struct ScriptOptions {
     /// Why there is no cluster (a failed connect), for the message token
     /// functions give; scripts that never touch the cluster still run.
     pub cluster_error: Option<String>,
+    /// Runs under `watch`: stdout is the daemon's log, so the `stdout` sink
+    /// (a join command, a secret) is refused there.
+    pub daemon: bool,
 }
 
 /// Cancellation, deadline and arguments of one run.
@@ -145,7 +148,7 @@ impl ScriptHost {
     /// `Io` errors; parse errors carry their position.
     pub fn compile_file(&self, path: &Path) -> Result<CompiledScript, ScriptError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| {
+        let bytes = crate::input::read_capped(path).map_err(|e| {
             ScriptError::io(&name, format!("cannot read the script: {}", io_reason(&e)))
         })?;
         let source = String::from_utf8(bytes).map_err(|e| {
@@ -257,6 +260,7 @@ impl ScriptHost {
             dry_run,
             allow_env: inner.opts.allow_env.clone(),
             cluster_error: inner.opts.cluster_error.clone(),
+            daemon: inner.opts.daemon,
             cancel,
             clock: Mutex::new(None),
         });
@@ -316,6 +320,7 @@ fn install_hooks(engine: &mut Engine, ctx: &Arc<RunContext>, echo: bool) {
         super::api::log::emit(level, &script, text);
         if echo {
             use std::io::Write;
+            let text = super::redact::redact_tokens(text);
             let _ = writeln!(std::io::stdout().lock(), "{text}");
         }
     });
@@ -328,6 +333,7 @@ fn install_hooks(engine: &mut Engine, ctx: &Arc<RunContext>, echo: bool) {
         super::api::log::emit(tracing::Level::DEBUG, &script, &line);
         if echo {
             use std::io::Write;
+            let line = super::redact::redact_tokens(&line);
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }
     });

@@ -30,6 +30,11 @@ pub struct Limits {
 /// tokens uses well under 1% of it.
 pub const DEFAULT_MAX_OPERATIONS: u64 = 20_000_000;
 pub const DEFAULT_MAX_CALL_DEPTH: usize = 64;
+/// The deepest `--max-call-depth` the script thread's stack
+/// ([`super::host::SCRIPT_STACK`]) holds with room to spare: measured, a
+/// debug build overflows 16 MiB between 512 and 1000 levels of a one-line
+/// recursive function, and real functions take bigger frames.
+pub const MAX_CALL_DEPTH_CAP: u64 = 256;
 pub const DEFAULT_MAX_STRING_SIZE: usize = 1 << 20;
 pub const DEFAULT_MAX_ARRAY_SIZE: usize = 100_000;
 pub const DEFAULT_MAX_MAP_SIZE: usize = 10_000;

@@ -78,7 +78,7 @@ impl DirResolver {
             loading.push(path.clone());
         }
         let result = (|| {
-            let bytes = std::fs::read(&path)
+            let bytes = crate::input::read_capped(&path)
                 .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
             let source = String::from_utf8(bytes)
                 .map_err(|_| fail(format!("{} is not valid UTF-8", path.display())))?;

@@ -150,6 +150,16 @@ fn create_options_are_validated_like_the_cli() {
         "{}",
         e.message
     );
+    let e = eval("token::create(#{ttl: \"-1h\"})").unwrap_err();
+    assert_eq!(
+        e.message,
+        "token::create: ttl must not be negative (0 means never expires), got -1h0m0s"
+    );
+    let e = eval("token::create(#{expires: \"2001-01-01T00:00:00Z\"})").unwrap_err();
+    assert_eq!(
+        e.message,
+        "token::create: expires 2001-01-01T00:00:00Z is in the past"
+    );
     let e = eval("token::create(#{colour: \"red\"})").unwrap_err();
     assert!(
         e.message.contains("unknown option \"colour\""),

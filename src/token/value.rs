@@ -101,6 +101,8 @@ impl BootstrapTokenString {
         if secret.len() != SECRET_LEN || !secret.bytes().all(is_token_char) {
             return Err(invalid());
         }
+        // Every token the process holds is hidden from its logs from now on.
+        crate::script::redact::remember(secret);
         Ok(Self {
             id,
             secret: secret.to_owned(),
@@ -115,9 +117,11 @@ impl BootstrapTokenString {
     /// A fresh token from the OS CSPRNG, each character uniform over the
     /// 36-symbol alphabet (`GenerateBootstrapToken`).
     pub fn generate() -> Self {
+        let secret = random_chars(SECRET_LEN);
+        crate::script::redact::remember(&secret);
         Self {
             id: TokenId(random_chars(ID_LEN)),
-            secret: random_chars(SECRET_LEN),
+            secret,
         }
     }
 

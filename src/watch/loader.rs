@@ -114,7 +114,7 @@ impl<E: JobExecutor> Loader<E> {
     /// Loads one script if its file changed; returns whether its loaded
     /// version changed.
     fn load_one(&mut self, name: &str, path: &Path) -> bool {
-        let source = match std::fs::read_to_string(path) {
+        let source = match crate::input::read_capped_string(path) {
             Ok(s) => s,
             Err(e) => {
                 // Not remembered as tried: a transient read error is retried.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -12,30 +13,47 @@ use crate::script::{CompiledScript, RunControl, ScriptHost};
 
 pub struct RhaiExecutor {
     host: ScriptHost,
+    /// `watch --arg`: every job's arguments, under its own `//! arg:` lines.
+    args: BTreeMap<String, String>,
 }
 
 impl RhaiExecutor {
-    pub fn new(host: ScriptHost) -> Self {
-        Self { host }
+    pub fn new(host: ScriptHost, args: BTreeMap<String, String>) -> Self {
+        Self { host, args }
     }
 }
 
-impl JobExecutor for RhaiExecutor {
-    type Job = CompiledScript;
+/// A compiled job and the `args` map its runs see.
+#[derive(Clone)]
+pub struct RhaiJob {
+    script: CompiledScript,
+    args: Arc<BTreeMap<String, String>>,
+}
 
-    fn compile(&self, path: &Path, _source: &str) -> Result<CompiledScript, String> {
+impl JobExecutor for RhaiExecutor {
+    type Job = RhaiJob;
+
+    fn compile(&self, path: &Path, source: &str) -> Result<RhaiJob, String> {
         // From the file, not the text: the host resolves `import` next to it.
-        self.host.compile_file(path).map_err(|e| e.to_string())
+        let script = self.host.compile_file(path).map_err(|e| e.to_string())?;
+        let header = crate::schedule::header::parse(source).map_err(|e| e.to_string())?;
+        let mut args = self.args.clone();
+        args.extend(header.args);
+        Ok(RhaiJob {
+            script,
+            args: Arc::new(args),
+        })
     }
 
-    fn run(&self, job: CompiledScript, ctx: RunContext) -> BoxFuture<'static, Result<(), String>> {
+    fn run(&self, job: RhaiJob, ctx: RunContext) -> BoxFuture<'static, Result<(), String>> {
         let host = self.host.clone();
         async move {
             let ctl = RunControl {
                 cancel: ctx.cancel,
                 deadline: ctx.deadline,
-                args: BTreeMap::new(),
+                args: (*job.args).clone(),
             };
+            let job = job.script;
             match tokio::task::spawn_blocking(move || host.run(&job, &ctl)).await {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),

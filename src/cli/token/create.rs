@@ -133,7 +133,7 @@ fn token_from_flags(
 
 fn tokens_from_config(path: &std::path::Path) -> Result<Vec<BootstrapToken>, Failure> {
     use crate::token::init_config::bootstrap_tokens_from_config;
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::input::read_capped_string(path).map_err(|e| {
         Failure::kubeadm(
             1,
             format!(

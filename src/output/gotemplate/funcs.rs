@@ -82,10 +82,39 @@ pub(super) fn go_println(args: &[Tv]) -> Result<Tv, FuncError> {
 /// `fmt.Sprintf` through gtmpl's, with lists and maps already rendered as
 /// Go's `%v` (gtmpl prints maps unsorted and objects not at all) and `%q`
 /// of a string done here (gtmpl leaves the quotes off).
+/// gtmpl hands a verb's width and precision to Rust's formatter, which
+/// panics above `u16::MAX` ("Formatting argument out of range"); Go fails
+/// such a verb too (`%!(BADWIDTH)`), so it is an error here.
+fn check_widths(format: &str) -> Result<(), FuncError> {
+    let mut number = String::new();
+    let mut in_verb = false;
+    for c in format.chars() {
+        if !in_verb {
+            in_verb = c == '%';
+            continue;
+        }
+        if c.is_ascii_digit() {
+            number.push(c);
+            if number.len() > 5 || number.parse::<u32>().unwrap_or(0) > u32::from(u16::MAX) {
+                return Err(FuncError::Generic(format!(
+                    "printf: width or precision {number}… is too large (at most {})",
+                    u16::MAX
+                )));
+            }
+            continue;
+        }
+        number.clear();
+        // Flags, '.', and '*' keep the verb open; a letter (or `%`) ends it.
+        in_verb = matches!(c, '+' | '-' | '#' | ' ' | '0' | '.' | '*' | '[' | ']');
+    }
+    Ok(())
+}
+
 pub(super) fn go_printf(args: &[Tv]) -> Result<Tv, FuncError> {
     let Some((Tv::String(format), rest)) = args.split_first() else {
         return gtmpl::funcs::printf(args);
     };
+    check_widths(format)?;
     let mut rest: Vec<Tv> = rest
         .iter()
         .map(|a| match a {

@@ -10,10 +10,12 @@ use rhai::{Dynamic, EvalAltResult, Position};
 /// A failure inside a host function: which function, and what went wrong.
 /// The message never holds a token secret: every caller builds it from
 /// redacted tokens and from cluster errors, which redact too.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct HostError {
     pub function: String,
     pub message: String,
+    /// What the call did before it failed (`token::rotate`'s report), or `()`.
+    pub report: Dynamic,
 }
 
 impl fmt::Display for HostError {
@@ -28,6 +30,25 @@ pub fn host_error(function: &str, message: &str, pos: Position) -> Box<EvalAltRe
         Dynamic::from(HostError {
             function: function.to_owned(),
             message: message.to_owned(),
+            report: Dynamic::UNIT,
+        }),
+        pos,
+    )
+    .into()
+}
+
+/// A `HostError` that carries what the call did before failing.
+pub fn host_error_with_report(
+    function: &str,
+    message: &str,
+    report: rhai::Map,
+    pos: Position,
+) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(
+        Dynamic::from(HostError {
+            function: function.to_owned(),
+            message: message.to_owned(),
+            report: report.into(),
         }),
         pos,
     )
@@ -59,6 +80,17 @@ pub mod host_error_api {
     #[rhai_fn(global, get = "function", pure)]
     pub fn function(e: &mut HostError) -> String {
         e.function.clone()
+    }
+
+    /// What the failing call did before it failed (the report of a failed
+    /// `token::rotate`), or `()`.
+    ///
+    /// ```rhai
+    /// try { token::rotate(#{}) } catch (e) { if e.report != () { print(e.report.errors) } }
+    /// ```
+    #[rhai_fn(global, get = "report", pure)]
+    pub fn report(e: &mut HostError) -> Dynamic {
+        e.report.clone()
     }
 
     /// The message, as `print(e)` and string interpolation show it.

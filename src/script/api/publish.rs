@@ -19,6 +19,7 @@ fn publish(
 ) -> Result<(), Box<EvalAltResult>> {
     let pos = ctx.call_position();
     let run = RunContext::of(ctx)?;
+    crate::script::api::sink_spec::refuse_stdout_in_daemon(function, &run, &sink, pos)?;
     if run.dry_run {
         let line = format!("[dryrun] Would publish to {}", sink.describe());
         crate::script::api::log::emit(tracing::Level::INFO, &run.script, &line);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 
 use super::errors::host_error;
-use super::sink_spec::sink_from_spec;
+use super::sink_spec::{refuse_stdout_in_daemon, sink_from_spec};
 use super::token::ScriptToken;
 use super::token_options::strings;
 use crate::rotation::{RotationReport, RotationSpec};
@@ -17,7 +17,7 @@ use crate::token::validate::{DEFAULT_GROUP, KNOWN_USAGES};
 
 const F: &str = "token::rotate";
 const OPTIONS: &str =
-    "name, ttl, description, usages, groups, keep, publish, verify, certificate_key";
+    "name, ttl, description, usages, groups, keep, publish, verify, certificate_key, report_only";
 /// The rotation `name` defaults to.
 pub const DEFAULT_NAME: &str = "default";
 /// How long `verify: true` waits for the bootstrapsigner.
@@ -64,7 +64,7 @@ fn spec_from_options(
             continue; // `#{ttl: args.ttl}` with no such argument means the default.
         }
         match key.as_str() {
-            "name" => {}
+            "name" | "report_only" => {}
             "ttl" => {
                 let d = if let Some(d) = value.read_lock::<jiff::SignedDuration>() {
                     *d
@@ -114,7 +114,10 @@ fn spec_from_options(
                     .iter()
                     .enumerate()
                     .map(|(i, s)| {
-                        sink_from_spec(F, &format!("publish[{i}]"), s, &run.allow_env, pos)
+                        let sink =
+                            sink_from_spec(F, &format!("publish[{i}]"), s, &run.allow_env, pos)?;
+                        refuse_stdout_in_daemon(F, run, &sink, pos)?;
+                        Ok::<_, Box<EvalAltResult>>(sink)
                     })
                     .collect::<Result<_, _>>()?;
             }
@@ -140,6 +143,34 @@ fn spec_from_options(
         }
     }
     Ok(spec)
+}
+
+/// `report_only: true` asks for the report even when the rotation failed.
+fn report_only(options: &Map, pos: Position) -> Result<bool, Box<EvalAltResult>> {
+    match options.get("report_only").filter(|v| !v.is_unit()) {
+        None => Ok(false),
+        Some(v) => v.as_bool().map_err(|t| {
+            host_error(
+                F,
+                &format!("report_only must be true or false, got {t}"),
+                pos,
+            )
+        }),
+    }
+}
+
+/// What a failed rotation throws: a `HostError` whose `report` is the report.
+fn failure(report: RotationReport, pos: Position) -> Box<EvalAltResult> {
+    let what = if report.rolled_back {
+        "rotation failed and was rolled back"
+    } else if report.created.is_some() {
+        "rotation failed; the new token was kept"
+    } else {
+        "rotation failed"
+    };
+    let message = format!("{what}: {}", report.errors.join("; "));
+    let map = report_map(report);
+    super::errors::host_error_with_report(F, &message, map, pos)
 }
 
 fn strings_array(items: &[String]) -> Array {
@@ -169,6 +200,10 @@ fn report_map(report: RotationReport) -> Map {
     put("verified", Dynamic::from(report.verified));
     put("published", strings_array(&report.published).into());
     put("deleted", strings_array(&report.deleted).into());
+    put(
+        "removed",
+        report.removed.clone().map_or(Dynamic::UNIT, Dynamic::from),
+    );
     put("restored", strings_array(&report.restored).into());
     put("rolled_back", Dynamic::from(report.rolled_back));
     put("errors", strings_array(&report.errors).into());
@@ -197,29 +232,41 @@ pub mod rotate_api {
     /// bootstrapsigner, `"2m"` sets the bound, default `false`),
     /// `certificate_key` (publish the control-plane join command).
     ///
-    /// A bad option throws. Failures during the rotation do not: the report
-    /// map says what happened: `created` (new token ID or `()`), `token` (the
-    /// new `Token` or `()`), `verified`, `published` (sinks), `deleted` (IDs),
-    /// `restored` (sinks given the previous command back), `rolled_back`,
-    /// `errors` (messages), `ok`.
+    /// A bad option throws before anything happens. A rotation that fails
+    /// throws too (so `run` exits 1 and `watch` counts the run as failed): a
+    /// `HostError` whose `report` is the report map. With `report_only: true`
+    /// the report is returned instead. The report says what happened:
+    /// `created` (new token ID, or `()` when none exists), `token` (the new
+    /// `Token` or `()`), `verified`, `published` (sinks), `deleted` (IDs of
+    /// older tokens retired), `removed` (the new token's ID when a rollback
+    /// removed it again), `restored` (sinks given the previous command back),
+    /// `rolled_back` (a rollback completed), `errors` (messages), `ok`.
     ///
     /// ```rhai
-    /// let r = token::rotate(#{
-    ///     name: "nightly", ttl: "48h", keep: 2, verify: "30s",
-    ///     publish: [#{ file: "/var/lib/provisioning/join.sh" },
-    ///               #{ secret: "provisioning/join", key: "command" }],
-    /// });
-    /// if !r.ok { throw `rotation failed: ${r.errors}` }
+    /// try {
+    ///     token::rotate(#{
+    ///         name: "nightly", ttl: "48h", keep: 2, verify: "30s",
+    ///         publish: [#{ file: "/var/lib/provisioning/join.sh" },
+    ///                   #{ secret: "provisioning/join", key: "command" }],
+    ///     });
+    /// } catch (e) {
+    ///     log::error(`${e.message}; rolled back: ${e.report.rolled_back}`);
+    ///     throw e;
+    /// }
     /// ```
     #[rhai_fn(return_raw, volatile)]
     pub fn rotate(ctx: NativeCallContext, options: Map) -> Result<Map, Box<EvalAltResult>> {
         let pos = ctx.call_position();
         let run = RunContext::of(&ctx)?;
         let spec = super::spec_from_options(&options, &run, pos)?;
+        let report_only = super::report_only(&options, pos)?;
         let cluster = run.cluster(super::F, pos)?.clone();
         let report = run.block_on(super::F, pos, async move {
             crate::rotation::rotate(&cluster, &spec).await
         })?;
+        if !report.ok() && !report_only {
+            return Err(super::failure(report, pos));
+        }
         Ok(super::report_map(report))
     }
 }

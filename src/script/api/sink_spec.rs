@@ -170,6 +170,27 @@ fn text(map: &Map, key: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// Under `watch`, the `stdout` sink would write a join command (a secret)
+/// into the daemon's log: refused with what to do instead.
+pub fn refuse_stdout_in_daemon(
+    function: &str,
+    run: &crate::script::context::RunContext,
+    sink: &Sink,
+    pos: rhai::Position,
+) -> Result<(), Box<rhai::EvalAltResult>> {
+    if run.daemon && matches!(sink, Sink::Stdout) {
+        return Err(super::errors::host_error(
+            function,
+            "no sink configured for the join command: under `watch` stdout is the daemon's log, \
+             and a join command there leaks its token; publish to a file, Secret, ConfigMap or \
+             webhook instead (for scripts/rotate.rhai: `//! arg: out=/run/join.sh` in the header, \
+             or `watch --arg out=/run/join.sh`)",
+            pos,
+        ));
+    }
+    Ok(())
+}
+
 /// Headers, credentials, trust and retry settings of a webhook spec.
 fn configure_webhook(
     hook: &mut Webhook,
@@ -201,7 +222,7 @@ fn configure_webhook(
             return Err("authorization_file and authorization_env are mutually exclusive".into());
         }
         (Some(path), None) => {
-            let value = std::fs::read_to_string(&path)
+            let value = crate::input::read_capped_string(std::path::Path::new(&path))
                 .map_err(|e| format!("cannot read authorization_file {path}: {e}"))?;
             if value.trim().is_empty() {
                 return Err(format!("authorization_file {path} is empty"));
@@ -276,6 +297,13 @@ fn add_header(hook: &mut Webhook, name: &str, value: String) -> Result<(), Strin
         .map_err(|_| format!("{name:?} is not a valid HTTP header name"))?;
     http::HeaderValue::from_str(&value)
         .map_err(|_| format!("the value of header {name:?} is not a valid HTTP header value"))?;
+    let lower = name.to_ascii_lowercase();
+    if ["auth", "token", "key", "secret", "cookie"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        crate::script::redact::remember_authorization(&value);
+    }
     hook.headers.push((name.to_owned(), value));
     Ok(())
 }

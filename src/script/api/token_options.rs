@@ -72,6 +72,24 @@ pub fn token_from_options(
             }
         }
     }
+    // The CLI keeps kubeadm's behaviour (a negative TTL or a past expiry
+    // makes a token that is dead on arrival); in a script that is a bug.
+    if let Some(ttl) = t.ttl
+        && ttl.is_negative()
+    {
+        return Err(err(format!(
+            "ttl must not be negative (0 means never expires), got {}",
+            crate::token::format_go_duration(ttl)
+        )));
+    }
+    if let Some(expires) = &t.expires
+        && expires.is_expired(Timestamp::now())
+    {
+        return Err(err(format!(
+            "expires {} is in the past",
+            expires.to_rfc3339()
+        )));
+    }
     let explicit_ttl = options.get("ttl").is_some_and(|v| !v.is_unit());
     if t.expires.is_some() {
         if explicit_ttl {

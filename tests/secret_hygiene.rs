@@ -1,0 +1,217 @@
+//! The secret-hygiene sweep: one workload (create, list, get, print, debug,
+//! log, a throw, a secret assembled from parts) run through every way
+//! tokensmith writes text — every `--v` level, `--log-format json`, the
+//! REPL with its history file, the watch daemon's log — and every stream
+//! and every file the runs write is searched for each secret, bare and in
+//! base64. Only the outputs that exist to show a secret are exempt:
+//! `token create` stdout and a script's explicit result.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use support::TestCluster;
+
+const TOKEN: &str = "hyg1en.s3cr3tv4lu3xyz09";
+const SECRET: &str = "s3cr3tv4lu3xyz09";
+
+/// Each secret's forms to search for: bare, and base64 at every alignment
+/// (the Secret's `data` holds it encoded; a webhook body may embed it).
+fn forms(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_owned()];
+    for prefix in ["", "a", "ab"] {
+        let enc = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{secret}"));
+        // Only the characters that come from the secret's own bits.
+        let skip = (8 * prefix.len()).div_ceil(6);
+        let end = 8 * (prefix.len() + secret.len()) / 6;
+        out.push(enc[skip..end].to_owned());
+    }
+    out
+}
+
+fn assert_clean(what: &str, text: &str, secrets: &[String]) {
+    for s in secrets {
+        for f in forms(s) {
+            if let Some(i) = text.find(&f) {
+                let around: String = text[i..].chars().take(200).collect();
+                panic!("{what} shows {f:?} (a form of a secret): {around}…");
+            }
+        }
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Every file under `dir`, except the kubeconfig (it holds the admin
+/// credential, not a token), the dev cluster's own storage (it exists to
+/// hold the Secrets) and files the test wrote itself.
+fn files(dir: &Path, skip: &[&Path], out: &mut Vec<std::path::PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if skip.iter().any(|s| *s == p) {
+            continue;
+        }
+        if p.is_dir() {
+            files(&p, skip, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+const WORKLOAD: &str = r#"
+let made = token::create(#{ttl: "1h", description: "sweep"});
+let listed = token::list();
+let got = token::get(args.id);
+print(got.secret);
+print(`inside ${got.secret} text`);
+debug(made.secret);
+log::info(got.value);
+log::warn(`list: ${listed}`);
+log::error(made);
+let parts = "hyg1en." + "s3cr3tv4" + "lu3xyz09";
+print(parts);
+try { token::create(parts, #{}) } catch (e) { print(e.message); log::warn(e) }
+throw `failed with ${made.secret} and ${got.secret}`;
+"#;
+
+#[test]
+fn no_secret_reaches_a_stream_or_a_file_at_any_verbosity() {
+    let c = TestCluster::start();
+    let created = c
+        .tokensmith()
+        .args(["token", "create", TOKEN, "--ttl", "2h"])
+        .output()
+        .expect("create");
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert_eq!(
+        text(&created.stdout).trim(),
+        TOKEN,
+        "create shows its token"
+    );
+
+    let script = c.dir().join("workload.rhai");
+    std::fs::write(&script, WORKLOAD).expect("script");
+    let mut secrets = vec![SECRET.to_owned()];
+    let mut levels: Vec<Vec<String>> = (0..=9).map(|v| vec![format!("--v={v}")]).collect();
+    levels.push(vec!["-vvv".into()]);
+    levels.push(vec!["-vvv".into(), "--log-format".into(), "json".into()]);
+    levels.push(vec!["--log-format".into(), "json".into()]);
+    for flags in &levels {
+        let out = c
+            .tokensmith()
+            .args(flags)
+            .args(["run", "--arg", "id=hyg1en"])
+            .arg(&script)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flags:?}: the throw fails the run"
+        );
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("failed with"), "{flags:?}: {stderr}");
+        assert_clean(&format!("run {flags:?} stderr"), &stderr, &secrets);
+        assert_clean(
+            &format!("run {flags:?} stdout"),
+            &text(&out.stdout),
+            &secrets,
+        );
+    }
+
+    // The REPL: a secret typed as a literal and one assembled from parts,
+    // shown, listed by :vars, and kept out of the history file.
+    let out = c
+        .tokensmith()
+        .arg("repl")
+        .write_stdin(format!(
+            "let lit = \"{TOKEN}\"\nlet a = \"s3cr3tv4\"\nlet b = a + \"lu3xyz0\"\nb\n\
+             let t = token::get(\"hyg1en\")\nt.secret\n:vars\nprint(b)\nthrow b\n:quit\n"
+        ))
+        .output()
+        .expect("repl");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_clean("repl stdout", &stdout, &secrets);
+    assert_clean("repl stderr", &stderr, &secrets);
+
+    // The daemon: a job that reads the token and logs it every second.
+    let jobs = c.dir().join("jobs");
+    std::fs::create_dir_all(&jobs).expect("jobs dir");
+    std::fs::write(
+        jobs.join("leak.rhai"),
+        "//! schedule: * * * * * *\n//! arg: id=hyg1en\n\
+         let t = token::get(args.id); log::info(`job saw ${t.secret}`); throw t.secret;\n",
+    )
+    .expect("job");
+    let log = c.dir().join("daemon.log");
+    // As `tokensmith()` sets it up, but spawned: the daemon runs until killed.
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tokensmith"))
+        .env_remove("RUST_BACKTRACE")
+        .env("HOME", c.dir().join("home"))
+        .env("XDG_STATE_HOME", c.dir().join("xdg-state"))
+        .env("KUBECONFIG", c.kubeconfig_path())
+        .current_dir(c.dir())
+        .args(["-vv", "watch"])
+        .arg(&jobs)
+        .arg("--state-dir")
+        .arg(c.dir().join("watch-state"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(c.dir().join("daemon.out")).expect("out"))
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("watch");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("job saw")
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "no job ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+
+    // A secret generated during the sweep counts too: `token list` shows them all.
+    let listed = c
+        .tokensmith()
+        .args(["token", "list", "-o", "json"])
+        .output()
+        .expect("list");
+    let list_json = text(&listed.stdout);
+    for v in serde_json::Deserializer::from_str(&list_json).into_iter::<serde_json::Value>() {
+        if let Some(t) = v.ok().and_then(|v| v["token"].as_str().map(str::to_owned))
+            && let Some((_, s)) = t.split_once('.')
+        {
+            secrets.push(s.to_owned());
+        }
+    }
+    assert!(
+        secrets.len() > 1,
+        "the workload created tokens: {list_json}"
+    );
+
+    let kubeconfig = c.kubeconfig_path().to_path_buf();
+    let mut written = Vec::new();
+    let storage = c.dir().join("state");
+    files(c.dir(), &[&kubeconfig, &script, &storage], &mut written);
+    assert!(
+        written.iter().any(|p| p.ends_with("repl_history")),
+        "{written:?}"
+    );
+    for p in written {
+        let body = String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).into_owned();
+        assert_clean(&p.display().to_string(), &body, &secrets);
+    }
+}
