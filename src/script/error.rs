@@ -36,6 +36,9 @@ pub struct ScriptError {
     pub message: String,
     /// The text of the offending line, for the caret display.
     pub source_line: Option<String>,
+    /// How the failing line was reached, innermost call first: one
+    /// `in fn NAME, called at FILE:LINE:COL` (or `in module …`) per frame.
+    pub chain: Vec<String>,
 }
 
 impl ScriptError {
@@ -48,6 +51,7 @@ impl ScriptError {
             col: None,
             message: message.into(),
             source_line: None,
+            chain: Vec::new(),
         }
     }
 
@@ -59,6 +63,7 @@ impl ScriptError {
             col: None,
             message: message.into(),
             source_line: None,
+            chain: Vec::new(),
         }
     }
 
@@ -81,6 +86,7 @@ impl ScriptError {
             col: line.map(|_| pos.position().unwrap_or(1).max(1)),
             message: redact_tokens(&message.into()),
             source_line: source_line.map(redact_tokens),
+            chain: Vec::new(),
         }
     }
 
@@ -89,11 +95,38 @@ impl ScriptError {
     }
 
     /// Classifies a Rhai evaluation error. Nested call errors are unwrapped to
-    /// the innermost failure, which is where the user has to look.
+    /// the innermost failure, which is where the user has to look: its
+    /// position is in the file that holds the failing code (a function of an
+    /// imported module points into that module), and the calls that led there
+    /// become the [`ScriptError::chain`].
     pub fn from_eval(file: &str, source: &str, err: &EvalAltResult) -> Self {
-        let (inner, pos) = innermost(err);
-        let (kind, message) = describe(inner);
-        Self::at(kind, file, source, pos, message)
+        let mut here = Location::main(file, source);
+        let mut frames = Vec::new();
+        let mut err = err;
+        loop {
+            match err {
+                EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
+                    frames.push(format!("in {}, called at {}", fn_label(name), here.at(*pos)));
+                    if !src.is_empty() && src != &here.id {
+                        here = Location::other(file, src);
+                    }
+                    err = inner;
+                }
+                EvalAltResult::ErrorInModule(name, inner, pos) => {
+                    let module = Location::other(file, name);
+                    frames.push(format!("in module {}, imported at {}", module.display, here.at(*pos)));
+                    here = module;
+                    err = inner;
+                }
+                _ => break,
+            }
+        }
+        let (kind, message) = describe(err);
+        let message = super::typenames::script_type_names(&message);
+        let mut e = Self::at(kind, &here.display, &here.source, err.position(), message);
+        frames.reverse();
+        e.chain = frames.into_iter().map(|f| redact_tokens(&f)).collect();
+        e
     }
 
     /// The first line of the diagnostic: `file:line:col: message`.
@@ -119,23 +152,69 @@ impl fmt::Display for ScriptError {
                 .collect();
             write!(f, "\n {gutter} | {text}\n {pad} | {lead}^")?;
         }
+        for frame in &self.chain {
+            write!(f, "\n  {frame}")?;
+        }
         Ok(())
     }
 }
 
 impl std::error::Error for ScriptError {}
 
-/// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.
-/// A failure inside an imported module keeps the import's position, since its
-/// own position is in another file.
-fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
-    match err {
-        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
-            let (e, p) = innermost(inner);
-            if src.is_empty() { (e, p) } else { (e, *pos) }
+/// A file positions are relative to while an error chain is walked: the
+/// script itself, or a module it imported (whose Rhai source id is its path).
+struct Location {
+    id: String,
+    display: String,
+    source: String,
+}
+
+impl Location {
+    fn main(file: &str, source: &str) -> Self {
+        Self {
+            id: file.to_owned(),
+            display: file.to_owned(),
+            source: source.to_owned(),
         }
-        EvalAltResult::ErrorInModule(_, inner, pos) => (innermost(inner).0, *pos),
-        other => (other, other.position()),
+    }
+
+    /// A module's file, shown beside the main script the way the user named
+    /// that (`jobs/lib.rhai`, not the canonical absolute path), and read back
+    /// for the caret line.
+    fn other(main: &str, id: &str) -> Self {
+        let path = std::path::Path::new(id);
+        let source = std::fs::read_to_string(path).unwrap_or_default();
+        let display = match (path.file_name(), std::path::Path::new(main).parent()) {
+            (Some(name), Some(dir)) if path.is_absolute() => {
+                let beside = dir.join(name);
+                let same = beside
+                    .canonicalize()
+                    .is_ok_and(|b| b == path);
+                if same { beside.display().to_string() } else { id.to_owned() }
+            }
+            _ => id.to_owned(),
+        };
+        Self {
+            id: id.to_owned(),
+            display,
+            source,
+        }
+    }
+
+    fn at(&self, pos: Position) -> String {
+        match pos.line() {
+            Some(l) => format!("{}:{l}:{}", self.display, pos.position().unwrap_or(1).max(1)),
+            None => self.display.clone(),
+        }
+    }
+}
+
+/// How a frame names the function: closures have generated names.
+fn fn_label(name: &str) -> String {
+    if name.starts_with("anon$") {
+        "a closure".to_owned()
+    } else {
+        format!("fn {name}")
     }
 }
 

@@ -16,6 +16,7 @@ pub mod redact;
 pub mod render;
 pub mod resolver;
 pub mod session;
+pub mod typenames;
 
 pub(crate) use crate::cluster;
 

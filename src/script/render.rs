@@ -18,8 +18,9 @@ pub fn render(value: &Dynamic) -> Option<String> {
     if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
         return Some(s.to_string());
     }
+    // An empty array is most often a token list that matched nothing: the
+    // header alone says so more clearly than `[]`.
     if let Some(a) = value.read_lock::<Array>()
-        && !a.is_empty()
         && a.iter().all(|v| v.is::<ScriptToken>())
     {
         let tokens: Vec<ScriptToken> = a.iter().filter_map(|v| v.clone().try_cast()).collect();
@@ -88,6 +89,8 @@ pub fn token_table(tokens: &[ScriptToken], now: Timestamp) -> String {
     ];
     for t in tokens {
         let (ttl, expires) = match t.token.expires {
+            // Only generated: nothing on the cluster can expire yet.
+            _ if t.created.is_none() => ("<not created>".to_owned(), "<not created>".to_owned()),
             None => ("<forever>".to_owned(), "<never>".to_owned()),
             Some(e) if e.is_expired(now) => ("<invalid>".to_owned(), e.to_rfc3339()),
             Some(e) => (short_human_duration(e.remaining(now)), e.to_rfc3339()),
@@ -97,7 +100,7 @@ pub fn token_table(tokens: &[ScriptToken], now: Timestamp) -> String {
             t.token.token.redacted(),
             ttl,
             expires,
-            or_none(t.token.usages.join(",")),
+            or_none(t.sorted_usages().join(",")),
             or_none(t.token.description.clone()),
             or_none(t.token.groups.join(",")),
         ]);
@@ -134,6 +137,7 @@ mod tests {
         ScriptToken {
             token: t,
             created: None,
+            labels: Default::default(),
         }
     }
 

@@ -82,19 +82,17 @@ impl DirResolver {
                 .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
             let source = String::from_utf8(bytes)
                 .map_err(|_| fail(format!("{} is not valid UTF-8", path.display())))?;
-            let mut ast = engine.compile(&source).map_err(|e| {
-                fail(format!(
-                    "{}:{}: {}",
-                    path.display(),
-                    e.1.line().map_or(String::new(), |l| format!(
-                        "{l}:{}",
-                        e.1.position().unwrap_or(1)
-                    )),
-                    e.0
-                ))
-            })?;
-            ast.set_source(path.display().to_string());
-            let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)?;
+            // Errors inside the module name its file, so the diagnostic can
+            // point at the module's own line instead of the `import`.
+            let id = path.display().to_string();
+            let in_module = |e: Box<EvalAltResult>| -> Box<EvalAltResult> {
+                EvalAltResult::ErrorInModule(id.clone(), e, pos).into()
+            };
+            let mut ast = engine
+                .compile(&source)
+                .map_err(|e| in_module(EvalAltResult::ErrorParsing(*e.0, e.1).into()))?;
+            ast.set_source(id.clone());
+            let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
             Ok::<_, Box<EvalAltResult>>(Shared::new(module))
         })();
         if let Ok(mut loading) = self.loading.lock() {

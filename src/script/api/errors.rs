@@ -27,7 +27,7 @@ pub fn host_error(function: &str, message: &str, pos: Position) -> Box<EvalAltRe
     EvalAltResult::ErrorRuntime(
         Dynamic::from(HostError {
             function: function.to_owned(),
-            message: message.to_owned(),
+            message: crate::script::typenames::script_type_names(message),
         }),
         pos,
     )

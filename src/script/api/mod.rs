@@ -16,6 +16,7 @@ pub mod rotate;
 pub mod sink_spec;
 pub mod time;
 pub mod token;
+pub mod token_meta;
 pub mod token_options;
 
 def_package! {
@@ -51,9 +52,11 @@ impl Api {
         global.combine_flatten(exported_module!(time::time_api));
         global.combine_flatten(exported_module!(env::env_api));
         global.combine_flatten(exported_module!(errors::host_error_api));
+        global.combine_flatten(exported_module!(token_meta::json_api));
         // `token::rotate` lives in its own file but in the token namespace.
         let mut token = exported_module!(token::token_api);
         token.combine_flatten(exported_module!(rotate::rotate_api));
+        token.combine_flatten(exported_module!(token_meta::token_meta_api));
         Self {
             std: SandboxStdPackage::new().as_shared_module(),
             global: global.into(),

@@ -20,6 +20,18 @@ pub struct ScriptToken {
     pub token: BootstrapToken,
     /// When the Secret was created; `None` for a token only generated.
     pub created: Option<Timestamp>,
+    /// The Secret's labels (the rotation marks); empty for a token only generated.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+impl From<crate::cluster::store::StoredToken> for ScriptToken {
+    fn from(s: crate::cluster::store::StoredToken) -> Self {
+        Self {
+            token: s.token,
+            created: s.created,
+            labels: s.labels,
+        }
+    }
 }
 
 impl ScriptToken {
@@ -30,7 +42,15 @@ impl ScriptToken {
         Self {
             token: t,
             created: None,
+            labels: Default::default(),
         }
+    }
+
+    /// The usages in sorted order, as the reference documents them.
+    pub fn sorted_usages(&self) -> Vec<String> {
+        let mut u = self.token.usages.clone();
+        u.sort();
+        u
     }
 
     pub fn expires(&self) -> Option<Timestamp> {
@@ -44,7 +64,8 @@ impl fmt::Debug for ScriptToken {
             .field("token", &self.token.token.redacted())
             .field("description", &self.token.description)
             .field("expires", &self.token.expires.map(|e| e.to_rfc3339()))
-            .field("usages", &self.token.usages)
+            .field("usages", &self.sorted_usages())
+            .field("labels", &self.labels)
             .field("groups", &self.token.groups)
             .finish()
     }
@@ -134,10 +155,7 @@ pub fn create_with(
     let token = token_from_options(value, options, pos)?;
     let store = run.cluster(F, pos)?.tokens();
     let stored = run.block_on(F, pos, async move { store.create(&token).await })?;
-    Ok(ScriptToken {
-        token: stored.token,
-        created: stored.created,
-    })
+    Ok(ScriptToken::from(stored))
 }
 
 #[export_module]
@@ -255,10 +273,7 @@ pub mod token_api {
         let mut out = Array::with_capacity(all.len());
         for item in all {
             match item {
-                Ok(s) => out.push(Dynamic::from(ScriptToken {
-                    token: s.token,
-                    created: s.created,
-                })),
+                Ok(s) => out.push(Dynamic::from(ScriptToken::from(s))),
                 Err(e) => crate::script::api::log::emit(
                     tracing::Level::WARN,
                     &run.script,
@@ -283,12 +298,7 @@ pub mod token_api {
         let run = RunContext::of(&ctx)?;
         let store = run.cluster(F, pos)?.tokens();
         let found = run.block_on(F, pos, async move { store.get(&id).await })?;
-        Ok(found.map_or(Dynamic::UNIT, |s| {
-            Dynamic::from(ScriptToken {
-                token: s.token,
-                created: s.created,
-            })
-        }))
+        Ok(found.map_or(Dynamic::UNIT, |s| Dynamic::from(ScriptToken::from(s))))
     }
 
     /// The token ID, the public half: `abcdef`.
@@ -340,11 +350,7 @@ pub mod token_api {
     /// ```
     #[rhai_fn(global, get = "usages", pure)]
     pub fn usages(t: &mut Token) -> Array {
-        t.token
-            .usages
-            .iter()
-            .map(|u| Dynamic::from(u.clone()))
-            .collect()
+        t.sorted_usages().into_iter().map(Dynamic::from).collect()
     }
 
     /// The extra groups the token authenticates as.
