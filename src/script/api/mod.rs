@@ -7,6 +7,7 @@ use rhai::packages::{
 };
 use rhai::{Engine, Module, Shared, def_package, exported_module};
 
+pub mod cluster_info;
 pub mod env;
 pub mod errors;
 pub mod join;
@@ -36,7 +37,7 @@ def_package! {
 }
 
 /// The namespaces scripts call as `name::function`.
-pub const NAMESPACES: [&str; 4] = ["token", "join", "publish", "log"];
+pub const NAMESPACES: [&str; 5] = ["token", "join", "publish", "log", "cluster"];
 
 /// Every module of the API, built once and shared by every engine.
 #[derive(Clone)]
@@ -65,6 +66,7 @@ impl Api {
                 ("join", exported_module!(join::join_api).into()),
                 ("publish", exported_module!(publish::publish_api).into()),
                 ("log", exported_module!(log::log_api).into()),
+                ("cluster", exported_module!(cluster_info::cluster_api).into()),
             ],
         }
     }
