@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod check;
+pub mod definitions;
 pub mod completions;
 pub mod dev_cluster;
 pub mod repl;
@@ -100,6 +101,8 @@ pub enum Command {
     DevCluster(dev_cluster::DevClusterArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
+    /// Write Rhai language-server definition files for the script API.
+    Definitions(definitions::DefinitionsArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -116,6 +119,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Watch(args) => watch::run(&global, args),
         Command::DevCluster(args) => dev_cluster::run(&global, args),
         Command::Completions(args) => completions::run(args),
+        Command::Definitions(args) => definitions::run(args),
     }
 }
 

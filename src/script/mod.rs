@@ -7,6 +7,7 @@
 pub mod api;
 pub mod catalog;
 pub mod context;
+pub mod definitions;
 pub mod docs;
 pub mod error;
 pub mod host;

@@ -238,10 +238,12 @@ pub fn list_tokens(
 
 #[rhai::export_module]
 pub mod token_meta_api {
-    use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext};
+    use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
     use super::{ListFilter, list_tokens};
-    use crate::script::api::token::ScriptToken;
+
+    /// The name the reference and definition files show.
+    type Token = crate::script::api::token::ScriptToken;
 
     /// Tokens matching every given filter, in the API server's order:
     /// `rotation` (the rotation's name, as `token::rotate`'s `name`),
@@ -256,7 +258,7 @@ pub mod token_meta_api {
     pub fn list_filtered(
         ctx: NativeCallContext,
         filter: Map,
-    ) -> Result<rhai::Array, Box<EvalAltResult>> {
+    ) -> Result<Array, Box<EvalAltResult>> {
         const F: &str = "token::list";
         let f = ListFilter::parse(&filter, ctx.call_position())?;
         let now = jiff::Timestamp::now();
@@ -294,7 +296,7 @@ pub mod token_meta_api {
     /// for t in token::list() { if t.rotation == "nightly" { print(t) } }
     /// ```
     #[rhai_fn(global, get = "rotation", pure)]
-    pub fn rotation(t: &mut ScriptToken) -> Dynamic {
+    pub fn rotation(t: &mut Token) -> Dynamic {
         t.rotation()
             .map_or(Dynamic::UNIT, |r| Dynamic::from(r.to_owned()))
     }
@@ -306,7 +308,7 @@ pub mod token_meta_api {
     /// let live = token::list().filter(|t| t.published);
     /// ```
     #[rhai_fn(global, get = "published", pure)]
-    pub fn published(t: &mut ScriptToken) -> bool {
+    pub fn published(t: &mut Token) -> bool {
         t.published()
     }
 
@@ -317,7 +319,7 @@ pub mod token_meta_api {
     /// print(t.labels);   // #{}
     /// ```
     #[rhai_fn(global, get = "labels", pure)]
-    pub fn labels(t: &mut ScriptToken) -> Map {
+    pub fn labels(t: &mut Token) -> Map {
         t.labels
             .iter()
             .map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone())))
@@ -333,7 +335,7 @@ pub mod token_meta_api {
     #[rhai_fn(global, pure, return_raw)]
     pub fn expires_within(
         ctx: NativeCallContext,
-        t: &mut ScriptToken,
+        t: &mut Token,
         d: Dynamic,
     ) -> Result<bool, Box<EvalAltResult>> {
         let d = super::duration_arg(&d, "the duration", "Token.expires_within", ctx.call_position())?;
@@ -349,7 +351,7 @@ pub mod token_meta_api {
     /// print(m.id);
     /// ```
     #[rhai_fn(global, pure)]
-    pub fn to_map(t: &mut ScriptToken) -> Map {
+    pub fn to_map(t: &mut Token) -> Map {
         t.to_map()
     }
 }
@@ -359,10 +361,15 @@ pub mod token_meta_api {
 /// (which knows nothing of these types and prints their Rust names).
 #[rhai::export_module]
 pub mod json_api {
-    use rhai::{Dynamic, Map};
+    use rhai::{Array, Dynamic, Map};
 
     use super::json_of;
-    use crate::script::api::token::ScriptToken;
+
+    /// The names the reference and definition files show.
+    type Token = crate::script::api::token::ScriptToken;
+    type Timestamp = jiff::Timestamp;
+    type Duration = jiff::SignedDuration;
+    type HostError = crate::script::api::errors::HostError;
 
     /// The token as a JSON object: `to_map()`'s fields, so never the secret.
     ///
@@ -370,7 +377,7 @@ pub mod json_api {
     /// print(token::generate().to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn token_to_json(t: &mut ScriptToken) -> String {
+    pub fn token_to_json(t: &mut Token) -> String {
         json_of(&Dynamic::from(t.clone())).to_string()
     }
 
@@ -380,7 +387,7 @@ pub mod json_api {
     /// print(now().to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn timestamp_to_json(t: &mut jiff::Timestamp) -> String {
+    pub fn timestamp_to_json(t: &mut Timestamp) -> String {
         json_of(&Dynamic::from(*t)).to_string()
     }
 
@@ -390,7 +397,7 @@ pub mod json_api {
     /// print(duration("90m").to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn duration_to_json(d: &mut jiff::SignedDuration) -> String {
+    pub fn duration_to_json(d: &mut Duration) -> String {
         json_of(&Dynamic::from(*d)).to_string()
     }
 
@@ -400,7 +407,7 @@ pub mod json_api {
     /// try { token::get("bad!") } catch (e) { print(e.to_json()) }
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn error_to_json(e: &mut crate::script::api::errors::HostError) -> String {
+    pub fn error_to_json(e: &mut HostError) -> String {
         json_of(&Dynamic::from(e.clone())).to_string()
     }
 
@@ -422,7 +429,7 @@ pub mod json_api {
     /// print(token::list().to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn array_to_json(a: &mut rhai::Array) -> String {
+    pub fn array_to_json(a: &mut Array) -> String {
         json_of(&Dynamic::from_array(a.clone())).to_string()
     }
 }
