@@ -136,7 +136,7 @@ mod tests {
         t.description = description.into();
         ScriptToken {
             token: t,
-            created: None,
+            created: Some("2023-12-31T00:00:00Z".parse().unwrap()),
             labels: Default::default(),
         }
     }
@@ -153,8 +153,8 @@ mod tests {
         );
         let want = [
             "TOKEN                     TTL         EXPIRES                USAGES                   DESCRIPTION   EXTRA GROUPS",
-            "abcdef.****************   1d          2024-01-02T00:00:00Z   signing,authentication   rotated       system:bootstrappers:kubeadm:default-node-token",
-            "abcdef.****************   <forever>   <never>                signing,authentication   <none>        system:bootstrappers:kubeadm:default-node-token",
+            "abcdef.****************   1d          2024-01-02T00:00:00Z   authentication,signing   rotated       system:bootstrappers:kubeadm:default-node-token",
+            "abcdef.****************   <forever>   <never>                authentication,signing   <none>        system:bootstrappers:kubeadm:default-node-token",
         ];
         assert_eq!(table, want.join("\n"));
         assert!(!table.contains("0123456789abcdef"));
@@ -172,5 +172,15 @@ mod tests {
         );
         assert_eq!(render(&Dynamic::UNIT), None);
         assert_eq!(render(&Dynamic::from("plain")).unwrap(), "plain");
+    }
+
+    #[test]
+    fn an_empty_array_is_an_empty_table_and_generated_tokens_say_so() {
+        let header = "TOKEN   TTL   EXPIRES   USAGES   DESCRIPTION   EXTRA GROUPS";
+        assert_eq!(render(&Dynamic::from_array(Vec::new())).unwrap(), header);
+        let mut generated = token(None, "");
+        generated.created = None;
+        let table = token_table(&[generated], Timestamp::now());
+        assert!(table.contains("<not created>   <not created>"), "{table}");
     }
 }

@@ -137,7 +137,8 @@ fn create_options_are_validated_like_the_cli() {
         e.message,
         r#"token::create: options.usages: Invalid value: ["foo","authentication"]: invalid bootstrap token usage string: foo, valid usage options: signing,authentication"#
     );
-    let e = eval("token::create(#{usages: \"signing\"})").unwrap_err();
+    // Signing-only tokens get no default group; naming one is still refused.
+    let e = eval("token::create(#{usages: \"signing\", groups: \"system:bootstrappers:x\"})").unwrap_err();
     assert!(
         e.message
             .contains("token groups cannot be specified unless --usages includes"),
@@ -397,7 +398,7 @@ fn errors_never_carry_a_token_even_one_the_script_threw() {
     let e = eval("let x = \"abcdef.0123456789abcdef\"; nope(x)").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "test.rhai:1:36: Function not found: nope (&str | ImmutableString | String)\n 1 | let x = \"abcdef.****************\"; nope(x)\n   |                                    ^"
+        "test.rhai:1:36: Function not found: nope (string)\n 1 | let x = \"abcdef.****************\"; nope(x)\n   |                                    ^"
     );
 }
 
