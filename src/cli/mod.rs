@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod check;
-pub mod definitions;
 pub mod completions;
+pub mod definitions;
 pub mod dev_cluster;
 pub mod repl;
 pub mod run;

@@ -69,7 +69,10 @@ mod tests {
     fn every_documented_function_has_a_definition() {
         let files: std::collections::BTreeMap<String, String> = files().into_iter().collect();
         for ns in crate::script::api::NAMESPACES {
-            assert!(files.contains_key(&format!("{ns}.d.rhai")), "no {ns}.d.rhai");
+            assert!(
+                files.contains_key(&format!("{ns}.d.rhai")),
+                "no {ns}.d.rhai"
+            );
         }
         let host = ScriptHost::new(None, ScriptOptions::default());
         for f in api_functions(&host) {
@@ -88,7 +91,11 @@ mod tests {
             let declared = text.contains(&decl)
                 // Global methods of a namespaced module may land in __static__.
                 || files.values().any(|t| t.contains(&decl));
-            assert!(declared, "{} ({decl}) is not in the definitions", f.signature());
+            assert!(
+                declared,
+                "{} ({decl}) is not in the definitions",
+                f.signature()
+            );
             assert!(!text.contains("EvalAltResult"), "{file} shows Rust types");
             assert!(!text.contains("ScriptToken"), "{file} shows Rust types");
         }

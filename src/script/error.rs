@@ -106,7 +106,11 @@ impl ScriptError {
         loop {
             match err {
                 EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
-                    frames.push(format!("in {}, called at {}", fn_label(name), here.at(*pos)));
+                    frames.push(format!(
+                        "in {}, called at {}",
+                        fn_label(name),
+                        here.at(*pos)
+                    ));
                     if !src.is_empty() && src != &here.id {
                         here = Location::other(file, src);
                     }
@@ -114,7 +118,11 @@ impl ScriptError {
                 }
                 EvalAltResult::ErrorInModule(name, inner, pos) => {
                     let module = Location::other(file, name);
-                    frames.push(format!("in module {}, imported at {}", module.display, here.at(*pos)));
+                    frames.push(format!(
+                        "in module {}, imported at {}",
+                        module.display,
+                        here.at(*pos)
+                    ));
                     here = module;
                     err = inner;
                 }
@@ -187,10 +195,12 @@ impl Location {
         let display = match (path.file_name(), std::path::Path::new(main).parent()) {
             (Some(name), Some(dir)) if path.is_absolute() => {
                 let beside = dir.join(name);
-                let same = beside
-                    .canonicalize()
-                    .is_ok_and(|b| b == path);
-                if same { beside.display().to_string() } else { id.to_owned() }
+                let same = beside.canonicalize().is_ok_and(|b| b == path);
+                if same {
+                    beside.display().to_string()
+                } else {
+                    id.to_owned()
+                }
             }
             _ => id.to_owned(),
         };
@@ -203,7 +213,11 @@ impl Location {
 
     fn at(&self, pos: Position) -> String {
         match pos.line() {
-            Some(l) => format!("{}:{l}:{}", self.display, pos.position().unwrap_or(1).max(1)),
+            Some(l) => format!(
+                "{}:{l}:{}",
+                self.display,
+                pos.position().unwrap_or(1).max(1)
+            ),
             None => self.display.clone(),
         }
     }

@@ -138,7 +138,8 @@ fn create_options_are_validated_like_the_cli() {
         r#"token::create: options.usages: Invalid value: ["foo","authentication"]: invalid bootstrap token usage string: foo, valid usage options: signing,authentication"#
     );
     // Signing-only tokens get no default group; naming one is still refused.
-    let e = eval("token::create(#{usages: \"signing\", groups: \"system:bootstrappers:x\"})").unwrap_err();
+    let e = eval("token::create(#{usages: \"signing\", groups: \"system:bootstrappers:x\"})")
+        .unwrap_err();
     assert!(
         e.message
             .contains("token groups cannot be specified unless --usages includes"),

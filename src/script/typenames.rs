@@ -59,13 +59,18 @@ mod tests {
     #[test]
     fn rust_spellings_become_rhai_names() {
         assert_eq!(
-            script_type_names("Function not found: foo (i64, &str | ImmutableString | String, f64)"),
+            script_type_names(
+                "Function not found: foo (i64, &str | ImmutableString | String, f64)"
+            ),
             "Function not found: foo (int, string, float)"
         );
         assert_eq!(
             script_type_names("got tokensmith::script::api::token::ScriptToken"),
             "got Token"
         );
-        assert_eq!(script_type_names("xi64 and i64s stay"), "xi64 and i64s stay");
+        assert_eq!(
+            script_type_names("xi64 and i64s stay"),
+            "xi64 and i64s stay"
+        );
     }
 }

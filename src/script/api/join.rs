@@ -115,7 +115,15 @@ fn verify(
     };
     put("token", Dynamic::from(token.id().to_string()));
     put("endpoint", Dynamic::from(join.endpoint.clone()));
-    put("ca_cert_hashes", join.ca_pins.iter().cloned().map(Dynamic::from).collect::<rhai::Array>().into());
+    put(
+        "ca_cert_hashes",
+        join.ca_pins
+            .iter()
+            .cloned()
+            .map(Dynamic::from)
+            .collect::<rhai::Array>()
+            .into(),
+    );
     put("dry_run", Dynamic::from(run.dry_run));
     // A dry run created nothing: a token it "created" is not on the cluster,
     // so the report says what would be checked instead of failing.

@@ -66,7 +66,10 @@ impl Api {
                 ("join", exported_module!(join::join_api).into()),
                 ("publish", exported_module!(publish::publish_api).into()),
                 ("log", exported_module!(log::log_api).into()),
-                ("cluster", exported_module!(cluster_info::cluster_api).into()),
+                (
+                    "cluster",
+                    exported_module!(cluster_info::cluster_api).into(),
+                ),
             ],
         }
     }

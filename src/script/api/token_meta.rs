@@ -42,7 +42,9 @@ impl ScriptToken {
     }
 
     pub fn published(&self) -> bool {
-        self.labels.get(PUBLISHED_LABEL).is_some_and(|v| v == "true")
+        self.labels
+            .get(PUBLISHED_LABEL)
+            .is_some_and(|v| v == "true")
     }
 
     /// True when the token is gone within `d` of `now`: it expires by then, or
@@ -196,12 +198,16 @@ impl ListFilter {
     }
 
     pub fn matches(&self, t: &ScriptToken, now: Timestamp) -> bool {
-        self.rotation.as_deref().is_none_or(|r| t.rotation() == Some(r))
+        self.rotation
+            .as_deref()
+            .is_none_or(|r| t.rotation() == Some(r))
             && self
                 .description
                 .as_deref()
                 .is_none_or(|d| t.token.description == d)
-            && self.expiring_within.is_none_or(|d| t.expires_within(d, now))
+            && self
+                .expiring_within
+                .is_none_or(|d| t.expires_within(d, now))
             && self.published.is_none_or(|p| t.published() == p)
             && self
                 .expired
@@ -255,10 +261,7 @@ pub mod token_meta_api {
     /// let soon = token::list(#{ rotation: "nightly", expiring_within: "2h" });
     /// ```
     #[rhai_fn(name = "list", return_raw, volatile)]
-    pub fn list_filtered(
-        ctx: NativeCallContext,
-        filter: Map,
-    ) -> Result<Array, Box<EvalAltResult>> {
+    pub fn list_filtered(ctx: NativeCallContext, filter: Map) -> Result<Array, Box<EvalAltResult>> {
         const F: &str = "token::list";
         let f = ListFilter::parse(&filter, ctx.call_position())?;
         let now = jiff::Timestamp::now();
@@ -282,9 +285,7 @@ pub mod token_meta_api {
         let now = jiff::Timestamp::now();
         let newest = list_tokens(&ctx, "token::current", Some(rotation))?
             .into_iter()
-            .filter(|t| {
-                t.published() && !t.token.expires.is_some_and(|e| e.is_expired(now))
-            })
+            .filter(|t| t.published() && !t.token.expires.is_some_and(|e| e.is_expired(now)))
             .max_by_key(|t| t.created);
         Ok(newest.map_or(Dynamic::UNIT, Dynamic::from))
     }
@@ -338,7 +339,12 @@ pub mod token_meta_api {
         t: &mut Token,
         d: Dynamic,
     ) -> Result<bool, Box<EvalAltResult>> {
-        let d = super::duration_arg(&d, "the duration", "Token.expires_within", ctx.call_position())?;
+        let d = super::duration_arg(
+            &d,
+            "the duration",
+            "Token.expires_within",
+            ctx.call_position(),
+        )?;
         Ok(t.expires_within(d, jiff::Timestamp::now()))
     }
 
