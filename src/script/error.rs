@@ -264,10 +264,20 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
             "call stack too deep: the script hit its call-depth limit (raise it with --max-call-depth)"
                 .to_owned(),
         ),
-        EvalAltResult::ErrorDataTooLarge(what, _) => (
-            ErrorKind::Runtime,
-            format!("{what} exceeds the size limit (raise it with --max-string-size, --max-array-size or --max-map-size)"),
-        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            // Name the one limit that was hit, so the fix is obvious.
+            let (noun, flag) = if what.starts_with("Length of string") {
+                ("string", "--max-string-size")
+            } else if what.contains("map") {
+                ("map", "--max-map-size")
+            } else {
+                ("array", "--max-array-size")
+            };
+            (
+                ErrorKind::Runtime,
+                format!("{what} exceeds the {noun} size limit (raise it with {flag})"),
+            )
+        }
         other => {
             // Rhai appends ` (line L, position C)`; the diagnostic shows it already.
             let text = other.to_string();
