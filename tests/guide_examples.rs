@@ -25,8 +25,9 @@ fn rhai_blocks(markdown: &str) -> Vec<(usize, String)> {
 
 #[test]
 fn every_guide_example_passes_check() {
-    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide.md"))
-        .expect("read the guide");
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide.md"))
+            .expect("read the guide");
     let blocks = rhai_blocks(&guide);
     assert!(blocks.len() >= 8, "found only {} rhai blocks", blocks.len());
     let dir = tempfile::tempdir().expect("tempdir");

@@ -260,13 +260,15 @@ fn deep_recursion_and_huge_strings_hit_limits() {
     );
     let e = eval("let s = \"x\"; loop { s += s; }").unwrap_err();
     assert!(
-        e.message.contains("exceeds the size limit"),
+        e.message
+            .contains("exceeds the string size limit (raise it with --max-string-size)"),
         "{}",
         e.message
     );
     let e = eval("let a = []; a.pad(10000000, 0);").unwrap_err();
     assert!(
-        e.message.contains("exceeds the size limit"),
+        e.message
+            .contains("exceeds the array size limit (raise it with --max-array-size)"),
         "{}",
         e.message
     );
