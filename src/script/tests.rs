@@ -422,3 +422,26 @@ fn an_enormous_timeout_is_no_timeout() {
     let h = ScriptHost::new(None, opts);
     assert_eq!(run_with(&h, "1 + 1", &[]).unwrap().as_int().unwrap(), 2);
 }
+
+#[test]
+fn a_broken_helper_is_imported_in_its_last_good_version_by_the_same_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib.rhai");
+    let main = dir.path().join("job.rhai");
+    std::fs::write(&lib, "fn answer() { 42 }").unwrap();
+    std::fs::write(&main, "import \"lib\" as lib; lib::answer()").unwrap();
+    let host = ScriptHost::new(None, ScriptOptions::default());
+    let job = host.compile_file(&main).unwrap();
+    let run = |h: &ScriptHost| {
+        h.run(&job, &RunControl::default())
+            .map(|v| v.as_int().unwrap())
+    };
+    assert_eq!(run(&host).unwrap(), 42);
+    std::fs::write(&lib, "fn answer() { 42 ").unwrap();
+    assert_eq!(run(&host).unwrap(), 42, "the last good lib was not used");
+    // A host that never saw the good version fails, pointing into the module.
+    let fresh = ScriptHost::new(None, ScriptOptions::default());
+    let e = run(&fresh).unwrap_err();
+    assert!(e.file.ends_with("lib.rhai"), "{e}");
+    assert!(e.chain[0].starts_with("in module "), "{e}");
+}
