@@ -121,3 +121,20 @@ fn errors_point_into_the_module_and_closure_that_failed() {
     assert!(err.contains("in fn pick, called at "), "{err}");
     assert!(err.contains("closure_error.rhai:5:1"), "{err}");
 }
+
+#[test]
+fn a_polling_loop_runs_into_the_api_call_budget_and_a_try_does_not_hide_it() {
+    let c = TestCluster::start();
+    let out = c
+        .tokensmith()
+        .args(["run", "--max-api-calls", "25"])
+        .arg(workflow("poll_forever.rhai"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("too many API calls: the script hit its API-call limit of 25 (raise it with --max-api-calls)"),
+        "{err}"
+    );
+}

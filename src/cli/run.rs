@@ -73,6 +73,11 @@ pub struct SandboxArgs {
     /// Maximum number of entries in one object map.
     #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_MAP_SIZE)]
     pub max_map_size: usize,
+
+    /// Maximum calls to the API server per run (0 = unlimited). The default
+    /// stops a polling loop that the operation limit would let run for hours.
+    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_API_CALLS)]
+    pub max_api_calls: u64,
 }
 
 impl SandboxArgs {
@@ -84,6 +89,7 @@ impl SandboxArgs {
                 max_string_size: self.max_string_size,
                 max_array_size: self.max_array_size,
                 max_map_size: self.max_map_size,
+                max_api_calls: self.max_api_calls,
                 timeout: self.timeout.0,
                 ..Limits::default()
             },

@@ -243,6 +243,12 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
                         crate::token::format_go_duration(limit)
                     ),
                 ),
+                Some(super::host::Stop::ApiCalls(limit)) => (
+                    ErrorKind::Runtime,
+                    format!(
+                        "too many API calls: the script hit its API-call limit of {limit} (raise it with --max-api-calls)"
+                    ),
+                ),
                 _ => (ErrorKind::Cancelled, "the script was cancelled".to_owned()),
             }
         }

@@ -86,6 +86,8 @@ impl std::fmt::Debug for CompiledScript {
 pub enum Stop {
     Timeout(jiff::SignedDuration),
     Cancelled,
+    /// The run used up its API-call budget (`--max-api-calls`).
+    ApiCalls(u64),
 }
 
 /// The engine factory and the context every script shares.
@@ -270,6 +272,8 @@ impl ScriptHost {
             cluster_error: inner.opts.cluster_error.clone(),
             cancel,
             clock: Mutex::new(None),
+            api_calls: Default::default(),
+            max_api_calls: inner.opts.limits.max_api_calls,
         });
         let mut engine = self.engine();
         engine.set_default_tag(ctx.into_tag());
