@@ -49,6 +49,16 @@ fn without_result_wrappers(text: &str) -> String {
 }
 
 /// Writes [`files`] into `dir`, creating it; returns the names written.
+pub fn write(dir: &Path) -> std::io::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)?;
+    let mut names = Vec::new();
+    for (name, content) in files() {
+        std::fs::write(dir.join(&name), content)?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,14 +110,4 @@ mod tests {
             assert!(!text.contains("ScriptToken"), "{file} shows Rust types");
         }
     }
-}
-
-pub fn write(dir: &Path) -> std::io::Result<Vec<String>> {
-    std::fs::create_dir_all(dir)?;
-    let mut names = Vec::new();
-    for (name, content) in files() {
-        std::fs::write(dir.join(&name), content)?;
-        names.push(name);
-    }
-    Ok(names)
 }

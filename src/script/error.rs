@@ -38,7 +38,7 @@ pub struct ScriptError {
     pub source_line: Option<String>,
     /// How the failing line was reached, innermost call first: one
     /// `in fn NAME, called at FILE:LINE:COL` (or `in module …`) per frame.
-    pub chain: Vec<String>,
+    pub chain: Box<Vec<String>>,
 }
 
 impl ScriptError {
@@ -51,7 +51,7 @@ impl ScriptError {
             col: None,
             message: message.into(),
             source_line: None,
-            chain: Vec::new(),
+            chain: Box::default(),
         }
     }
 
@@ -63,7 +63,7 @@ impl ScriptError {
             col: None,
             message: message.into(),
             source_line: None,
-            chain: Vec::new(),
+            chain: Box::default(),
         }
     }
 
@@ -86,7 +86,7 @@ impl ScriptError {
             col: line.map(|_| pos.position().unwrap_or(1).max(1)),
             message: redact_tokens(&message.into()),
             source_line: source_line.map(redact_tokens),
-            chain: Vec::new(),
+            chain: Box::default(),
         }
     }
 
@@ -133,7 +133,7 @@ impl ScriptError {
         let message = super::typenames::script_type_names(&message);
         let mut e = Self::at(kind, &here.display, &here.source, err.position(), message);
         frames.reverse();
-        e.chain = frames.into_iter().map(|f| redact_tokens(&f)).collect();
+        e.chain = Box::new(frames.into_iter().map(|f| redact_tokens(&f)).collect());
         e
     }
 
@@ -160,7 +160,7 @@ impl fmt::Display for ScriptError {
                 .collect();
             write!(f, "\n {gutter} | {text}\n {pad} | {lead}^")?;
         }
-        for frame in &self.chain {
+        for frame in self.chain.iter() {
             write!(f, "\n  {frame}")?;
         }
         Ok(())
