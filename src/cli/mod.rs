@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod check;
 pub mod completions;
+pub mod definitions;
 pub mod dev_cluster;
 pub mod fleet;
 pub mod repl;
@@ -113,6 +114,8 @@ pub enum Command {
     DevCluster(dev_cluster::DevClusterArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
+    /// Write Rhai language-server definition files for the script API.
+    Definitions(definitions::DefinitionsArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -129,6 +132,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Watch(args) => watch::run(&global, args),
         Command::DevCluster(args) => dev_cluster::run(&global, args),
         Command::Completions(args) => completions::run(args),
+        Command::Definitions(args) => definitions::run(args),
     }
 }
 

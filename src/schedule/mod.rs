@@ -9,6 +9,7 @@ pub mod clock;
 pub mod cron;
 pub mod executor;
 pub mod header;
+pub mod header_lint;
 pub mod metrics;
 pub mod missed;
 pub mod run;

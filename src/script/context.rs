@@ -30,6 +30,10 @@ pub struct RunContext {
     pub cancel: Arc<AtomicBool>,
     /// Behind a lock because the REPL gives each line its own deadline.
     pub clock: Mutex<Option<Clock>>,
+    /// Calls through [`RunContext::block_on`] in this evaluation, and the
+    /// most allowed (0 = no limit): the budget a polling loop runs into.
+    pub api_calls: std::sync::atomic::AtomicU64,
+    pub max_api_calls: u64,
 }
 
 /// When the current evaluation must end, and the limit that set it (for messages).
@@ -85,6 +89,7 @@ impl RunContext {
         if let Ok(mut c) = self.clock.lock() {
             *c = clock;
         }
+        self.api_calls.store(0, Ordering::Relaxed);
     }
 
     pub fn cancelled(&self) -> bool {
@@ -129,6 +134,16 @@ impl RunContext {
         T: Send + 'static,
         E: std::fmt::Display + Send + 'static,
     {
+        let calls = self.api_calls.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.max_api_calls > 0 && calls > self.max_api_calls {
+            // Not catchable: a `try` around a polling call must not turn the
+            // budget into another loop.
+            return Err(EvalAltResult::ErrorTerminated(
+                Dynamic::from(Stop::ApiCalls(self.max_api_calls)),
+                pos,
+            )
+            .into());
+        }
         let Some(rt) = self.runtime.clone() else {
             return Err(host_error(
                 name,

@@ -36,12 +36,17 @@ The user guide (`docs/guide.md`) shows how the pieces fit together.
   tells it from a script's own `throw`, and `e.message` says what failed
   and where. No message ever contains a token secret. An uncaught error
   stops the script: `run` prints `file:line:col: message`, the line and a
-  caret, and exits 1.
+  caret (in the file that failed, an imported module's too), then the calls
+  that led there, and exits 1.
+- **Editor support**: `tokensmith definitions DIR` writes Rhai
+  language-server definition files for everything listed here.
 - **Limits**: operations (`--max-operations`, default 20,000,000, which
   stops a runaway loop within seconds), call depth (`--max-call-depth`, 64),
   string size (`--max-string-size`, 1 MiB), array and map sizes
-  (`--max-array-size` 100,000, `--max-map-size` 10,000) and wall time
-  (`--timeout`, default 5m; `0` for none). Scripts have no file, process or
+  (`--max-array-size` 100,000, `--max-map-size` 10,000), calls to the API
+  server (`--max-api-calls`, 10,000, which stops a polling loop; not
+  catchable) and wall time (`--timeout`, default 5m; `0` for none). Each
+  limit's message names its flag. Scripts have no file, process or
   network access except through the functions below; `eval` is disabled.
 - **Modules**: `import \"name\" as m;` loads `name.rhai` from the script's own
   directory only (no `..`, no absolute paths, no symlinks leading out).

@@ -89,6 +89,8 @@ impl std::fmt::Debug for CompiledScript {
 pub enum Stop {
     Timeout(jiff::SignedDuration),
     Cancelled,
+    /// The run used up its API-call budget (`--max-api-calls`).
+    ApiCalls(u64),
 }
 
 /// The engine factory and the context every script shares.
@@ -102,6 +104,7 @@ struct Inner {
     opts: ScriptOptions,
     api: Api,
     runtime: Option<tokio::runtime::Handle>,
+    modules: super::resolver::ModuleMemory,
 }
 
 impl ScriptHost {
@@ -115,6 +118,7 @@ impl ScriptHost {
                 opts,
                 api: Api::new(),
                 runtime: tokio::runtime::Handle::try_current().ok(),
+                modules: Default::default(),
             }),
         }
     }
@@ -175,6 +179,15 @@ impl ScriptHost {
 
     /// Compiles source text; `name` is what diagnostics call it. Imports fail:
     /// there is no directory to resolve them in.
+    /// Records a script that compiled as the last good version of the module
+    /// it is when another script imports it (the watch daemon calls this for
+    /// every file it loads).
+    pub fn remember_module(&self, script: &CompiledScript) {
+        if let Ok(path) = Path::new(&script.name).canonicalize() {
+            super::resolver::remember(Some(&self.inner.modules), &path, &script.source);
+        }
+    }
+
     pub fn compile_str(&self, name: &str, source: &str) -> Result<CompiledScript, ScriptError> {
         self.compile_named(name.to_owned(), source.to_owned(), None)
     }
@@ -263,10 +276,14 @@ impl ScriptHost {
             daemon: inner.opts.daemon,
             cancel,
             clock: Mutex::new(None),
+            api_calls: Default::default(),
+            max_api_calls: inner.opts.limits.max_api_calls,
         });
         let mut engine = self.engine();
         engine.set_default_tag(ctx.into_tag());
-        engine.set_module_resolver(super::resolver::DirResolver::new(dir));
+        engine.set_module_resolver(
+            super::resolver::DirResolver::new(dir).with_memory(inner.modules.clone()),
+        );
         install_hooks(&mut engine, &ctx, inner.opts.echo_print);
         Session::new(engine, ctx, name, args, inner.opts.limits.timeout)
     }

@@ -7,6 +7,7 @@ use rhai::packages::{
 };
 use rhai::{Engine, Module, Shared, def_package, exported_module};
 
+pub mod cluster_info;
 pub mod env;
 pub mod errors;
 pub mod join;
@@ -17,6 +18,7 @@ pub mod sink_spec;
 pub mod time;
 pub mod token;
 pub mod token_bulk;
+pub mod token_meta;
 pub mod token_options;
 
 def_package! {
@@ -36,7 +38,7 @@ def_package! {
 }
 
 /// The namespaces scripts call as `name::function`.
-pub const NAMESPACES: [&str; 4] = ["token", "join", "publish", "log"];
+pub const NAMESPACES: [&str; 5] = ["token", "join", "publish", "log", "cluster"];
 
 /// Every module of the API, built once and shared by every engine.
 #[derive(Clone)]
@@ -52,10 +54,12 @@ impl Api {
         global.combine_flatten(exported_module!(time::time_api));
         global.combine_flatten(exported_module!(env::env_api));
         global.combine_flatten(exported_module!(errors::host_error_api));
+        global.combine_flatten(exported_module!(token_meta::json_api));
         // `token::rotate` lives in its own file but in the token namespace.
         let mut token = exported_module!(token::token_api);
         token.combine_flatten(exported_module!(rotate::rotate_api));
         token.combine_flatten(exported_module!(token_bulk::token_bulk_api));
+        token.combine_flatten(exported_module!(token_meta::token_meta_api));
         Self {
             std: SandboxStdPackage::new().as_shared_module(),
             global: global.into(),
@@ -64,6 +68,10 @@ impl Api {
                 ("join", exported_module!(join::join_api).into()),
                 ("publish", exported_module!(publish::publish_api).into()),
                 ("log", exported_module!(log::log_api).into()),
+                (
+                    "cluster",
+                    exported_module!(cluster_info::cluster_api).into(),
+                ),
             ],
         }
     }
