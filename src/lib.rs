@@ -6,6 +6,7 @@
 //! runs against.
 
 pub mod cli;
+pub mod clock;
 pub mod cluster;
 pub mod devcluster;
 pub mod entry;

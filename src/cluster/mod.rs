@@ -47,6 +47,9 @@ impl ConnectOptions {
 #[derive(Clone)]
 pub struct Cluster {
     inner: Arc<Inner>,
+    /// The time expirations are computed and judged by: the system's, or a
+    /// test dev cluster's (`clock::advance`).
+    clock: crate::clock::Clock,
 }
 
 struct Inner {
@@ -143,7 +146,19 @@ impl Cluster {
                 source,
                 _dev: dev,
             }),
+            clock: crate::clock::Clock::system(),
         })
+    }
+
+    /// This cluster with its time read from `clock`: the clock of the dev
+    /// cluster it talks to, under `tokensmith test`.
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     pub fn tokens(&self) -> TokenStore {
@@ -152,6 +167,7 @@ impl Cluster {
             self.inner.server.clone(),
             self.inner.dry_run,
         )
+        .with_clock(self.clock.clone())
     }
 
     pub fn client(&self) -> kube::Client {

@@ -81,6 +81,8 @@ pub struct Store {
     state_file: Option<PathBuf>,
     /// The resourceVersion last written to the state file; the lock orders writers.
     persisted: tokio::sync::Mutex<u64>,
+    /// The cluster's time: creation timestamps, expiry checks, the controllers.
+    clock: crate::clock::Clock,
 }
 
 /// A write transaction: changes apply at once and are undone if the closure fails.
@@ -217,7 +219,18 @@ impl Store {
             events,
             state_file,
             persisted: tokio::sync::Mutex::new(rv),
+            clock: crate::clock::Clock::system(),
         })
+    }
+
+    /// The store with its time read from `clock` (set before serving).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -85,6 +85,20 @@ impl RunContext {
         }
     }
 
+    /// The time as the script sees it: its cluster's clock (a test's dev
+    /// cluster moves with `clock::advance`), else the system's.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.cluster
+            .as_ref()
+            .map_or_else(jiff::Timestamp::now, |c| c.clock().now())
+    }
+
+    /// [`RunContext::now`] of the run `ctx` belongs to, or the system time
+    /// outside a run (constant folding, documentation examples).
+    pub fn now_of(ctx: &NativeCallContext) -> jiff::Timestamp {
+        Self::of(ctx).map_or_else(|_| jiff::Timestamp::now(), |r| r.now())
+    }
+
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
