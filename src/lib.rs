@@ -18,5 +18,6 @@ pub mod repl;
 pub mod rotation;
 pub mod schedule;
 pub mod script;
+pub mod testing;
 pub mod token;
 pub mod watch;

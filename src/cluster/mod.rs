@@ -121,6 +121,38 @@ impl Cluster {
         Self::from_config(config, source, opts.dry_run, dev)
     }
 
+    /// A cluster from a kubeconfig held in memory (the dev cluster a test
+    /// starts); `name` stands for its path in messages.
+    pub async fn from_kubeconfig_yaml(
+        yaml: &str,
+        name: &std::path::Path,
+    ) -> Result<Cluster, ClusterError> {
+        let config = kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| {
+            ClusterError::Kubeconfig(format!(
+                "failed to load admin kubeconfig: {}: {e}",
+                name.display()
+            ))
+        })?;
+        let loaded = LoadedKubeconfig {
+            path: name.to_path_buf(),
+            context: config.current_context.clone().filter(|c| !c.is_empty()),
+            config,
+        };
+        let options = KubeConfigOptions {
+            context: loaded.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(loaded.config.clone(), &options)
+            .await
+            .map_err(|e| {
+                ClusterError::Kubeconfig(format!(
+                    "failed to load admin kubeconfig: {}: {e}",
+                    name.display()
+                ))
+            })?;
+        Self::from_config(config, Source::File(Box::new(loaded)), false, None)
+    }
+
     fn from_config(
         mut config: kube::Config,
         source: Source,

@@ -307,6 +307,12 @@ impl DevCluster {
         Ok(())
     }
 
+    /// The objects, for observers in the same process (`tokensmith test`
+    /// records the token secrets a test makes, to redact them).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.api.store
+    }
+
     /// The cluster's clock.
     pub fn clock(&self) -> &crate::clock::Clock {
         self.api.store.clock()

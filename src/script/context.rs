@@ -28,6 +28,9 @@ pub struct RunContext {
     pub cancel: Arc<AtomicBool>,
     /// Behind a lock because the REPL gives each line its own deadline.
     pub clock: Mutex<Option<Clock>>,
+    /// The test's world under `tokensmith test` (its dev cluster, clock and
+    /// receivers); `None` everywhere else.
+    pub test: Option<Arc<crate::testing::World>>,
 }
 
 /// When the current evaluation must end, and the limit that set it (for messages).

@@ -91,7 +91,7 @@ impl ScriptError {
     /// Classifies a Rhai evaluation error. Nested call errors are unwrapped to
     /// the innermost failure, which is where the user has to look.
     pub fn from_eval(file: &str, source: &str, err: &EvalAltResult) -> Self {
-        let (inner, pos) = innermost(err);
+        let (inner, pos) = innermost(err, file);
         let (kind, message) = describe(inner);
         Self::at(kind, file, source, pos, message)
     }
@@ -127,14 +127,19 @@ impl std::error::Error for ScriptError {}
 
 /// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.
 /// A failure inside an imported module keeps the import's position, since its
-/// own position is in another file.
-fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
+/// own position is in another file; one in a function of `file` itself (whose
+/// source is `file`) points inside that function.
+pub fn innermost<'e>(err: &'e EvalAltResult, file: &str) -> (&'e EvalAltResult, Position) {
     match err {
         EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
-            let (e, p) = innermost(inner);
-            if src.is_empty() { (e, p) } else { (e, *pos) }
+            let (e, p) = innermost(inner, file);
+            if src.is_empty() || src.as_str() == file {
+                (e, p)
+            } else {
+                (e, *pos)
+            }
         }
-        EvalAltResult::ErrorInModule(_, inner, pos) => (innermost(inner).0, *pos),
+        EvalAltResult::ErrorInModule(_, inner, pos) => (innermost(inner, file).0, *pos),
         other => (other, other.position()),
     }
 }

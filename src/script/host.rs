@@ -99,6 +99,7 @@ struct Inner {
     opts: ScriptOptions,
     api: Api,
     runtime: Option<tokio::runtime::Handle>,
+    test: Option<Arc<crate::testing::World>>,
 }
 
 impl ScriptHost {
@@ -112,6 +113,27 @@ impl ScriptHost {
                 opts,
                 api: Api::new(),
                 runtime: tokio::runtime::Handle::try_current().ok(),
+                test: None,
+            }),
+        }
+    }
+
+    /// A host with the test-only API as well (assertions, `clock::`,
+    /// `faults::`, `webhook::`, `schedule::`, `run_job`), for `tokensmith
+    /// test`; `world` is the test's own. Without a world the test functions
+    /// are there to compile and document, and fail when called.
+    pub fn for_tests(
+        cluster: Option<Cluster>,
+        opts: ScriptOptions,
+        world: Option<Arc<crate::testing::World>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cluster,
+                opts,
+                api: Api::with_test_modules(),
+                runtime: tokio::runtime::Handle::try_current().ok(),
+                test: world,
             }),
         }
     }
@@ -259,6 +281,7 @@ impl ScriptHost {
             cluster_error: inner.opts.cluster_error.clone(),
             cancel,
             clock: Mutex::new(None),
+            test: inner.test.clone(),
         });
         let mut engine = self.engine();
         engine.set_default_tag(ctx.into_tag());
