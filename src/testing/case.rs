@@ -107,29 +107,38 @@ pub fn run_script(
     ctl: &RunControl,
     output: &Output,
 ) -> Result<Dynamic, RunFailure> {
+    let ran = on_test_thread(|| {
+        let _capturing = output.capture_thread();
+        let mut session = host.session(
+            script.name(),
+            script.dir.as_deref(),
+            ctl.cancel.clone(),
+            &ctl.args,
+        );
+        output.capture(session.engine_mut());
+        session.run_raw(script, ctl.deadline)
+    });
+    match ran {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(RunFailure::Script(e)),
+        Err(panic) => Err(RunFailure::Panic(panic)),
+    }
+}
+
+/// Runs `f` on a [`TEST_THREAD`] with the script stack; a panic in it is
+/// caught and comes back as its message.
+fn on_test_thread<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
     std::thread::scope(|scope| {
         let runner = std::thread::Builder::new()
             .name(TEST_THREAD.to_owned())
             .stack_size(SCRIPT_STACK)
-            .spawn_scoped(scope, || {
-                std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    let mut session = host.session(
-                        script.name(),
-                        script.dir.as_deref(),
-                        ctl.cancel.clone(),
-                        &ctl.args,
-                    );
-                    output.capture(session.engine_mut());
-                    session.run_raw(script, ctl.deadline)
-                }))
-            });
+            .spawn_scoped(scope, || std::panic::catch_unwind(AssertUnwindSafe(f)));
         match runner {
             Ok(handle) => match handle.join() {
-                Ok(Ok(Ok(v))) => Ok(v),
-                Ok(Ok(Err(e))) => Err(RunFailure::Script(e)),
-                Ok(Err(payload)) | Err(payload) => Err(RunFailure::Panic(panic_message(&payload))),
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(payload)) | Err(payload) => Err(panic_message(&payload)),
             },
-            Err(e) => Err(RunFailure::Panic(format!("cannot start the test thread: {e}"))),
+            Err(e) => Err(format!("cannot start the test thread: {e}")),
         }
     })
 }
@@ -258,5 +267,17 @@ pub fn describe(e: &EvalAltResult, script: &CompiledScript, secrets: &Secrets) -
         kind,
         headline: secrets.redact(&error.headline()),
         text: secrets.redact(&format!("{error}{values}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_on_the_test_thread_is_caught_with_its_message() {
+        let caught = on_test_thread(|| -> u8 { panic!("host function blew up") });
+        assert_eq!(caught, Err("host function blew up".to_owned()));
+        assert_eq!(on_test_thread(|| 7), Ok(7));
     }
 }

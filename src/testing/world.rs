@@ -13,6 +13,15 @@ use crate::script::{ScriptHost, ScriptOptions};
 
 use super::receiver::Receiver;
 
+/// Ends [`Output::capture_thread`].
+pub struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURING.with(|c| *c.borrow_mut() = None);
+    }
+}
+
 /// Lines a test printed (`print`, `debug`), shown when it fails.
 #[derive(Clone, Default)]
 pub struct Output(Arc<Mutex<Vec<String>>>);
@@ -26,6 +35,12 @@ impl Output {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Routes `log::` lines of scripts on this thread here until the guard drops.
+    pub fn capture_thread(&self) -> CaptureGuard {
+        CAPTURING.with(|c| *c.borrow_mut() = Some(self.clone()));
+        CaptureGuard
+    }
+
     /// Routes `print` and `debug` of `engine` here instead of the log.
     pub fn capture(&self, engine: &mut rhai::Engine) {
         let out = self.clone();
@@ -36,6 +51,24 @@ impl Output {
             None => out.push(text.to_owned()),
         });
     }
+}
+
+thread_local! {
+    /// The output of the test whose script runs on this thread. Scripts run
+    /// synchronously on their own thread, so a thread-local is exact.
+    static CAPTURING: std::cell::RefCell<Option<Output>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps `log::…` lines of the script running on this thread in its test's
+/// output instead of the log; false when no test runs here.
+pub fn capture_log(level: tracing::Level, msg: &str) -> bool {
+    CAPTURING.with(|c| match &*c.borrow() {
+        Some(out) => {
+            out.push(format!("[{level}] {msg}"));
+            true
+        }
+        None => false,
+    })
 }
 
 /// Token secrets the test's cluster has held; reports hide them by value.
