@@ -99,8 +99,7 @@ pub fn render(functions: &[FnDoc]) -> String {
     out
 }
 
-const TESTING_INTRO: &str = "\
-
+const TESTING_INTRO: &str = "
 ## Test-only functions (`tokensmith test`)
 
 Only `*_test.rhai` files run by `tokensmith test` can call these (see
