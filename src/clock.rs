@@ -58,8 +58,7 @@ impl Clock {
             Source::System => Timestamp::now(),
             Source::Custom(f) => f(),
         };
-        base.saturating_add(self.offset())
-            .unwrap_or(Timestamp::MAX)
+        base.saturating_add(self.offset()).unwrap_or(Timestamp::MAX)
     }
 
     /// How far the clock has been moved ahead of real time.
@@ -115,8 +114,10 @@ mod tests {
         let base: Timestamp = "2030-01-01T00:00:00Z".parse().expect("ts");
         let clock = Clock::from_fn(move || base);
         let other = clock.clone();
-        let mut seen = other.subscribe();
-        clock.advance(SignedDuration::from_hours(2)).expect("advance");
+        let seen = other.subscribe();
+        clock
+            .advance(SignedDuration::from_hours(2))
+            .expect("advance");
         assert_eq!(other.now(), base + SignedDuration::from_hours(2));
         assert!(seen.has_changed().expect("sender alive"));
         assert!(clock.advance(SignedDuration::from_secs(-1)).is_err());

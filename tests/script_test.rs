@@ -74,7 +74,10 @@ fn the_stock_scripts_tests_pass() {
     let (code, out, err) = run_in(&scripts_dir(), &["."]);
     assert_eq!(code, 0, "{out}\n{err}");
     for file in ["rotate_test.rhai", "prune_test.rhai", "report_test.rhai"] {
-        assert!(out.contains(&format!("test {file}::test_")), "{file} ran:\n{out}");
+        assert!(
+            out.contains(&format!("test {file}::test_")),
+            "{file} ran:\n{out}"
+        );
     }
     assert!(!out.contains("FAILED"), "{out}");
     assert!(out.contains(" 0 failed;"), "{out}");
@@ -97,10 +100,16 @@ fn failures_are_reported_with_location_values_and_a_summary() {
     }
     let compares = "mixed_test.rhai:7:5: assertion `left == right` failed: two tokens\n 7 |     assert_eq(n, 2, \"two tokens\");\n   |     ^\n  left: 0\n right: 2";
     assert!(out.contains(compares), "{out}");
-    assert!(out.contains("mixed_test.rhai:15:5: uncaught exception: on purpose"), "{out}");
+    assert!(
+        out.contains("mixed_test.rhai:15:5: uncaught exception: on purpose"),
+        "{out}"
+    );
     assert!(out.contains("too many operations"), "{out}");
     assert!(out.contains("broken_test.rhai:2:9:"), "{out}");
-    assert!(out.contains("test result: FAILED. 2 passed, 5 failed; 0 filtered out"), "{out}");
+    assert!(
+        out.contains("test result: FAILED. 2 passed, 5 failed; 0 filtered out"),
+        "{out}"
+    );
     assert!(err.contains("5 of 7 tests failed"), "{err}");
     assert!(!out.contains("helper.rhai"), "{out}");
 }
@@ -125,16 +134,38 @@ fn filter_tap_and_junit() {
     let junit_arg = junit.display().to_string();
     let (code, out, err) = run_in(
         dir.path(),
-        &["mixed_test.rhai", "--filter", "test_pass", "--tap", "--junit", &junit_arg],
+        &[
+            "mixed_test.rhai",
+            "--filter",
+            "test_pass",
+            "--tap",
+            "--junit",
+            &junit_arg,
+        ],
     );
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.starts_with("TAP version 14\n1..1\nok 1 - mixed_test.rhai::test_passes\n"), "{out}");
-    assert!(out.contains("# 1 passed, 0 failed; 5 filtered out"), "{out}");
+    assert!(
+        out.starts_with("TAP version 14\n1..1\nok 1 - mixed_test.rhai::test_passes\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# 1 passed, 0 failed; 5 filtered out"),
+        "{out}"
+    );
     let xml = std::fs::read_to_string(&junit).expect("junit written");
-    assert!(xml.contains("<testsuites name=\"tokensmith test\" tests=\"1\" failures=\"0\""), "{xml}");
-    assert!(xml.contains("<testcase name=\"test_passes\" classname=\"mixed_test.rhai\""), "{xml}");
+    assert!(
+        xml.contains("<testsuites name=\"tokensmith test\" tests=\"1\" failures=\"0\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"test_passes\" classname=\"mixed_test.rhai\""),
+        "{xml}"
+    );
 
-    let (code, out, _) = run_in(dir.path(), &["mixed_test.rhai", "--filter", "throws", "--tap"]);
+    let (code, out, _) = run_in(
+        dir.path(),
+        &["mixed_test.rhai", "--filter", "throws", "--tap"],
+    );
     assert_eq!(code, 1);
     assert!(out.contains("not ok 1 - mixed_test.rhai::test_throws\n  ---\n  message: \"mixed_test.rhai:15:5: uncaught exception: on purpose\""), "{out}");
 }
@@ -144,8 +175,14 @@ fn nothing_to_run_is_an_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (code, _, err) = run_in(dir.path(), &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("no *_test.rhai files in . and tests/"), "{err}");
+    assert!(
+        err.contains("no *_test.rhai files in . and tests/"),
+        "{err}"
+    );
     let (code, _, err) = run_in(dir.path(), &["missing_test.rhai"]);
     assert_eq!(code, 2);
-    assert!(err.contains("missing_test.rhai: No such file or directory"), "{err}");
+    assert!(
+        err.contains("missing_test.rhai: No such file or directory"),
+        "{err}"
+    );
 }

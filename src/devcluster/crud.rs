@@ -527,8 +527,10 @@ pub async fn delete(
                     }
                 }
                 let mut last = tx.remove(&key).unwrap_or(existing);
-                objects::meta_mut(&mut last)
-                    .insert("deletionTimestamp".into(), json!(objects::rfc3339(store.clock().now())));
+                objects::meta_mut(&mut last).insert(
+                    "deletionTimestamp".into(),
+                    json!(objects::rfc3339(store.clock().now())),
+                );
                 last["status"] = json!({"phase": "Terminating"});
                 return Ok((200, last));
             }

@@ -114,7 +114,10 @@ its file, line, column and both values.
 /// test-only ones).
 pub fn render_all(functions: &[FnDoc], with_tests: &[FnDoc]) -> String {
     let mut out = render(functions);
-    let extra: Vec<&FnDoc> = with_tests.iter().filter(|f| !functions.contains(f)).collect();
+    let extra: Vec<&FnDoc> = with_tests
+        .iter()
+        .filter(|f| !functions.contains(f))
+        .collect();
     if extra.is_empty() {
         return out;
     }
@@ -124,7 +127,10 @@ pub fn render_all(functions: &[FnDoc], with_tests: &[FnDoc]) -> String {
     for f in extra {
         match f.kind() {
             FnKind::Function => by_ns.entry(f.namespace.as_str()).or_default().push(f),
-            _ => by_type.entry(f.receiver().unwrap_or_default()).or_default().push(f),
+            _ => by_type
+                .entry(f.receiver().unwrap_or_default())
+                .or_default()
+                .push(f),
         }
     }
     if let Some(fns) = by_ns.get("") {

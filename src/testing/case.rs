@@ -11,7 +11,9 @@ use rhai::{Dynamic, EvalAltResult};
 
 use crate::script::error::innermost;
 use crate::script::host::SCRIPT_STACK;
-use crate::script::{CompiledScript, ErrorKind, RunControl, ScriptError, ScriptHost, ScriptOptions};
+use crate::script::{
+    CompiledScript, ErrorKind, RunControl, ScriptError, ScriptHost, ScriptOptions,
+};
 
 use super::api::assert::AssertionFailure;
 use super::world::{Output, Secrets, World};
@@ -158,7 +160,12 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
 /// top-level code, `setup()` if the file has one, then the test. The calls
 /// are placed below the file's last line, so that an error reported at a
 /// call (a limit hit inside the test) is told apart from one in the file.
-fn program(host: &ScriptHost, file: &TestFile, script: &CompiledScript, test: &str) -> Result<CompiledScript, String> {
+fn program(
+    host: &ScriptHost,
+    file: &TestFile,
+    script: &CompiledScript,
+    test: &str,
+) -> Result<CompiledScript, String> {
     let below = "\n".repeat(script.source().lines().count() + 1);
     let calls = if file.has_setup {
         format!("{below}setup();\n{test}();")
@@ -189,7 +196,10 @@ pub fn run_case(rt: &tokio::runtime::Handle, opts: &ScriptOptions, case: &Case) 
     }
     let Some(script) = &case.file.script else {
         return done(
-            Some(CaseFailure::plain(FailureKind::Error, format!("{}: not compiled", case.file.display))),
+            Some(CaseFailure::plain(
+                FailureKind::Error,
+                format!("{}: not compiled", case.file.display),
+            )),
             Vec::new(),
         );
     };
@@ -200,7 +210,10 @@ pub fn run_case(rt: &tokio::runtime::Handle, opts: &ScriptOptions, case: &Case) 
             return done(
                 Some(CaseFailure::plain(
                     FailureKind::Error,
-                    format!("{}: cannot start the test's dev cluster: {e:#}", case.full_name()),
+                    format!(
+                        "{}: cannot start the test's dev cluster: {e:#}",
+                        case.full_name()
+                    ),
                 )),
                 Vec::new(),
             );
@@ -221,10 +234,18 @@ pub fn run_case(rt: &tokio::runtime::Handle, opts: &ScriptOptions, case: &Case) 
         Err(RunFailure::Script(e)) => Some(describe(&e, script, &secrets)),
         Err(RunFailure::Panic(m)) => Some(CaseFailure::plain(
             FailureKind::Panic,
-            secrets.redact(&format!("{}: the test panicked the host: {m}", case.full_name())),
+            secrets.redact(&format!(
+                "{}: the test panicked the host: {m}",
+                case.full_name()
+            )),
         )),
     };
-    let output = world.output.lines().iter().map(|l| secrets.redact(l)).collect();
+    let output = world
+        .output
+        .lines()
+        .iter()
+        .map(|l| secrets.redact(l))
+        .collect();
     drop(host);
     world.stop();
     done(failure, output)
@@ -234,7 +255,10 @@ pub fn run_case(rt: &tokio::runtime::Handle, opts: &ScriptOptions, case: &Case) 
 /// for an assertion both of its values.
 pub fn describe(e: &EvalAltResult, script: &CompiledScript, secrets: &Secrets) -> CaseFailure {
     let (inner, mut pos) = innermost(e, script.name());
-    if pos.line().is_some_and(|l| l > script.source().lines().count()) {
+    if pos
+        .line()
+        .is_some_and(|l| l > script.source().lines().count())
+    {
         // At one of the calls `program` appended: no line of the file to show.
         pos = rhai::Position::NONE;
     }
@@ -244,7 +268,13 @@ pub fn describe(e: &EvalAltResult, script: &CompiledScript, secrets: &Secrets) -
     };
     let (kind, error, values) = match assertion {
         Some(a) => {
-            let error = ScriptError::at(ErrorKind::Runtime, script.name(), script.source(), pos, a.message.clone());
+            let error = ScriptError::at(
+                ErrorKind::Runtime,
+                script.name(),
+                script.source(),
+                pos,
+                a.message.clone(),
+            );
             let values = match (a.left, a.right) {
                 (Some(l), Some(r)) => format!("\n  left: {l}\n right: {r}"),
                 _ => String::new(),
@@ -254,7 +284,13 @@ pub fn describe(e: &EvalAltResult, script: &CompiledScript, secrets: &Secrets) -
         None => {
             let mut error = ScriptError::from_eval(script.name(), script.source(), e);
             if pos.is_none() {
-                error = ScriptError::at(error.kind, script.name(), script.source(), pos, error.message);
+                error = ScriptError::at(
+                    error.kind,
+                    script.name(),
+                    script.source(),
+                    pos,
+                    error.message,
+                );
             }
             let kind = match error.kind {
                 ErrorKind::Timeout => FailureKind::Timeout,

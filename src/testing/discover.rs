@@ -18,10 +18,15 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     if Path::new("tests").is_dir() {
         defaults.push(PathBuf::from("tests"));
     }
-    let paths = if paths.is_empty() { &defaults[..] } else { paths };
+    let paths = if paths.is_empty() {
+        &defaults[..]
+    } else {
+        paths
+    };
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {}", p.display(), io_reason(&e)))?;
+        let meta =
+            std::fs::metadata(p).map_err(|e| format!("{}: {}", p.display(), io_reason(&e)))?;
         if meta.is_file() {
             out.push(clean(p));
             continue;
@@ -49,12 +54,15 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// `No such file or directory`, without Rust's `(os error 2)`.
 fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();
-    s.find(" (os error").map_or(s.clone(), |i| s[..i].to_owned())
+    s.find(" (os error")
+        .map_or(s.clone(), |i| s[..i].to_owned())
 }
 
 /// `./x_test.rhai` is shown as `x_test.rhai`.
 fn clean(p: &Path) -> PathBuf {
-    p.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf())
+    p.strip_prefix(".")
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Compiles `path` and lists its cases: one per `fn test_*()`, in the order
@@ -101,7 +109,9 @@ pub fn cases(host: &ScriptHost, path: &Path) -> Vec<Case> {
                     name: String::new(),
                     known_failure: Some(CaseFailure::plain(
                         FailureKind::Compile,
-                        format!("{display}: no test functions (a test is `fn test_name() {{ … }}`)"),
+                        format!(
+                            "{display}: no test functions (a test is `fn test_name() {{ … }}`)"
+                        ),
                     )),
                 }];
             }

@@ -73,7 +73,10 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(results: &[Finished], filtered_out: usize) -> Self {
-        let failed = results.iter().filter(|r| r.outcome.failure.is_some()).count();
+        let failed = results
+            .iter()
+            .filter(|r| r.outcome.failure.is_some())
+            .count();
         Summary {
             passed: results.len() - failed,
             failed,
@@ -95,11 +98,16 @@ pub fn finish(format: Format, results: &[Finished], summary: Summary, took: Dura
         return format!("# {counts}\n");
     }
     let mut out = String::new();
-    let failed: Vec<&Finished> = results.iter().filter(|r| r.outcome.failure.is_some()).collect();
+    let failed: Vec<&Finished> = results
+        .iter()
+        .filter(|r| r.outcome.failure.is_some())
+        .collect();
     if !failed.is_empty() {
         out.push_str("\nfailures:\n");
         for f in &failed {
-            let Some(failure) = &f.outcome.failure else { continue };
+            let Some(failure) = &f.outcome.failure else {
+                continue;
+            };
             let _ = write!(out, "\n---- {} ----\n{}\n", f.name, failure.text);
             if !f.outcome.output.is_empty() {
                 out.push_str("output:\n");
@@ -127,7 +135,10 @@ pub fn junit(results: &[Finished], took: Duration) -> String {
             files.push(&r.file);
         }
     }
-    let failures = results.iter().filter(|r| r.outcome.failure.is_some()).count();
+    let failures = results
+        .iter()
+        .filter(|r| r.outcome.failure.is_some())
+        .count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -229,20 +240,38 @@ mod tests {
     #[test]
     fn junit_escapes_and_counts() {
         let xml = junit(
-            &[finished("test_ok", None), finished("test_bad", Some("a_test.rhai:3:5: left < right & \"q\""))],
+            &[
+                finished("test_ok", None),
+                finished("test_bad", Some("a_test.rhai:3:5: left < right & \"q\"")),
+            ],
             Duration::from_millis(30),
         );
         assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
-        assert!(xml.contains("message=\"a_test.rhai:3:5: left &lt; right &amp; &quot;q&quot;\""), "{xml}");
-        assert!(xml.contains("<system-out>printed &lt;x&gt;</system-out>"), "{xml}");
+        assert!(
+            xml.contains("message=\"a_test.rhai:3:5: left &lt; right &amp; &quot;q&quot;\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<system-out>printed &lt;x&gt;</system-out>"),
+            "{xml}"
+        );
     }
 
     #[test]
     fn tap_numbers_results_and_puts_failures_in_yaml() {
         let ok = result(Format::Tap, 0, &finished("test_ok", None));
         assert_eq!(ok, "ok 1 - a_test.rhai::test_ok\n");
-        let bad = result(Format::Tap, 1, &finished("test_bad", Some("x:1:1: boom\n 1 | y")));
-        assert!(bad.starts_with("not ok 2 - a_test.rhai::test_bad\n  ---\n  message: \"x:1:1: boom\"\n"), "{bad}");
+        let bad = result(
+            Format::Tap,
+            1,
+            &finished("test_bad", Some("x:1:1: boom\n 1 | y")),
+        );
+        assert!(
+            bad.starts_with(
+                "not ok 2 - a_test.rhai::test_bad\n  ---\n  message: \"x:1:1: boom\"\n"
+            ),
+            "{bad}"
+        );
         assert!(bad.ends_with("  ...\n"), "{bad}");
     }
 }

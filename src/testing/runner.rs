@@ -52,7 +52,10 @@ pub fn run(opts: &RunOptions, out: &mut dyn Write) -> Result<Summary, String> {
         .build()
         .map_err(|e| format!("failed to start the async runtime: {e}"))?;
     let compiler = ScriptHost::for_tests(None, opts.script.clone(), None);
-    let mut cases: Vec<Case> = files.iter().flat_map(|f| discover::cases(&compiler, f)).collect();
+    let mut cases: Vec<Case> = files
+        .iter()
+        .flat_map(|f| discover::cases(&compiler, f))
+        .collect();
     let total = cases.len();
     if let Some(filter) = &opts.filter {
         cases.retain(|c| c.full_name().contains(filter.as_str()));

@@ -77,7 +77,10 @@ pub struct Secrets(Arc<Mutex<BTreeSet<String>>>);
 
 impl Secrets {
     fn add(&self, secret: String) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(secret);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(secret);
     }
 
     /// `text` with every recorded secret (and every token-shaped string) hidden.
@@ -186,7 +189,12 @@ impl World {
             // Still referenced (a detached script thread): let it be.
             return;
         };
-        for task in world.receivers.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for task in world
+            .receivers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
             task.abort();
         }
         world.recorder.abort();

@@ -74,7 +74,8 @@ impl Api {
             global.combine_flatten(m);
         }
         api.global = global.into();
-        api.namespaced.extend(crate::testing::api::namespaced_modules());
+        api.namespaced
+            .extend(crate::testing::api::namespaced_modules());
         api
     }
 

@@ -64,7 +64,11 @@ fn compare(
     ))
 }
 
-fn truth(ctx: &NativeCallContext, cond: &Dynamic, message: Option<String>) -> Result<(), Box<EvalAltResult>> {
+fn truth(
+    ctx: &NativeCallContext,
+    cond: &Dynamic,
+    message: Option<String>,
+) -> Result<(), Box<EvalAltResult>> {
     let Ok(ok) = cond.as_bool() else {
         return Err(crate::script::api::errors::host_error(
             "assert",
@@ -95,15 +99,16 @@ fn truth(ctx: &NativeCallContext, cond: &Dynamic, message: Option<String>) -> Re
 /// What a `catch` would have received for `err`.
 fn caught(err: &EvalAltResult) -> Dynamic {
     match err {
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
-            caught(inner)
-        }
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => caught(inner),
         EvalAltResult::ErrorRuntime(v, _) => v.clone(),
         other => {
             let mut map = rhai::Map::new();
             let text = other.to_string();
             let suffix = format!(" ({})", other.position());
-            let text = text.strip_suffix(&suffix).map_or(text.clone(), str::to_owned);
+            let text = text
+                .strip_suffix(&suffix)
+                .map_or(text.clone(), str::to_owned);
             map.insert("message".into(), text.into());
             Dynamic::from_map(map)
         }
@@ -111,10 +116,10 @@ fn caught(err: &EvalAltResult) -> Dynamic {
 }
 
 fn message_of(ctx: &NativeCallContext, v: &Dynamic) -> String {
-    if let Some(m) = v.read_lock::<rhai::Map>() {
-        if let Some(msg) = m.get("message") {
-            return msg.to_string();
-        }
+    if let Some(m) = v.read_lock::<rhai::Map>()
+        && let Some(msg) = m.get("message")
+    {
+        return msg.to_string();
     }
     ctx.call_native_fn::<String>("to_string", (v.clone(),))
         .unwrap_or_else(|_| crate::script::render::inline(v))
@@ -147,8 +152,9 @@ fn throws(
                     return Err(fail(
                         ctx,
                         AssertionFailure {
-                            message: "assertion failed: the error does not contain the expected text"
-                                .to_owned(),
+                            message:
+                                "assertion failed: the error does not contain the expected text"
+                                    .to_owned(),
                             left: Some(format!("{got:?}")),
                             right: Some(format!("{want:?}")),
                         },

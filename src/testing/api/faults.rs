@@ -32,7 +32,12 @@ pub mod faults_api {
                 value
                     .as_float()
                     .or_else(|_| value.as_int().map(|i| i as f64))
-                    .map_err(|_| bad(format!("{key} must be a number from 0 to 1, got {}", value.type_name())))
+                    .map_err(|_| {
+                        bad(format!(
+                            "{key} must be a number from 0 to 1, got {}",
+                            value.type_name()
+                        ))
+                    })
             };
             match key.as_str() {
                 "error_rate" => cfg.error_rate = rate()?,
@@ -56,8 +61,12 @@ pub mod faults_api {
             }
         }
         // The dev cluster's own names (errorRate …) would confuse here.
-        cfg.validate()
-            .map_err(|e| bad(e.replace("errorRate", "error_rate").replace("throttleRate", "throttle_rate").replace("dropRate", "drop_rate")))?;
+        cfg.validate().map_err(|e| {
+            bad(e
+                .replace("errorRate", "error_rate")
+                .replace("throttleRate", "throttle_rate")
+                .replace("dropRate", "drop_rate"))
+        })?;
         w.dev.set_faults(cfg).map_err(|e| bad(format!("{e:#}")))
     }
 

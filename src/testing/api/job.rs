@@ -37,7 +37,11 @@ pub mod job_api {
     /// run_job("rotate.rhai", #{ args: #{ ttl: "2h", stdout: "false" } });
     /// ```
     #[rhai_fn(name = "run_job", return_raw)]
-    pub fn run_job_with(ctx: NativeCallContext, path: &str, options: Map) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn run_job_with(
+        ctx: NativeCallContext,
+        path: &str,
+        options: Map,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         const F: &str = "run_job";
         let pos = ctx.call_position();
         let w = world(&ctx)?;
@@ -78,7 +82,11 @@ pub mod job_api {
             Ok(v) => Ok(v),
             Err(RunFailure::Script(e)) => {
                 let e = ScriptError::from_eval(script.name(), script.source(), &e);
-                Err(host_error(F, &format!("the job failed: {}", e.headline()), pos))
+                Err(host_error(
+                    F,
+                    &format!("the job failed: {}", e.headline()),
+                    pos,
+                ))
             }
             Err(RunFailure::Panic(m)) => Err(host_error(F, &format!("the job panicked: {m}"), pos)),
         }

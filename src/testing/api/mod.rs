@@ -67,9 +67,8 @@ pub(crate) fn duration_arg(
         return Ok(*d);
     }
     if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
-        return crate::token::parse_go_duration(s.as_str()).map_err(|e| {
-            host_error(ctx.fn_name(), &format!("{what}: {e}"), ctx.call_position())
-        });
+        return crate::token::parse_go_duration(s.as_str())
+            .map_err(|e| host_error(ctx.fn_name(), &format!("{what}: {e}"), ctx.call_position()));
     }
     Err(host_error(
         ctx.fn_name(),

@@ -46,8 +46,7 @@ pub mod schedule_api {
             let path = world(&ctx)?.dir.join(job.trim());
             let source = std::fs::read_to_string(&path)
                 .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
-            ScriptHeader::parse(&source)
-                .map_err(|e| fail(format!("{}: {e}", path.display())))?
+            ScriptHeader::parse(&source).map_err(|e| fail(format!("{}: {e}", path.display())))?
         } else {
             ScriptHeader {
                 schedule: Some(CronSpec::parse(job).map_err(|e| fail(e.to_string()))?),
@@ -84,7 +83,11 @@ pub mod schedule_api {
     /// assert_eq(schedule::local(timestamp("2024-03-31T01:30:00Z"), "Europe/Berlin"), "2024-03-31T03:30:00+02:00");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn local(ctx: NativeCallContext, t: jiff::Timestamp, tz: &str) -> Result<String, Box<EvalAltResult>> {
+    pub fn local(
+        ctx: NativeCallContext,
+        t: jiff::Timestamp,
+        tz: &str,
+    ) -> Result<String, Box<EvalAltResult>> {
         let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
             host_error(
                 "schedule::local",
@@ -93,7 +96,11 @@ pub mod schedule_api {
             )
         })?;
         let utc = chrono::DateTime::from_timestamp(t.as_second(), 0).ok_or_else(|| {
-            host_error("schedule::local", "the time is out of range", ctx.call_position())
+            host_error(
+                "schedule::local",
+                "the time is out of range",
+                ctx.call_position(),
+            )
         })?;
         Ok(utc
             .with_timezone(&zone)

@@ -53,7 +53,10 @@ pub mod webhook_api {
     /// let down = webhook::receiver(503);
     /// ```
     #[rhai_fn(name = "receiver", return_raw)]
-    pub fn receiver_with(ctx: NativeCallContext, status: INT) -> Result<WebhookReceiver, Box<EvalAltResult>> {
+    pub fn receiver_with(
+        ctx: NativeCallContext,
+        status: INT,
+    ) -> Result<WebhookReceiver, Box<EvalAltResult>> {
         let mut r = super::start(&ctx)?;
         respond(ctx, &mut r, status)?;
         Ok(r)
@@ -109,7 +112,11 @@ pub mod webhook_api {
     /// hook.respond(500);
     /// ```
     #[rhai_fn(global, return_raw)]
-    pub fn respond(ctx: NativeCallContext, r: &mut WebhookReceiver, status: INT) -> Result<(), Box<EvalAltResult>> {
+    pub fn respond(
+        ctx: NativeCallContext,
+        r: &mut WebhookReceiver,
+        status: INT,
+    ) -> Result<(), Box<EvalAltResult>> {
         let mode = match status {
             0 => super::Mode::Hang,
             200..=299 => super::Mode::Accept,
@@ -117,7 +124,9 @@ pub mod webhook_api {
             _ => {
                 return Err(host_error(
                     "respond",
-                    &format!("the status must be 200-299, 400-599 or 0 (never answer), got {status}"),
+                    &format!(
+                        "the status must be 200-299, 400-599 or 0 (never answer), got {status}"
+                    ),
                     ctx.call_position(),
                 ));
             }
