@@ -107,10 +107,16 @@ fn finish(name: &str, source: &str, mut problems: Vec<ScriptError>) -> Report {
 
 pub fn run(_global: &GlobalArgs, args: CheckArgs) -> Result<(), Failure> {
     let host = ScriptHost::new(None, ScriptOptions::default());
+    // Test files may call the test-only functions `tokensmith test` gives them.
+    let tests = ScriptHost::for_tests(None, ScriptOptions::default(), None);
     let mut failed = 0usize;
     let mut out = String::new();
     for path in &args.scripts {
-        let report = check_one(&host, path);
+        let is_test = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(crate::testing::discover::SUFFIX));
+        let report = check_one(if is_test { &tests } else { &host }, path);
         if !report.ok {
             failed += 1;
         }

@@ -14,6 +14,7 @@ pub mod dev_cluster;
 pub mod fleet;
 pub mod repl;
 pub mod run;
+pub mod test;
 pub mod token;
 pub mod watch;
 
@@ -105,6 +106,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Compile and lint scripts without running them.
     Check(check::CheckArgs),
+    /// Run the tests of `*_test.rhai` files, each against a fresh dev cluster.
+    Test(test::TestArgs),
     /// An interactive Rhai session against the cluster.
     Repl(repl::ReplArgs),
     /// Run scheduled scripts from a directory, reloading them as they change.
@@ -128,6 +131,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Token(args) => token::run(&global, args),
         Command::Run(args) => run::run(&global, args),
         Command::Check(args) => check::run(&global, args),
+        Command::Test(args) => test::run(&global, args),
         Command::Repl(args) => repl::run(&global, args),
         Command::Watch(args) => watch::run(&global, args),
         Command::DevCluster(args) => dev_cluster::run(&global, args),

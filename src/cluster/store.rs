@@ -31,6 +31,7 @@ pub struct TokenStore {
     server: String,
     dry_run: bool,
     retry: RetryPolicy,
+    clock: crate::clock::Clock,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -49,7 +50,14 @@ impl TokenStore {
             server,
             dry_run,
             retry: RetryPolicy::default(),
+            clock: crate::clock::Clock::system(),
         }
+    }
+
+    /// Sets the clock expirations are computed from (`now + ttl`).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sets how transient failures of idempotent calls are retried.
@@ -124,7 +132,7 @@ impl TokenStore {
         if let Ok(Some(_)) = self.get_secret(&name).await {
             return Err(ClusterError::TokenExists(id.to_string()));
         }
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let secret = to_secret(token, labels, now);
         let context = format!("failed to create or update bootstrap token with name {name}");
         if self.dry_run {

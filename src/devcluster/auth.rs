@@ -68,7 +68,7 @@ pub fn authenticate(header: Option<&str>, admin_token: &str, store: &Store) -> O
     if constant_time_eq(token.as_bytes(), admin_token.as_bytes()) {
         return Some(User::Admin);
     }
-    bootstrap_user(token, store, jiff::Timestamp::now())
+    bootstrap_user(token, store, store.clock().now())
 }
 
 /// Every check of the upstream authenticator, in its order. Rejections are

@@ -97,7 +97,7 @@ pub async fn create(
             "resourceVersion should not be set on objects to be created",
         ));
     }
-    stamp_new(r, &mut obj);
+    stamp_new(r, &mut obj, store.clock().now());
     let name = objects::name(&obj).to_string();
     let key = Key::new(r, ctx.namespace, &name);
     store
@@ -114,7 +114,7 @@ pub async fn create(
 
 /// What the server sets on every new object: a fresh uid and creation time,
 /// and nothing the client claimed about them.
-fn stamp_new(r: Resource, obj: &mut Value) {
+fn stamp_new(r: Resource, obj: &mut Value, now: jiff::Timestamp) {
     let meta = objects::meta_mut(obj);
     for field in [
         "uid",
@@ -127,7 +127,7 @@ fn stamp_new(r: Resource, obj: &mut Value) {
         meta.remove(field);
     }
     meta.insert("uid".into(), json!(objects::new_uid()));
-    meta.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
+    meta.insert("creationTimestamp".into(), json!(objects::rfc3339(now)));
     if r == Resource::Namespaces {
         namespace_defaults(obj);
     }
@@ -165,7 +165,7 @@ pub async fn update(
             None if leases && !rv_given => {
                 ensure_namespace(tx, r, ctx.namespace)?;
                 validate::validate(r, &obj)?;
-                stamp_new(r, &mut obj);
+                stamp_new(r, &mut obj, store.clock().now());
                 fields::record_update(None, &mut obj, &ctx.manager, r.api_version());
                 Ok((201, tx.put(key.clone(), obj)))
             }
@@ -382,7 +382,7 @@ pub async fn patch(
                             validate::validate(r, &obj)?;
                             let meta = objects::meta_mut(&mut obj);
                             meta.insert("uid".into(), json!(objects::new_uid()));
-                            meta.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
+                            meta.insert("creationTimestamp".into(), json!(objects::rfc3339(store.clock().now())));
                             if r == Resource::Namespaces {
                                 namespace_defaults(&mut obj);
                             }
@@ -527,8 +527,10 @@ pub async fn delete(
                     }
                 }
                 let mut last = tx.remove(&key).unwrap_or(existing);
-                objects::meta_mut(&mut last)
-                    .insert("deletionTimestamp".into(), json!(objects::now_rfc3339()));
+                objects::meta_mut(&mut last).insert(
+                    "deletionTimestamp".into(),
+                    json!(objects::rfc3339(store.clock().now())),
+                );
                 last["status"] = json!({"phase": "Terminating"});
                 return Ok((200, last));
             }

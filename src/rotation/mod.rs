@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 
 use crate::cluster::verify::verify_join;
 use crate::cluster::{Cluster, ClusterError, StoredToken};
@@ -267,7 +267,7 @@ async fn rollback(
 ) {
     let mut restored_all = true;
     if !done.is_empty() {
-        let now = Timestamp::now();
+        let now = cluster.clock().now();
         let previous = rotation_tokens(cluster, selector)
             .await
             .ok()

@@ -34,6 +34,9 @@ pub struct RunContext {
     /// most allowed (0 = no limit): the budget a polling loop runs into.
     pub api_calls: std::sync::atomic::AtomicU64,
     pub max_api_calls: u64,
+    /// The test's world under `tokensmith test` (its dev cluster, clock and
+    /// receivers); `None` everywhere else.
+    pub test: Option<Arc<crate::testing::World>>,
 }
 
 /// When the current evaluation must end, and the limit that set it (for messages).
@@ -90,6 +93,20 @@ impl RunContext {
             *c = clock;
         }
         self.api_calls.store(0, Ordering::Relaxed);
+    }
+
+    /// The time as the script sees it: its cluster's clock (a test's dev
+    /// cluster moves with `clock::advance`), else the system's.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.cluster
+            .as_ref()
+            .map_or_else(jiff::Timestamp::now, |c| c.clock().now())
+    }
+
+    /// [`RunContext::now`] of the run `ctx` belongs to, or the system time
+    /// outside a run (constant folding, documentation examples).
+    pub fn now_of(ctx: &NativeCallContext) -> jiff::Timestamp {
+        Self::of(ctx).map_or_else(|_| jiff::Timestamp::now(), |r| r.now())
     }
 
     pub fn cancelled(&self) -> bool {

@@ -104,6 +104,57 @@ pub fn render(functions: &[FnDoc]) -> String {
     out
 }
 
+const TESTING_INTRO: &str = "
+## Test-only functions (`tokensmith test`)
+
+Only `*_test.rhai` files run by `tokensmith test` can call these (see
+\"Testing your scripts\" in `docs/guide.md`). Each `fn test_*()` runs
+against its own fresh dev cluster; `setup()`, when the file has one, runs
+before each test. A failed assertion stops the test and is reported with
+its file, line, column and both values.
+";
+
+/// The reference with the test-only section: `functions` are the whole
+/// API, `with_tests` the API of a test host (its extra functions are the
+/// test-only ones).
+pub fn render_all(functions: &[FnDoc], with_tests: &[FnDoc]) -> String {
+    let mut out = render(functions);
+    let extra: Vec<&FnDoc> = with_tests
+        .iter()
+        .filter(|f| !functions.contains(f))
+        .collect();
+    if extra.is_empty() {
+        return out;
+    }
+    out.push_str(TESTING_INTRO);
+    let mut by_ns: BTreeMap<&str, Vec<&FnDoc>> = BTreeMap::new();
+    let mut by_type: BTreeMap<String, Vec<&FnDoc>> = BTreeMap::new();
+    for f in extra {
+        match f.kind() {
+            FnKind::Function => by_ns.entry(f.namespace.as_str()).or_default().push(f),
+            _ => by_type
+                .entry(f.receiver().unwrap_or_default())
+                .or_default()
+                .push(f),
+        }
+    }
+    if let Some(fns) = by_ns.get("") {
+        out.push_str("\n## Test-only: assertions and jobs\n");
+        functions_section(&mut out, fns);
+    }
+    for ns in crate::testing::api::TEST_NAMESPACES {
+        if let Some(fns) = by_ns.get(ns) {
+            let _ = write!(out, "\n## Test-only: `{ns}::`\n");
+            functions_section(&mut out, fns);
+        }
+    }
+    for (ty, fns) in &by_type {
+        let _ = write!(out, "\n## Test-only type `{ty}`\n");
+        type_section(&mut out, fns);
+    }
+    out
+}
+
 /// One `###` per name, each overload's signature and doc beneath it.
 fn functions_section(out: &mut String, fns: &[&FnDoc]) {
     let mut by_name: BTreeMap<String, Vec<&FnDoc>> = BTreeMap::new();
@@ -169,7 +220,11 @@ mod tests {
     #[test]
     fn committed_api_reference_is_current() {
         let host = ScriptHost::new(None, ScriptOptions::default());
-        let fresh = render(&catalog::api_functions(&host));
+        let tests = ScriptHost::for_tests(None, ScriptOptions::default(), None);
+        let fresh = render_all(
+            &catalog::api_functions(&host),
+            &catalog::api_functions(&tests),
+        );
         if std::env::var_os("UPDATE_DOCS").is_some() {
             std::fs::write(PATH, &fresh).expect("write docs/rhai-api.md");
             return;
@@ -183,7 +238,7 @@ mod tests {
 
     #[test]
     fn every_example_in_the_reference_compiles() {
-        let host = ScriptHost::new(None, ScriptOptions::default());
+        let host = ScriptHost::for_tests(None, ScriptOptions::default(), None);
         for f in catalog::api_functions(&host) {
             for block in f.doc.split("```rhai").skip(1) {
                 let code = block.split("```").next().unwrap_or_default();

@@ -105,6 +105,7 @@ struct Inner {
     api: Api,
     runtime: Option<tokio::runtime::Handle>,
     modules: super::resolver::ModuleMemory,
+    test: Option<Arc<crate::testing::World>>,
 }
 
 impl ScriptHost {
@@ -119,6 +120,28 @@ impl ScriptHost {
                 api: Api::new(),
                 runtime: tokio::runtime::Handle::try_current().ok(),
                 modules: Default::default(),
+                test: None,
+            }),
+        }
+    }
+
+    /// A host with the test-only API as well (assertions, `clock::`,
+    /// `faults::`, `webhook::`, `schedule::`, `run_job`), for `tokensmith
+    /// test`; `world` is the test's own. Without a world the test functions
+    /// are there to compile and document, and fail when called.
+    pub fn for_tests(
+        cluster: Option<Cluster>,
+        opts: ScriptOptions,
+        world: Option<Arc<crate::testing::World>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cluster,
+                opts,
+                api: Api::with_test_modules(),
+                runtime: tokio::runtime::Handle::try_current().ok(),
+                modules: Default::default(),
+                test: world,
             }),
         }
     }
@@ -278,6 +301,7 @@ impl ScriptHost {
             clock: Mutex::new(None),
             api_calls: Default::default(),
             max_api_calls: inner.opts.limits.max_api_calls,
+            test: inner.test.clone(),
         });
         let mut engine = self.engine();
         engine.set_default_tag(ctx.into_tag());

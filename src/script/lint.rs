@@ -241,7 +241,8 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             return true;
         } else if imports.contains(&ns) || ns == "global" {
             return true;
-        } else if !NAMESPACES.contains(&ns.as_str()) {
+        } else if !NAMESPACES.contains(&ns.as_str()) && !known.by_ns.contains_key(ns.as_str()) {
+            // (The engine's own namespaces count too: a test host has `clock::` and more.)
             report(
                 pos,
                 format!(

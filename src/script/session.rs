@@ -60,6 +60,12 @@ impl Session {
         &self.engine
     }
 
+    /// The engine, to route `print`/`debug` elsewhere (`tokensmith test`
+    /// keeps each test's output for its report).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
     pub fn scope(&self) -> &Scope<'static> {
         &self.scope
     }
@@ -75,12 +81,23 @@ impl Session {
         script: &CompiledScript,
         deadline: Option<Instant>,
     ) -> Result<Dynamic, ScriptError> {
+        self.run_raw(script, deadline)
+            .map_err(|e| ScriptError::from_eval(&script.name, &script.source, &e))
+    }
+
+    /// [`Session::run`] with Rhai's own error, for a caller that looks inside
+    /// it (`tokensmith test` reads a failed assertion's values from it).
+    pub fn run_raw(
+        &mut self,
+        script: &CompiledScript,
+        deadline: Option<Instant>,
+    ) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
         self.ctx.start_clock(deadline, self.timeout);
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &script.ast);
         self.ctx.start_clock(None, None);
-        result.map_err(|e| ScriptError::from_eval(&script.name, &script.source, &e))
+        result
     }
 
     /// Compiles and runs one REPL input. Its functions stay defined for the

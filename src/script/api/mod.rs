@@ -76,6 +76,19 @@ impl Api {
         }
     }
 
+    /// The API plus the test-only modules of `tokensmith test`.
+    pub fn with_test_modules() -> Self {
+        let mut api = Self::new();
+        let mut global = (*api.global).clone();
+        for m in crate::testing::api::global_modules() {
+            global.combine_flatten(m);
+        }
+        api.global = global.into();
+        api.namespaced
+            .extend(crate::testing::api::namespaced_modules());
+        api
+    }
+
     /// Registers the whole API into `engine`. Later global modules win over
     /// earlier ones, so our `sleep` replaces the standard library's.
     pub fn register(&self, engine: &mut Engine) {
@@ -91,6 +104,7 @@ impl Api {
             .register_type_with_name::<jiff::Timestamp>("Timestamp")
             .register_type_with_name::<jiff::SignedDuration>("Duration")
             .register_type_with_name::<errors::HostError>("HostError");
+        crate::testing::api::register_types(engine);
         engine.register_global_module(self.global.clone());
         for (name, m) in &self.namespaced {
             engine.register_static_module(*name, m.clone());

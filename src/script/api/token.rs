@@ -187,7 +187,6 @@ pub fn create_with(
 
 #[export_module]
 pub mod token_api {
-    use jiff::Timestamp;
     use rhai::{Array, Dynamic, EvalAltResult, Map};
 
     use super::{ScriptToken, create_with, delete_one, id_of, token_of};
@@ -442,10 +441,11 @@ pub mod token_api {
     /// for t in token::list() { if t.ttl != () && t.ttl < duration("1h") { log::warn(`${t.id} expires soon`) } }
     /// ```
     #[rhai_fn(global, get = "ttl", pure)]
-    pub fn ttl(t: &mut Token) -> Dynamic {
+    pub fn ttl(ctx: NativeCallContext, t: &mut Token) -> Dynamic {
         // Expirations are whole seconds; sub-second noise would only clutter output.
+        let now = crate::script::context::RunContext::now_of(&ctx);
         t.expires().map_or(Dynamic::UNIT, |e| {
-            let left = e.duration_since(Timestamp::now());
+            let left = e.duration_since(now);
             Dynamic::from(jiff::SignedDuration::from_secs(left.as_secs()))
         })
     }
@@ -456,10 +456,9 @@ pub mod token_api {
     /// let stale = token::list().filter(|t| t.expired);
     /// ```
     #[rhai_fn(global, get = "expired", pure)]
-    pub fn expired(t: &mut Token) -> bool {
-        t.token
-            .expires
-            .is_some_and(|e| e.is_expired(Timestamp::now()))
+    pub fn expired(ctx: NativeCallContext, t: &mut Token) -> bool {
+        let now = crate::script::context::RunContext::now_of(&ctx);
+        t.token.expires.is_some_and(|e| e.is_expired(now))
     }
 
     /// When the token's Secret was created, or `()` for a token only generated.
