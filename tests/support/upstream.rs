@@ -43,7 +43,7 @@ pub const VERSION: &str = "v1.37.2";
 /// The token `kubeadm init phase bootstrap-token` insists on creating (its
 /// config defaulting always adds one); deleted again before tests see the
 /// cluster, so a fresh cluster has no tokens, like a fresh dev cluster.
-const SETUP_TOKEN: &str = "ts0000.setup0000000000ff";
+const SETUP_TOKEN: &str = "ts0000.0000000000000000";
 
 /// Where `tests/upstream/build.sh` puts the binaries.
 pub fn bin_dir() -> PathBuf {
@@ -386,10 +386,12 @@ impl UpstreamCluster {
         const PATIENCE: Duration = Duration::from_secs(240);
         let start = Instant::now();
         loop {
-            for p in &mut self.procs {
-                if let Some(status) = p.exited() {
-                    panic!("{} exited early ({status}):\n{}", p.name, self.logs());
-                }
+            let dead = self
+                .procs
+                .iter_mut()
+                .find_map(|p| p.exited().map(|status| (p.name, status)));
+            if let Some((name, status)) = dead {
+                panic!("{name} exited early ({status}):\n{}", self.logs());
             }
             let (url, ca) = (self.url.clone(), self.ca_pem.clone());
             let ready = block_on(async move {
@@ -499,6 +501,12 @@ impl Drop for UpstreamCluster {
     }
 }
 
+/// kubeadm replaces a loopback advertise address with the host's default-route
+/// address, and fails where it cannot pick one. This documentation-range
+/// address (RFC 5737) only ends up as a SAN of the serving certificate:
+/// everything connects through `controlPlaneEndpoint`, on loopback.
+const ADVERTISE: &str = "203.0.113.1";
+
 /// What `kubeadm init` would be given for a single loopback control plane.
 fn kubeadm_config(port: u16, pki: &Path) -> String {
     format!(
@@ -507,7 +515,7 @@ kind: InitConfiguration
 bootstrapTokens:
 - token: {SETUP_TOKEN}
 localAPIEndpoint:
-  advertiseAddress: 127.0.0.1
+  advertiseAddress: {ADVERTISE}
   bindPort: {port}
 nodeRegistration:
   name: tokensmith-upstream

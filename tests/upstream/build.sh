@@ -49,7 +49,17 @@ for n in "${names[@]}"; do
     [[ -n ${pkg[$n]:-} ]] || die "unknown program '$n' (known: ${!pkg[*]})"
 done
 
-key=$(cat "$here/go.mod" "$here/go.sum" "$here/controllers/main.go" | sha256sum | cut -c1-16)
+# What kubernetes' hack/lib/version.sh stamps: without it the programs call
+# themselves v0.0.0-master, and kubeadm refuses a v1.37.2 control plane. (No
+# gitCommit: a module download carries none.)
+major=${version#v}; major=${major%%.*}
+minor=${version#v*.}; minor=${minor%%.*}
+ldflags="-s -w"
+for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $p.gitVersion=$version -X $p.gitMajor=$major -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+done
+
+key=$(cat "$here/go.mod" "$here/go.sum" "$here/controllers/main.go" "$here/build.sh" | sha256sum | cut -c1-16)
 mkdir -p "$out" || die "cannot create $out"
 cd "$here"
 for n in "${names[@]}"; do
@@ -61,7 +71,7 @@ for n in "${names[@]}"; do
     echo "upstream: building $n ($version, ${pkg[$n]}) with Go $have_go ..."
     start=$SECONDS
     # -s -w and -trimpath: smaller binaries, and the cache directory's path stays out of them.
-    if ! "$go_bin" build -trimpath -ldflags='-s -w' -o "$out/.$n.tmp" "${pkg[$n]}"; then
+    if ! "$go_bin" build -trimpath -ldflags="$ldflags" -o "$out/.$n.tmp" "${pkg[$n]}"; then
         rm -f "$out/.$n.tmp"
         die "go build of $n (${pkg[$n]}) failed; see the compiler output above"
     fi
