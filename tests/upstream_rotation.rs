@@ -91,7 +91,7 @@ fn rotate_rhai_publishes_to_secret_configmap_and_file_on_a_real_apiserver() {
         assert!(theirs.status.success(), "{}", text(&theirs.stderr));
         let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
         assert_eq!(
-            words(&text(&theirs.stdout).replace("zzzzzz.0123456789abcdef", &in_file.to_string())),
+            words(&text(&theirs.stdout).replace("zzzzzz.0123456789abcdef", &in_file.expose())),
             words(&file_text),
             "{when}"
         );

@@ -241,13 +241,13 @@ impl UpstreamCluster {
             "etcd",
             &d,
             std::process::Command::new(binary("etcd"))
-                .arg("--name=default")
+                .arg("--name=upstream")
                 .arg(format!("--data-dir={}", d.join("etcd").display()))
                 .arg(format!("--listen-client-urls={etcd_url}"))
                 .arg(format!("--advertise-client-urls={etcd_url}"))
                 .arg(format!("--listen-peer-urls={peer_url}"))
                 .arg(format!("--initial-advertise-peer-urls={peer_url}"))
-                .arg(format!("--initial-cluster=default={peer_url}"))
+                .arg(format!("--initial-cluster=upstream={peer_url}"))
                 .arg("--unsafe-no-fsync")
                 .arg("--log-level=warn"),
         );

@@ -28,7 +28,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 # Two clusters at a time: each is an etcd and a kube-apiserver, CPU-heavy while starting.
-cargo test "${targets[@]}" -- --ignored --test-threads=2 "$@" 2>&1 | tee "$log"
+cargo test --no-fail-fast "${targets[@]}" -- --ignored --test-threads=2 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
