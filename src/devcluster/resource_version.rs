@@ -130,7 +130,12 @@ fn list_options_invalid(causes: Vec<FieldCause>) -> Result<(), ApiError> {
     if causes.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::invalid_kind("ListOptions", "meta.k8s.io", "", causes))
+        Err(ApiError::invalid_kind(
+            "ListOptions",
+            "meta.k8s.io",
+            "",
+            causes,
+        ))
     }
 }
 

@@ -71,11 +71,7 @@ fn name_causes(r: Resource, field: &str, name: &str) -> Vec<FieldCause> {
             ));
         }
         if !subdomain_shape(name) {
-            causes.push(FieldCause::invalid(
-                field,
-                name,
-                DNS1123_SUBDOMAIN_MSG,
-            ));
+            causes.push(FieldCause::invalid(field, name, DNS1123_SUBDOMAIN_MSG));
         }
     }
     causes
@@ -128,7 +124,8 @@ pub fn decode_and_normalize(r: Resource, obj: &mut Value) -> Result<(), ApiError
         }
         Some(_) => {
             return Err(cannot_handle(
-                "json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta".into(),
+                "json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta"
+                    .into(),
             ));
         }
     }
@@ -581,10 +578,7 @@ mod tests {
     fn label_keys_are_qualified_names() {
         assert!(label_key_errors("app").is_empty());
         assert!(label_key_errors("example.com/app").is_empty());
-        assert_eq!(
-            label_key_errors("/app"),
-            ["prefix part must be non-empty"]
-        );
+        assert_eq!(label_key_errors("/app"), ["prefix part must be non-empty"]);
         assert_eq!(
             label_key_errors(&"a".repeat(64)),
             ["name part must be no more than 63 bytes"]
