@@ -525,3 +525,31 @@ async fn bogus_resource_versions_on_reads_are_refused() {
         .await;
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test]
+async fn typed_secrets_need_their_keys() {
+    let cluster = TestCluster::start();
+    let (code, s) = post(
+        &cluster,
+        SECRETS,
+        json!({"metadata": {"name": "t"}, "type": "kubernetes.io/tls", "data": {"tls.crt": "eA=="}}),
+    )
+    .await;
+    assert_eq!((code, s["reason"].as_str()), (422, Some("Invalid")));
+    assert_eq!(
+        s["message"],
+        "Secret \"t\" is invalid: data[tls.key]: Required value"
+    );
+    assert_eq!(s["details"]["causes"][0]["message"], "Required value");
+    let (code, s) = post(
+        &cluster,
+        SECRETS,
+        json!({"metadata": {"name": "sa"}, "type": "kubernetes.io/service-account-token"}),
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        s["message"],
+        "Secret \"sa\" is invalid: metadata.annotations[kubernetes.io/service-account.name]: Required value"
+    );
+}

@@ -57,26 +57,8 @@ impl Gen {
 }
 
 const TTLS: &[&str] = &[
-    "1h",
-    "2h30m",
-    "24h",
-    "0",
-    "0s",
-    "-1h",
-    "-5m",
-    "90m",
-    "1h2m3s",
-    "87600h",
-    "2562047h",
-    "9999999h",
-    "1d",
-    "abc",
-    "",
-    "1.5h",
-    "+2h",
-    "1e3h",
-    "300ms",
-    "15s",
+    "1h", "2h30m", "24h", "0", "0s", "-1h", "-5m", "90m", "1h2m3s", "87600h", "2562047h",
+    "9999999h", "1d", "abc", "", "1.5h", "+2h", "1e3h", "300ms", "15s",
 ];
 const USAGES: &[&str] = &[
     "signing",
@@ -178,7 +160,10 @@ struct Case {
 
 fn maybe_unknown_flag(g: &mut Gen, args: &mut Vec<String>) {
     if g.chance(4) {
-        args.push(g.pick(&["--foo", "--ttl", "-x", "--usages", "--output=json"]).into());
+        args.push(
+            g.pick(&["--foo", "--ttl", "-x", "--usages", "--output=json"])
+                .into(),
+        );
     }
 }
 
@@ -437,7 +422,11 @@ fn describe_secret(s: &Secret, keep: &[String], started: i64) -> String {
     let keep_id = keep.iter().any(|k| k.starts_with(&format!("{id}.")));
     out.push_str(&format!(
         "name={} type={:?} labels={:?} annotations={:?}",
-        if keep_id { name.clone() } else { "bootstrap-token-<id>".into() },
+        if keep_id {
+            name.clone()
+        } else {
+            "bootstrap-token-<id>".into()
+        },
         s.type_,
         s.metadata.labels,
         s.metadata.annotations
@@ -580,10 +569,15 @@ fn compare_on(name: &str, cluster: &dyn ClusterUnderTest, cases: &[Case]) -> (us
             let mut d = format!(
                 "[{name} #{i}] {:?}{}\n",
                 case.args,
-                case.config.map(|c| format!(" config={c:?}")).unwrap_or_default()
+                case.config
+                    .map(|c| format!(" config={c:?}"))
+                    .unwrap_or_default()
             );
             if want.code != got.code {
-                d.push_str(&format!("  exit: kubeadm {:?}, tokensmith {:?}\n", want.code, got.code));
+                d.push_str(&format!(
+                    "  exit: kubeadm {:?}, tokensmith {:?}\n",
+                    want.code, got.code
+                ));
             }
             if want.stdout != got.stdout {
                 d.push_str(&format!(
@@ -660,5 +654,10 @@ fn tokensmith_matches_kubeadm_on_kube_apiserver() {
     let cluster_cases: Vec<Case> = cases.into_iter().filter(|c| c.uses_cluster).collect();
     let real = UpstreamCluster::start();
     let (ran, diffs) = compare_on("real", &real, &cluster_cases);
-    report(seed, cluster_cases.len(), &[("kube-apiserver", ran)], &diffs);
+    report(
+        seed,
+        cluster_cases.len(),
+        &[("kube-apiserver", ran)],
+        &diffs,
+    );
 }

@@ -278,8 +278,10 @@ async fn run(cluster: &dyn ClusterUnderTest) -> Vec<(u16, Value)> {
             let change = async {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 c.send(
-                    &step("PATCH", format!("{SECRETS}/a"))
-                        .raw("application/merge-patch+json", r#"{"metadata":{"labels":{"seen":"watch"}}}"#),
+                    &step("PATCH", format!("{SECRETS}/a")).raw(
+                        "application/merge-patch+json",
+                        r#"{"metadata":{"labels":{"seen":"watch"}}}"#,
+                    ),
                     &rv,
                 )
                 .await

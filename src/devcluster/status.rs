@@ -357,10 +357,16 @@ impl FieldCause {
 
     /// The cause's own message (without the field path).
     fn cause_message(&self) -> String {
-        match &self.value {
-            Some(v) => format!("{}: {v}: {}", self.type_text(), self.detail),
-            None => format!("{}: {}", self.type_text(), self.detail),
+        let mut s = match &self.value {
+            Some(v) => format!("{}: {v}", self.type_text()),
+            None => self.type_text().to_string(),
+        };
+        // field.Error.ErrorBody appends ": detail" only when there is one.
+        if !self.detail.is_empty() {
+            s.push_str(": ");
+            s.push_str(&self.detail);
         }
+        s
     }
 
     fn render(&self) -> String {

@@ -307,6 +307,7 @@ pub fn validate(r: Resource, obj: &Value) -> Result<(), ApiError> {
             if total > MAX_SECRET_SIZE {
                 causes.push(FieldCause::too_long("data", MAX_SECRET_SIZE));
             }
+            causes.extend(secret_type_causes(obj));
         }
         Resource::ConfigMaps => {
             let binary = string_map(obj, "binaryData");
@@ -342,6 +343,55 @@ pub fn validate(r: Resource, obj: &Value) -> Result<(), ApiError> {
     } else {
         Err(ApiError::invalid(r, name, causes))
     }
+}
+
+/// ValidateSecret's per-type required keys (the JSON checks of the docker
+/// config types are a listed departure, docs/departures.md).
+fn secret_type_causes(obj: &Value) -> Vec<FieldCause> {
+    let data = string_map(obj, "data");
+    let has = |k: &str| data.iter().any(|(key, _)| key.as_str() == k);
+    let required = |k: &str| FieldCause::required(format!("data[{k}]"), "");
+    let mut causes = Vec::new();
+    match obj.get("type").and_then(Value::as_str).unwrap_or("") {
+        "kubernetes.io/service-account-token" => {
+            let named = objects::meta(obj)
+                .and_then(|m| m.get("annotations"))
+                .and_then(|a| a.get("kubernetes.io/service-account.name"))
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty());
+            if !named {
+                causes.push(FieldCause::required(
+                    "metadata.annotations[kubernetes.io/service-account.name]",
+                    "",
+                ));
+            }
+        }
+        "kubernetes.io/dockercfg" if !has(".dockercfg") => causes.push(required(".dockercfg")),
+        "kubernetes.io/dockerconfigjson" if !has(".dockerconfigjson") => {
+            causes.push(required(".dockerconfigjson"));
+        }
+        "kubernetes.io/basic-auth" if !has("username") && !has("password") => {
+            causes.push(required("username"));
+            causes.push(required("password"));
+        }
+        "kubernetes.io/ssh-auth"
+            if data
+                .iter()
+                .find(|(k, _)| k.as_str() == "ssh-privatekey")
+                .is_none_or(|(_, v)| v.is_empty()) =>
+        {
+            causes.push(required("ssh-privatekey"));
+        }
+        "kubernetes.io/tls" => {
+            for k in ["tls.crt", "tls.key"] {
+                if !has(k) {
+                    causes.push(required(k));
+                }
+            }
+        }
+        _ => {}
+    }
+    causes
 }
 
 /// The string entries of a top-level map field (decoding has already
