@@ -634,7 +634,9 @@ fn join_command_without_a_ca_fails_after_creating() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        format!("error: failed to get join command: no CA certificates found in kubeconfig\n{TRAILER}")
+        format!(
+            "error: failed to get join command: no CA certificates found in kubeconfig\n{TRAILER}"
+        )
     );
     assert!(secret(&c, "bootstrap-token-abcdef").is_some());
 }

@@ -452,6 +452,18 @@ fn normalise(text: &str, keep: &[String], dir: &Path) -> String {
     let mut t = mask_tokens(text, keep);
     // The case directory (temporary, per cluster) can appear in messages.
     t = t.replace(&dir.display().to_string(), "<dir>");
+    // kubeadm's config defaulting asks dl.k8s.io for the stable version and
+    // warns when offline (departures.md: "stable version look-up").
+    t = t
+        .lines()
+        .filter(|l| !(l.contains("version.go:") && l.starts_with('W')))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        + if text.ends_with('\n') || text.is_empty() {
+            ""
+        } else {
+            "<no newline>"
+        };
     t
 }
 
@@ -498,7 +510,9 @@ impl<'a> Runner<'a> {
                 let _ = api.delete(&name, &DeleteParams::default()).await;
             }
             if seed {
-                let base = now_secs();
+                // One base for the whole run, so both tools list the same expirations.
+                static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+                let base = *BASE.get_or_init(now_secs);
                 for t in SEEDS {
                     api.create(&PostParams::default(), &seed_secret(t, base))
                         .await
