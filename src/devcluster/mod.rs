@@ -28,6 +28,7 @@ pub mod persist;
 pub mod pki;
 pub mod proto;
 pub mod requestlog;
+pub mod resource_version;
 pub mod resources;
 pub mod review;
 pub mod route;
