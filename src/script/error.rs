@@ -294,6 +294,25 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
     }
 }
 
+/// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.
+/// A failure inside an imported module keeps the import's position, since its
+/// own position is in another file; one in a function of `file` itself (whose
+/// source is `file`) points inside that function.
+pub fn innermost<'e>(err: &'e EvalAltResult, file: &str) -> (&'e EvalAltResult, Position) {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
+            let (e, p) = innermost(inner, file);
+            if src.is_empty() || src.as_str() == file {
+                (e, p)
+            } else {
+                (e, *pos)
+            }
+        }
+        EvalAltResult::ErrorInModule(_, inner, pos) => (innermost(inner, file).0, *pos),
+        other => (other, other.position()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,24 +343,5 @@ mod tests {
     fn position_past_the_end_of_source_still_renders() {
         let e = ScriptError::at(ErrorKind::Syntax, "x", "a", Position::new(9, 3), "eof");
         assert_eq!(e.to_string(), "x:9:3: eof");
-    }
-}
-
-/// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.
-/// A failure inside an imported module keeps the import's position, since its
-/// own position is in another file; one in a function of `file` itself (whose
-/// source is `file`) points inside that function.
-pub fn innermost<'e>(err: &'e EvalAltResult, file: &str) -> (&'e EvalAltResult, Position) {
-    match err {
-        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
-            let (e, p) = innermost(inner, file);
-            if src.is_empty() || src.as_str() == file {
-                (e, p)
-            } else {
-                (e, *pos)
-            }
-        }
-        EvalAltResult::ErrorInModule(_, inner, pos) => (innermost(inner, file).0, *pos),
-        other => (other, other.position()),
     }
 }
