@@ -208,7 +208,10 @@ pub fn decode_and_normalize(r: Resource, obj: &mut Value) -> Result<(), ApiError
                 }
             }
         }
-        Resource::Namespaces | Resource::Leases => {}
+        Resource::Namespaces
+        | Resource::Leases
+        | Resource::CertificateSigningRequests
+        | Resource::Nodes => {}
     }
     Ok(())
 }
