@@ -17,6 +17,7 @@ pub mod sink_spec;
 pub mod time;
 pub mod token;
 pub mod token_options;
+pub mod usage;
 
 def_package! {
     /// Rhai's standard library without its `timestamp()`/`elapsed` clock
@@ -35,7 +36,7 @@ def_package! {
 }
 
 /// The namespaces scripts call as `name::function`.
-pub const NAMESPACES: [&str; 4] = ["token", "join", "publish", "log"];
+pub const NAMESPACES: [&str; 5] = ["token", "join", "publish", "log", "dev"];
 
 /// Every module of the API, built once and shared by every engine.
 #[derive(Clone)]
@@ -54,6 +55,7 @@ impl Api {
         // `token::rotate` lives in its own file but in the token namespace.
         let mut token = exported_module!(token::token_api);
         token.combine_flatten(exported_module!(rotate::rotate_api));
+        token.combine_flatten(exported_module!(usage::usage_api));
         Self {
             std: SandboxStdPackage::new().as_shared_module(),
             global: global.into(),
@@ -62,6 +64,7 @@ impl Api {
                 ("join", exported_module!(join::join_api).into()),
                 ("publish", exported_module!(publish::publish_api).into()),
                 ("log", exported_module!(log::log_api).into()),
+                ("dev", exported_module!(usage::dev_api).into()),
             ],
         }
     }
