@@ -36,7 +36,12 @@ impl JobExecutor for RhaiExecutor {
                 deadline: ctx.deadline,
                 args: BTreeMap::new(),
             };
-            match tokio::task::spawn_blocking(move || host.run(&job, &ctl)).await {
+            let event = ctx.event;
+            let work = move || match &event {
+                Some(call) => host.run_handler(&job, &ctl, call.handler, &call.payload),
+                None => host.run(&job, &ctl),
+            };
+            match tokio::task::spawn_blocking(work).await {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),
                 // Re-raised so the scheduler reports it as a panic of this job.
