@@ -49,7 +49,7 @@ fn unknown_keys_name_the_key_and_the_accepted_ones() {
     let err = ScriptHeader::parse("//! schedule: @daily\n//! timzone: UTC\n").expect_err("typo");
     assert_eq!(
         err.to_string(),
-        "line 2: unknown header key \"timzone\" (accepted: schedule, timezone, overlap, timeout, starting-deadline, jitter)"
+        "line 2: unknown header key \"timzone\" (accepted: schedule, timezone, overlap, timeout, starting-deadline, jitter, on)"
     );
     assert_eq!(err.line(), 2);
 }
@@ -103,4 +103,29 @@ fn free_text_doc_lines_are_not_keys() {
     // `Note` is capitalised, so it is prose; the URL's colon is not a key either.
     let h = ScriptHeader::parse(src).expect("prose is fine");
     assert!(h.schedule.is_some());
+}
+
+#[test]
+fn on_names_an_event_and_its_handler() {
+    use super::EventTrigger;
+    let h = ScriptHeader::parse("//! on: csr\n").expect("valid");
+    assert_eq!(h.on, Some(EventTrigger::Csr));
+    assert_eq!(h.on.map(EventTrigger::handler), Some("on_csr"));
+    assert!(h.schedule.is_none());
+    let h = ScriptHeader::parse("//! on: token-expiring 1h\n").expect("valid");
+    assert_eq!(h.on, Some(EventTrigger::TokenExpiring(Duration::from_secs(3600))));
+    assert!(h.to_string().ends_with("\non: token-expiring 1h0m0s"), "{h}");
+    let h = ScriptHeader::parse("//! on: token-deleted\n").expect("valid");
+    assert_eq!(h.on.map(EventTrigger::handler), Some("on_token_deleted"));
+    for bad in [
+        "//! on: pods",
+        "//! on: token-expiring",
+        "//! on: token-expiring soon",
+        "//! on: csr now",
+        "//! on:",
+    ] {
+        let e = ScriptHeader::parse(bad).expect_err(bad);
+        assert_eq!(e.line(), 1);
+        assert!(e.to_string().contains("accepted: csr, token-expiring <duration>, token-deleted"), "{e}");
+    }
 }
