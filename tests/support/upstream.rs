@@ -386,10 +386,12 @@ impl UpstreamCluster {
         const PATIENCE: Duration = Duration::from_secs(240);
         let start = Instant::now();
         loop {
-            for p in &mut self.procs {
-                if let Some(status) = p.exited() {
-                    panic!("{} exited early ({status}):\n{}", p.name, self.logs());
-                }
+            let early = self
+                .procs
+                .iter_mut()
+                .find_map(|p| p.exited().map(|status| (p.name, status)));
+            if let Some((name, status)) = early {
+                panic!("{name} exited early ({status}):\n{}", self.logs());
             }
             let (url, ca) = (self.url.clone(), self.ca_pem.clone());
             let ready = block_on(async move {
