@@ -17,12 +17,22 @@ fn text(b: &[u8]) -> String {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
 }
 
 fn join(c: &TestCluster, cmd: &str, node: &str, timeout: &str) -> Output {
     c.tokensmith()
-        .args(["dev-cluster", "join", cmd, "--node-name", node, "--timeout", timeout])
+        .args([
+            "dev-cluster",
+            "join",
+            cmd,
+            "--node-name",
+            node,
+            "--timeout",
+            timeout,
+        ])
         .output()
         .expect("run dev-cluster join")
 }
@@ -67,7 +77,14 @@ fn rotate_then_three_joins_with_the_published_command_show_in_the_audit_exactly(
         .tokensmith()
         .arg("run")
         .arg(script("rotate.rhai"))
-        .args(["--arg", "name=workers", "--arg", "ttl=1h", "--arg", "verify=10s"])
+        .args([
+            "--arg",
+            "name=workers",
+            "--arg",
+            "ttl=1h",
+            "--arg",
+            "verify=10s",
+        ])
         .arg("--arg")
         .arg(format!("out={}", published.display()))
         .output()
@@ -87,7 +104,10 @@ fn rotate_then_three_joins_with_the_published_command_show_in_the_audit_exactly(
         assert!(out.status.success(), "join {node}: {}", text(&out.stderr));
         let said = text(&out.stdout);
         assert!(said.contains(&format!("Node {node} registered")), "{said}");
-        assert!(!said.contains(&cmd[cmd.find("--token").unwrap_or(0)..]), "the secret is not echoed");
+        assert!(
+            !said.contains(&cmd[cmd.find("--token").unwrap_or(0)..]),
+            "the secret is not echoed"
+        );
     }
 
     let a = audit(&c);
@@ -116,7 +136,12 @@ fn rotate_then_three_joins_with_the_published_command_show_in_the_audit_exactly(
         .expect("token audit");
     assert!(table.status.success());
     let table = text(&table.stdout);
-    assert!(table.contains(&format!("{unused_id}   present   0      <none>  never used")), "{table}");
+    assert!(
+        table.contains(&format!(
+            "{unused_id}   present   0      <none>  never used"
+        )),
+        "{table}"
+    );
     assert!(table.contains("node-a,node-b,node-c"), "{table}");
     let yaml = c
         .tokensmith()
@@ -139,7 +164,14 @@ fn rotate_then_three_joins_with_the_published_command_show_in_the_audit_exactly(
         .tokensmith()
         .arg("run")
         .arg(script("rotate.rhai"))
-        .args(["--arg", "name=workers", "--arg", "ttl=1h", "--arg", "keep=2"])
+        .args([
+            "--arg",
+            "name=workers",
+            "--arg",
+            "ttl=1h",
+            "--arg",
+            "keep=2",
+        ])
         .arg("--arg")
         .arg(format!("out={}", published.display()))
         .output()
@@ -180,7 +212,10 @@ fn a_one_shot_token_is_gone_after_its_first_join_and_a_second_join_fails_discove
         .expect("run revoke_after_use.rhai");
     assert!(revoked.status.success(), "{}", text(&revoked.stderr));
     let said = text(&revoked.stdout);
-    assert!(said.contains(&format!("deleted {id} after 1 use(s)")), "{said}");
+    assert!(
+        said.contains(&format!("deleted {id} after 1 use(s)")),
+        "{said}"
+    );
     assert!(said.contains("revoked 1 token(s)"), "{said}");
 
     let listed = c
@@ -190,7 +225,10 @@ fn a_one_shot_token_is_gone_after_its_first_join_and_a_second_join_fails_discove
         .expect("token list");
     let listed = text(&listed.stdout);
     assert!(!listed.contains(&id), "{listed}");
-    assert!(listed.contains(&keep[..6]), "an unused token stays: {listed}");
+    assert!(
+        listed.contains(&keep[..6]),
+        "an unused token stays: {listed}"
+    );
 
     let second = join(&c, &cmd, "asg-node-2", "2s");
     assert_eq!(second.status.code(), Some(1));
@@ -201,7 +239,10 @@ fn a_one_shot_token_is_gone_after_its_first_join_and_a_second_join_fails_discove
         )),
         "{err}"
     );
-    assert!(!err.contains(&cmd[cmd.find("--token").unwrap_or(0) + 8..][..23]), "no secret in: {err}");
+    assert!(
+        !err.contains(&cmd[cmd.find("--token").unwrap_or(0) + 8..][..23]),
+        "no secret in: {err}"
+    );
 
     let a = audit(&c);
     let t = usage(&a, &id);
@@ -221,10 +262,20 @@ fn join_errors_are_kubeadms_and_bad_csrs_are_refused() {
     let out = join(&c, &wrong_pin, "n", "5s");
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("cluster CA found in cluster-info ConfigMap is invalid: none of the public keys"), "{err}");
+    assert!(
+        err.contains(
+            "cluster CA found in cluster-info ConfigMap is invalid: none of the public keys"
+        ),
+        "{err}"
+    );
     assert!(!err.contains(&token[7..]), "{err}");
 
-    let out = join(&c, "kubeadm join h:1 --token abcdef.0123456789abcdef", "n", "5s");
+    let out = join(
+        &c,
+        "kubeadm join h:1 --token abcdef.0123456789abcdef",
+        "n",
+        "5s",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("without caCertHashes can be unsafe"));
 
@@ -254,7 +305,13 @@ fn join_errors_are_kubeadms_and_bad_csrs_are_refused() {
         assert!(r.body.contains("spec.request"), "{}", r.body);
         // Anonymous may not list them; Nodes are not the bootstrapper's.
         let r = c
-            .raw("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests", None, None, "")
+            .raw(
+                "GET",
+                "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+                None,
+                None,
+                "",
+            )
             .await;
         assert_eq!(r.status, 403, "{}", r.body);
         let r = c.raw("GET", "/api/v1/nodes", Some(&token), None, "").await;
@@ -291,7 +348,10 @@ fn kubectl_lists_approves_and_denies_csrs() {
     let got = kubectl(&c, &["get", "csr"]).expect("kubectl get csr");
     assert!(got.status.success(), "{}", text(&got.stderr));
     let table = text(&got.stdout);
-    assert!(table.contains("kubernetes.io/kube-apiserver-client-kubelet"), "{table}");
+    assert!(
+        table.contains("kubernetes.io/kube-apiserver-client-kubelet"),
+        "{table}"
+    );
     assert!(table.contains("Approved"), "{table}");
     let nodes = kubectl(&c, &["get", "nodes", "-o", "name"]).expect("kubectl get nodes");
     assert_eq!(text(&nodes.stdout).trim(), "node/kubectl-node");
@@ -314,19 +374,36 @@ fn kubectl_lists_approves_and_denies_csrs() {
     let created = kubectl(&c, &["create", "-f", &manifest.display().to_string()]).expect("create");
     assert!(created.status.success(), "{}", text(&created.stderr));
     let pending = kubectl(&c, &["get", "csr", "by-hand"]).expect("get");
-    assert!(text(&pending.stdout).contains("Pending"), "{}", text(&pending.stdout));
+    assert!(
+        text(&pending.stdout).contains("Pending"),
+        "{}",
+        text(&pending.stdout)
+    );
     let denied = kubectl(&c, &["certificate", "deny", "by-hand"]).expect("deny");
     assert!(denied.status.success(), "{}", text(&denied.stderr));
-    let after = kubectl(&c, &["get", "csr", "by-hand", "-o", "jsonpath={.status.conditions[0].type}"])
-        .expect("get");
+    let after = kubectl(
+        &c,
+        &[
+            "get",
+            "csr",
+            "by-hand",
+            "-o",
+            "jsonpath={.status.conditions[0].type}",
+        ],
+    )
+    .expect("get");
     assert_eq!(text(&after.stdout), "Denied");
     let approve = kubectl(&c, &["certificate", "approve", "by-hand"]).expect("approve");
     assert!(!approve.status.success(), "approving a denied CSR fails");
     let a = audit(&c);
     assert!(
-        a["tokens"].as_array().expect("tokens").iter().all(|t| t["csrs"]
+        a["tokens"]
             .as_array()
-            .is_some_and(|c| c.iter().all(|c| c["name"] != "by-hand"))),
+            .expect("tokens")
+            .iter()
+            .all(|t| t["csrs"]
+                .as_array()
+                .is_some_and(|c| c.iter().all(|c| c["name"] != "by-hand"))),
         "{a:#}"
     );
 }

@@ -42,7 +42,15 @@ fn token_audit_reads_a_real_csr_made_with_a_real_bootstrap_token() {
     // discovery waits for it within its timeout, as kubeadm join does.
     let joined = c
         .tokensmith()
-        .args(["dev-cluster", "join", &cmd, "--node-name", "upstream-node", "--timeout", "60s"])
+        .args([
+            "dev-cluster",
+            "join",
+            &cmd,
+            "--node-name",
+            "upstream-node",
+            "--timeout",
+            "60s",
+        ])
         .output()
         .expect("dev-cluster join");
     assert!(
@@ -68,7 +76,10 @@ fn token_audit_reads_a_real_csr_made_with_a_real_bootstrap_token() {
     let csrs = t["csrs"].as_array().expect("csrs");
     assert_eq!(csrs.len(), 1, "{a:#}");
     assert_eq!(csrs[0]["node"], "upstream-node");
-    assert_eq!(csrs[0]["state"], "Approved", "the real csrapprover approved it: {a:#}");
+    assert_eq!(
+        csrs[0]["state"], "Approved",
+        "the real csrapprover approved it: {a:#}"
+    );
     assert_eq!(t["nodes"], serde_json::json!(["upstream-node"]));
     assert!(
         a["neverUsed"]

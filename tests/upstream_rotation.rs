@@ -85,7 +85,12 @@ fn rotate_rhai_publishes_to_secret_configmap_and_file_on_a_real_apiserver() {
         // The published command is what real kubeadm prints for that token.
         let theirs = c
             .kubeadm()
-            .args(["token", "create", "--print-join-command", "zzzzzz.0123456789abcdef"])
+            .args([
+                "token",
+                "create",
+                "--print-join-command",
+                "zzzzzz.0123456789abcdef",
+            ])
             .output()
             .expect("kubeadm runs");
         assert!(theirs.status.success(), "{}", text(&theirs.stderr));
@@ -95,7 +100,11 @@ fn rotate_rhai_publishes_to_secret_configmap_and_file_on_a_real_apiserver() {
             words(&file_text),
             "{when}"
         );
-        let del = c.kubeadm().args(["token", "delete", "zzzzzz"]).output().unwrap();
+        let del = c
+            .kubeadm()
+            .args(["token", "delete", "zzzzzz"])
+            .output()
+            .unwrap();
         assert!(del.status.success(), "{}", text(&del.stderr));
         previous = Some(in_file);
     }

@@ -115,7 +115,10 @@ fn tokens_written_by_either_tool_read_back_the_same_in_both() {
     assert_eq!(list_without_ttl(&mine), list_without_ttl(&theirs));
     assert_eq!(mine.lines().count(), 3, "{mine}");
     for fmt in ["json", "yaml"] {
-        let mine = ok("tokensmith list", tokensmith(&c, &["token", "list", "-o", fmt]));
+        let mine = ok(
+            "tokensmith list",
+            tokensmith(&c, &["token", "list", "-o", fmt]),
+        );
         let theirs = ok("kubeadm list", kubeadm(&c, &["token", "list", "-o", fmt]));
         assert_eq!(mine, theirs, "-o {fmt}");
     }
@@ -129,7 +132,10 @@ fn tokens_written_by_either_tool_read_back_the_same_in_both() {
         "kubeadm token delete",
         kubeadm(&c, &["token", "delete", "aaaaaa.0123456789abcdef"]),
     );
-    assert_eq!(ok("kubeadm token list", kubeadm(&c, &["token", "list"])), "");
+    assert_eq!(
+        ok("kubeadm token list", kubeadm(&c, &["token", "list"])),
+        ""
+    );
     assert_eq!(
         ok("tokensmith token list", tokensmith(&c, &["token", "list"])),
         ""
@@ -159,10 +165,16 @@ fn join_commands_and_ca_pins_match_real_kubeadm() {
             "join command with {extra:?}"
         );
         assert!(
-            mine.starts_with(&format!("kubeadm join {} ", c.url().replace("https://", ""))),
+            mine.starts_with(&format!(
+                "kubeadm join {} ",
+                c.url().replace("https://", "")
+            )),
             "{mine}"
         );
-        ok("delete", tokensmith(&c, &["token", "delete", "cccccc", "dddddd"]));
+        ok(
+            "delete",
+            tokensmith(&c, &["token", "delete", "cccccc", "dddddd"]),
+        );
     }
 }
 
@@ -197,7 +209,8 @@ fn join_verify_checks_the_real_bootstrapsigners_signature() {
     let id = out.split('"').nth(1).expect("the token id").to_owned();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let cm = rt.block_on(async {
-        let api: Api<ConfigMap> = Api::namespaced(client_from(c.kubeconfig_path()).await, "kube-public");
+        let api: Api<ConfigMap> =
+            Api::namespaced(client_from(c.kubeconfig_path()).await, "kube-public");
         api.get("cluster-info").await.unwrap()
     });
     let data = cm.data.unwrap_or_default();
@@ -236,5 +249,8 @@ fn the_real_tokencleaner_removes_a_token_tokensmith_made_when_it_expires() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(secret(&c, "ffffff").is_some(), "the live token stays");
     let list = ok("kubeadm token list", kubeadm(&c, &["token", "list"]));
-    assert!(list.contains("ffffff.") && !list.contains("eeeeee."), "{list}");
+    assert!(
+        list.contains("ffffff.") && !list.contains("eeeeee."),
+        "{list}"
+    );
 }

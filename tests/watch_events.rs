@@ -124,7 +124,15 @@ fn a_one_shot_token_is_revoked_by_its_first_join_under_watch() {
 
     let first = c
         .tokensmith()
-        .args(["dev-cluster", "join", &cmd, "--node-name", "asg-1", "--timeout", "20s"])
+        .args([
+            "dev-cluster",
+            "join",
+            &cmd,
+            "--node-name",
+            "asg-1",
+            "--timeout",
+            "20s",
+        ])
         .output()
         .expect("join");
     assert!(first.status.success(), "{}", text(&first.stderr));
@@ -132,12 +140,22 @@ fn a_one_shot_token_is_revoked_by_its_first_join_under_watch() {
 
     let second = c
         .tokensmith()
-        .args(["dev-cluster", "join", &cmd, "--node-name", "asg-2", "--timeout", "2s"])
+        .args([
+            "dev-cluster",
+            "join",
+            &cmd,
+            "--node-name",
+            "asg-2",
+            "--timeout",
+            "2s",
+        ])
         .output()
         .expect("join");
     assert_eq!(second.status.code(), Some(1));
     assert!(
-        text(&second.stderr).contains(&format!("token id \"{id}\" is invalid for this cluster or it has expired")),
+        text(&second.stderr).contains(&format!(
+            "token id \"{id}\" is invalid for this cluster or it has expired"
+        )),
         "{}",
         text(&second.stderr)
     );
@@ -153,7 +171,9 @@ fn a_one_shot_token_is_revoked_by_its_first_join_under_watch() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(
-        metrics.contains(&format!("tokensmith_token_uses_total{{token_id=\"{id}\"}} 1")),
+        metrics.contains(&format!(
+            "tokensmith_token_uses_total{{token_id=\"{id}\"}} 1"
+        )),
         "{metrics}"
     );
     assert!(
@@ -168,5 +188,9 @@ fn a_one_shot_token_is_revoked_by_its_first_join_under_watch() {
         metrics.contains("tokensmith_job_runs_total{job=\"revoke_after_use\",result=\"ok\"}"),
         "{metrics}"
     );
-    assert!(!d.log().contains(&cmd[cmd.find("--token").unwrap_or(0) + 8..][..23]), "no secret in the log");
+    assert!(
+        !d.log()
+            .contains(&cmd[cmd.find("--token").unwrap_or(0) + 8..][..23]),
+        "no secret in the log"
+    );
 }

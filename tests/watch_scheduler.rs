@@ -561,7 +561,8 @@ async fn an_event_flood_is_coalesced_and_bounded_behind_a_running_handler() {
         takes: Duration::from_secs(10),
         ..quick()
     };
-    h.load(&[("h", "//! on: csr\n//! overlap: queue", slow)]).await;
+    h.load(&[("h", "//! on: csr\n//! overlap: queue", slow)])
+        .await;
     let mut flood: Vec<_> = (0..100).map(|_| csr_event("same")).collect();
     flood.extend((0..100).map(|i| csr_event(&format!("csr-{i}"))));
     send_events(&h, flood).await;
@@ -582,8 +583,11 @@ async fn a_failing_handler_is_retried_three_times_in_all_then_counted_dropped() 
         fails: true,
         ..quick()
     };
-    h.load(&[("f", "//! on: token-deleted", broken), ("other", "//! on: csr", quick())])
-        .await;
+    h.load(&[
+        ("f", "//! on: token-deleted", broken),
+        ("other", "//! on: csr", quick()),
+    ])
+    .await;
     send_events(
         &h,
         vec![tokensmith::schedule::Event {
@@ -599,7 +603,10 @@ async fn a_failing_handler_is_retried_three_times_in_all_then_counted_dropped() 
     assert_eq!(h.metrics.runs("f", "error"), 3);
     assert_eq!(h.metrics.runs("f", "retried"), 2);
     assert_eq!(h.metrics.runs("f", "dropped"), 1);
-    assert!(h.starts("other").is_empty(), "a csr job ignores token events");
+    assert!(
+        h.starts("other").is_empty(),
+        "a csr job ignores token events"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -616,5 +623,9 @@ async fn token_expiring_fires_once_per_token_inside_the_window_only() {
         send_events(&h, vec![expiring("soonly", 600), expiring("later", 7200)]).await;
         h.pass(Duration::from_secs(1)).await;
     }
-    assert_eq!(h.starts("e").len(), 1, "one run for the token inside the window");
+    assert_eq!(
+        h.starts("e").len(),
+        1,
+        "one run for the token inside the window"
+    );
 }

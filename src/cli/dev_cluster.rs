@@ -83,7 +83,10 @@ fn join(global: &GlobalArgs, args: JoinArgs) -> Result<(), Failure> {
         .ok_or_else(|| {
             Failure::new(
                 1,
-                format!("invalid --timeout {:?}: a positive duration such as 30s", args.timeout),
+                format!(
+                    "invalid --timeout {:?}: a positive duration such as 30s",
+                    args.timeout
+                ),
             )
         })?;
     let rt = tokio::runtime::Builder::new_multi_thread()

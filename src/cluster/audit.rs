@@ -82,11 +82,7 @@ fn bootstrap_use(csr: &CertificateSigningRequest) -> Result<(String, CsrUse), St
     } else {
         "Pending"
     };
-    let time = csr
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map(|t| t.0);
+    let time = csr.metadata.creation_timestamp.as_ref().map(|t| t.0);
     Ok((
         id.to_string(),
         CsrUse {
@@ -99,7 +95,11 @@ fn bootstrap_use(csr: &CertificateSigningRequest) -> Result<(String, CsrUse), St
 }
 
 /// Builds the audit from what the cluster holds.
-pub fn build(tokens: &[StoredToken], csrs: &[CertificateSigningRequest], nodes: &[String]) -> Audit {
+pub fn build(
+    tokens: &[StoredToken],
+    csrs: &[CertificateSigningRequest],
+    nodes: &[String],
+) -> Audit {
     let mut by_id: BTreeMap<String, TokenUsage> = BTreeMap::new();
     for t in tokens {
         let id = t.token.token.id().as_str().to_string();
@@ -138,7 +138,9 @@ pub fn build(tokens: &[StoredToken], csrs: &[CertificateSigningRequest], nodes: 
     }
     let registered: BTreeSet<&str> = nodes.iter().map(String::as_str).collect();
     for usage in by_id.values_mut() {
-        usage.csrs.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
+        usage
+            .csrs
+            .sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
         let mut seen = BTreeSet::new();
         usage.nodes = usage
             .csrs
@@ -160,12 +162,8 @@ pub fn build(tokens: &[StoredToken], csrs: &[CertificateSigningRequest], nodes: 
                 .filter_map(|t| t.created)
                 .filter(|c| own.is_some_and(|o| *c > o))
                 .min();
-            usage.used_after_superseded = superseded_at.is_some_and(|s| {
-                usage
-                    .csrs
-                    .iter()
-                    .any(|c| c.time.is_some_and(|t| t >= s))
-            });
+            usage.used_after_superseded = superseded_at
+                .is_some_and(|s| usage.csrs.iter().any(|c| c.time.is_some_and(|t| t >= s)));
         }
     }
     let tokens: Vec<TokenUsage> = by_id.into_values().collect();

@@ -53,7 +53,11 @@ pub fn parse_join_line(line: &str) -> Result<JoinRequest, ClusterError> {
     let rest = match words.as_slice() {
         ["kubeadm", "join", rest @ ..] => rest,
         ["join", rest @ ..] => rest,
-        _ => return Err(bad("not a join command: it must start with \"kubeadm join\"")),
+        _ => {
+            return Err(bad(
+                "not a join command: it must start with \"kubeadm join\"",
+            ));
+        }
     };
     let mut endpoint = None;
     let mut token = None;
@@ -68,7 +72,9 @@ pub fn parse_join_line(line: &str) -> Result<JoinRequest, ClusterError> {
         i += 1;
         let Some(flag) = word.strip_prefix("--") else {
             if endpoint.replace(word.to_string()).is_some() {
-                return Err(bad(format!("unexpected argument {word:?}: a join command takes one API server endpoint")));
+                return Err(bad(format!(
+                    "unexpected argument {word:?}: a join command takes one API server endpoint"
+                )));
             }
             continue;
         };
@@ -89,7 +95,9 @@ pub fn parse_join_line(line: &str) -> Result<JoinRequest, ClusterError> {
         match name {
             "token" | "discovery-token" => token = Some(value()?),
             "discovery-token-ca-cert-hash" => pins.push(value()?),
-            "discovery-token-unsafe-skip-ca-verification" => skip = inline.as_deref() != Some("false"),
+            "discovery-token-unsafe-skip-ca-verification" => {
+                skip = inline.as_deref() != Some("false")
+            }
             "control-plane" => control_plane = inline.as_deref() != Some("false"),
             "certificate-key" => certificate_key = Some(value()?),
             "node-name" => node_name = Some(value()?),
@@ -100,7 +108,9 @@ pub fn parse_join_line(line: &str) -> Result<JoinRequest, ClusterError> {
         }
     }
     let endpoint = endpoint.ok_or_else(|| bad("discovery: Invalid value: \"\": bootstrapToken or file must be set (no API server endpoint given)"))?;
-    let token = token.ok_or_else(|| bad("discovery.bootstrapToken.token: Invalid value: \"\": the bootstrap token is invalid"))?;
+    let token = token.ok_or_else(|| {
+        bad("discovery.bootstrapToken.token: Invalid value: \"\": the bootstrap token is invalid")
+    })?;
     let token = BootstrapTokenString::parse(&token).map_err(|_| {
         bad("discovery.bootstrapToken.token: Invalid value: \"\": the bootstrap token is invalid")
     })?;
@@ -155,7 +165,9 @@ pub async fn discover(req: &JoinRequest, timeout: Duration) -> Result<Vec<u8>, C
         };
         let data = cm.data.unwrap_or_default();
         let Some(kubeconfig_text) = data.get("kubeconfig") else {
-            return Err(bad("couldn't validate the identity of the API Server: there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect"));
+            return Err(bad(
+                "couldn't validate the identity of the API Server: there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect",
+            ));
         };
         let Some(sig) = data.get(&format!("jws-kubeconfig-{id}")) else {
             if time_left() {
@@ -167,11 +179,15 @@ pub async fn discover(req: &JoinRequest, timeout: Duration) -> Result<Vec<u8>, C
             )));
         };
         if !detached_signature_is_valid(sig, kubeconfig_text, &id, join.token.secret()) {
-            return Err(bad("couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server"));
+            return Err(bad(
+                "couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server",
+            ));
         }
         if !req.unsafe_skip_ca_verification {
             check_pins(kubeconfig_text, join).map_err(|e| {
-                bad(format!("couldn't validate the identity of the API Server: {e}"))
+                bad(format!(
+                    "couldn't validate the identity of the API Server: {e}"
+                ))
             })?;
         }
         return cluster_info_ca(kubeconfig_text);
@@ -244,10 +260,7 @@ pub async fn request_client_certificate(
         spec: CertificateSigningRequestSpec {
             request: k8s_openapi::ByteString(pem.into_bytes()),
             signer_name: KUBELET_CLIENT_SIGNER.into(),
-            usages: Some(vec![
-                "digital signature".into(),
-                "client auth".into(),
-            ]),
+            usages: Some(vec!["digital signature".into(), "client auth".into()]),
             ..CertificateSigningRequestSpec::default()
         },
         status: None,
@@ -308,7 +321,8 @@ pub async fn register_node(registrar: kube::Client, node: &str) -> Result<(), Cl
         Err(kube::Error::Api(s)) if s.code == 409 => Err(bad(format!(
             "error execution phase kubelet-start: a Node with name \"{node}\" and status \"Ready\" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node"
         ))),
-        Err(e) => Err(describe(&e, "Post", "nodes").into_error("error execution phase kubelet-start: failed to register the Node")),
+        Err(e) => Err(describe(&e, "Post", "nodes")
+            .into_error("error execution phase kubelet-start: failed to register the Node")),
     }
 }
 
@@ -356,10 +370,19 @@ mod tests {
     fn bad_lines_are_named() {
         for (line, want) in [
             ("kubectl get", "not a join command"),
-            ("kubeadm join h:1 --token abcdef.0123456789abcdef", "without caCertHashes"),
-            ("kubeadm join h:1 --token nope --discovery-token-ca-cert-hash sha256:aa", "token is invalid"),
+            (
+                "kubeadm join h:1 --token abcdef.0123456789abcdef",
+                "without caCertHashes",
+            ),
+            (
+                "kubeadm join h:1 --token nope --discovery-token-ca-cert-hash sha256:aa",
+                "token is invalid",
+            ),
             ("kubeadm join h:1 --bogus", "unknown flag: --bogus"),
-            ("kubeadm join h:1 --token", "flag needs an argument: --token"),
+            (
+                "kubeadm join h:1 --token",
+                "flag needs an argument: --token",
+            ),
         ] {
             let e = parse_join_line(line).expect_err(line).to_string();
             assert!(e.contains(want), "{line}: {e}");

@@ -304,7 +304,18 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
             match authorized_body(&user, verb, &target, body, content_length).await {
                 Err(resp) => resp,
                 Ok(bytes) => {
-                    subresource(&api, verb, resource, &name, sub, &query, &bytes, &content_type, &user_agent).await
+                    subresource(
+                        &api,
+                        verb,
+                        resource,
+                        &name,
+                        sub,
+                        &query,
+                        &bytes,
+                        &content_type,
+                        &user_agent,
+                    )
+                    .await
                 }
             }
         }

@@ -146,7 +146,10 @@ fn conditions(obj: &Value) -> Vec<Value> {
 }
 
 fn is_approval(c: &Value) -> bool {
-    matches!(c.get("type").and_then(Value::as_str), Some("Approved" | "Denied"))
+    matches!(
+        c.get("type").and_then(Value::as_str),
+        Some("Approved" | "Denied")
+    )
 }
 
 /// validateCertificateSigningRequestStatus's rules on conditions, and the
@@ -160,10 +163,17 @@ fn validate_conditions(
     let now = objects::now_rfc3339();
     let (mut approved, mut denied) = (false, false);
     for (i, c) in conds.iter_mut().enumerate() {
-        let ty = c.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+        let ty = c
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let status = c.get("status").and_then(Value::as_str).unwrap_or("");
         if ty.is_empty() {
-            causes.push(FieldCause::required(format!("status.conditions[{i}].type"), ""));
+            causes.push(FieldCause::required(
+                format!("status.conditions[{i}].type"),
+                "",
+            ));
         }
         if !matches!(status, "True" | "False" | "Unknown") {
             causes.push(FieldCause::invalid(
@@ -195,7 +205,9 @@ fn validate_conditions(
         }
     }
     for kind in ["Approved", "Denied"] {
-        let had = old.iter().any(|c| c.get("type").and_then(Value::as_str) == Some(kind));
+        let had = old
+            .iter()
+            .any(|c| c.get("type").and_then(Value::as_str) == Some(kind));
         let has = conds
             .iter()
             .any(|c| c.get("type").and_then(Value::as_str) == Some(kind));
@@ -311,9 +323,17 @@ async fn approve_once(store: &Store) {
         let groups: Vec<String> = c
             .pointer("/spec/groups")
             .and_then(Value::as_array)
-            .map(|g| g.iter().filter_map(Value::as_str).map(String::from).collect())
+            .map(|g| {
+                g.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default();
-        let username = c.pointer("/spec/username").and_then(Value::as_str).unwrap_or("");
+        let username = c
+            .pointer("/spec/username")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         // isSelfNodeClientCert first (a node renewing its own), then nodeclient.
         let cn = c
             .pointer("/spec/request")
@@ -351,12 +371,20 @@ async fn approve_once(store: &Store) {
             manager: "csrapprover".into(),
             dry_run: false,
         };
-        match crud::update_subresource(store, &ctx, &name, "approval", updated.to_string().as_bytes())
-            .await
+        match crud::update_subresource(
+            store,
+            &ctx,
+            &name,
+            "approval",
+            updated.to_string().as_bytes(),
+        )
+        .await
         {
             Ok(_) => tracing::info!(csr = %name, via = sub, "csrapprover approved CSR"),
             Err(e) if e.code == 409 || e.code == 404 => {}
-            Err(e) => tracing::warn!(csr = %name, error = %e.message, "csrapprover could not approve"),
+            Err(e) => {
+                tracing::warn!(csr = %name, error = %e.message, "csrapprover could not approve")
+            }
         }
     }
 }

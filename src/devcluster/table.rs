@@ -48,8 +48,18 @@ fn columns(r: Resource) -> Vec<Value> {
             name,
             age,
             column("SignerName", "string", "", "The signer name of the CSR"),
-            column("Requestor", "string", "", "Name of the user requesting the CSR"),
-            column("RequestedDuration", "string", "", "The requested duration of the certificate"),
+            column(
+                "Requestor",
+                "string",
+                "",
+                "Name of the user requesting the CSR",
+            ),
+            column(
+                "RequestedDuration",
+                "string",
+                "",
+                "The requested duration of the certificate",
+            ),
             column("Condition", "string", "", "The state of the CSR"),
         ],
         Resource::Nodes => vec![
@@ -57,7 +67,12 @@ fn columns(r: Resource) -> Vec<Value> {
             column("Status", "string", "", "The status of the node"),
             column("Roles", "string", "", "The roles of the node"),
             age,
-            column("Version", "string", "", "Kubelet Version reported by the node."),
+            column(
+                "Version",
+                "string",
+                "",
+                "Kubelet Version reported by the node.",
+            ),
         ],
     }
 }
@@ -119,7 +134,10 @@ fn cells(r: Resource, obj: &Value, now: jiff::Timestamp) -> Vec<Value> {
                         .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
                 })
                 .and_then(|c| c.get("status").and_then(Value::as_str))
-                .map_or("Unknown", |s| if s == "True" { "Ready" } else { "NotReady" });
+                .map_or(
+                    "Unknown",
+                    |s| if s == "True" { "Ready" } else { "NotReady" },
+                );
             let version = obj
                 .pointer("/status/nodeInfo/kubeletVersion")
                 .and_then(Value::as_str)

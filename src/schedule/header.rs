@@ -160,7 +160,10 @@ pub enum HeaderError {
         value: String,
         reason: String,
     },
-    #[error("line {line}: invalid on {value:?}: {reason} (accepted: {})", EventTrigger::ACCEPTED)]
+    #[error(
+        "line {line}: invalid on {value:?}: {reason} (accepted: {})",
+        EventTrigger::ACCEPTED
+    )]
     Event {
         line: usize,
         value: String,
@@ -275,7 +278,9 @@ fn event_trigger(value: &str, line: usize) -> Result<EventTrigger, HeaderError> 
             positive_duration("on", d, line).map_err(|e| fail(&e.to_string()))?,
         ),
         (Some("token-expiring"), None) => {
-            return Err(fail("token-expiring needs a window, such as token-expiring 1h"));
+            return Err(fail(
+                "token-expiring needs a window, such as token-expiring 1h",
+            ));
         }
         (Some(_), _) => return Err(fail("unknown event")),
         (None, _) => return Err(fail("no event given")),

@@ -113,8 +113,14 @@ fn on_names_an_event_and_its_handler() {
     assert_eq!(h.on.map(EventTrigger::handler), Some("on_csr"));
     assert!(h.schedule.is_none());
     let h = ScriptHeader::parse("//! on: token-expiring 1h\n").expect("valid");
-    assert_eq!(h.on, Some(EventTrigger::TokenExpiring(Duration::from_secs(3600))));
-    assert!(h.to_string().ends_with("\non: token-expiring 1h0m0s"), "{h}");
+    assert_eq!(
+        h.on,
+        Some(EventTrigger::TokenExpiring(Duration::from_secs(3600)))
+    );
+    assert!(
+        h.to_string().ends_with("\non: token-expiring 1h0m0s"),
+        "{h}"
+    );
     let h = ScriptHeader::parse("//! on: token-deleted\n").expect("valid");
     assert_eq!(h.on.map(EventTrigger::handler), Some("on_token_deleted"));
     for bad in [
@@ -126,6 +132,10 @@ fn on_names_an_event_and_its_handler() {
     ] {
         let e = ScriptHeader::parse(bad).expect_err(bad);
         assert_eq!(e.line(), 1);
-        assert!(e.to_string().contains("accepted: csr, token-expiring <duration>, token-deleted"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("accepted: csr, token-expiring <duration>, token-deleted"),
+            "{e}"
+        );
     }
 }

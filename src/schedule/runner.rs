@@ -357,7 +357,9 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                 .iter()
                 .filter(|(_, s)| match (s.def.header.on, ev.remaining) {
                     (Some(EventTrigger::TokenExpiring(window)), Some(left)) => {
-                        ev.kind == "token-expiring" && left <= window && !s.notified.contains(&ev.key)
+                        ev.kind == "token-expiring"
+                            && left <= window
+                            && !s.notified.contains(&ev.key)
                     }
                     (Some(on), _) => on.kind() == ev.kind && ev.kind != "token-expiring",
                     (None, _) => false,
@@ -393,7 +395,12 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                 tracing::warn!(job = %name, event = ev.kind, key = %ev.key, result = "skipped", "event skipped: the previous run is still going (overlap: skip)");
                 self.metrics.tick_not_run(name, "skipped");
             }
-            Overlap::Queue if slot.events.iter().any(|(e, _)| e.key == ev.key && e.kind == ev.kind) => {
+            Overlap::Queue
+                if slot
+                    .events
+                    .iter()
+                    .any(|(e, _)| e.key == ev.key && e.kind == ev.kind) =>
+            {
                 self.metrics.tick_not_run(name, "coalesced");
             }
             Overlap::Queue if slot.events.len() < MAX_QUEUED_EVENTS => {

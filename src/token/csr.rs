@@ -177,7 +177,8 @@ pub fn parse_request_field(b64: &str) -> Result<CertRequest, String> {
 
 /// Parses one `CERTIFICATE REQUEST` PEM block.
 pub fn parse_pem(pem: &[u8]) -> Result<CertRequest, String> {
-    let text = std::str::from_utf8(pem).map_err(|_| "PEM block type must be CERTIFICATE REQUEST")?;
+    let text =
+        std::str::from_utf8(pem).map_err(|_| "PEM block type must be CERTIFICATE REQUEST")?;
     let begin = "-----BEGIN CERTIFICATE REQUEST-----";
     let end = "-----END CERTIFICATE REQUEST-----";
     let body = text
@@ -224,10 +225,7 @@ mod tests {
     #[test]
     fn a_tampered_request_fails_its_signature() {
         let pem = kubelet_client_request("worker-1").expect("csr");
-        let body: String = pem
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         let mut der = STANDARD.decode(body).expect("b64");
         // Flip a byte inside the CN.
         let at = der

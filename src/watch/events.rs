@@ -34,9 +34,7 @@ struct Seen {
 pub fn csr_event(csr: &CertificateSigningRequest) -> Event {
     let name = csr.metadata.name.clone().unwrap_or_default();
     let user = csr.spec.username.clone().unwrap_or_default();
-    let token_id = user
-        .strip_prefix("system:bootstrap:")
-        .map(str::to_string);
+    let token_id = user.strip_prefix("system:bootstrap:").map(str::to_string);
     let node = crate::token::csr::parse_pem(&csr.spec.request.0)
         .ok()
         .and_then(|r| r.node_name().map(str::to_string));
@@ -111,11 +109,7 @@ async fn poll(cluster: &Cluster, seen: &mut Seen, metrics: &Metrics) -> Result<V
     for (id, n) in uses {
         metrics.set_token_uses(&id, n);
     }
-    let tokens = cluster
-        .tokens()
-        .list()
-        .await
-        .map_err(|e| e.to_string())?;
+    let tokens = cluster.tokens().list().await.map_err(|e| e.to_string())?;
     let now = jiff::Timestamp::now();
     let mut now_tokens = BTreeSet::new();
     for t in tokens.into_iter().filter_map(Result::ok) {

@@ -83,7 +83,8 @@ pub fn complete_join_command(text: &str) -> Result<BootstrapTokenString, String>
 
 /// True when cluster-info carries the bootstrapsigner's signature for `id`.
 pub async fn signed(c: &impl ClusterUnderTest, id: &str) -> bool {
-    let cms: Api<ConfigMap> = Api::namespaced(client_from(c.kubeconfig_path()).await, "kube-public");
+    let cms: Api<ConfigMap> =
+        Api::namespaced(client_from(c.kubeconfig_path()).await, "kube-public");
     let cm = cms.get("cluster-info").await.expect("read cluster-info");
     cm.data
         .unwrap_or_default()

@@ -113,7 +113,12 @@ pub fn one_replica_runs_the_ticks_and_the_other_takes_over(c: &impl ClusterUnder
         || a.runs() >= a_before + 3,
         || logs(c, &[&a, &b]),
     );
-    assert_eq!(b.runs(), 0, "the follower ran a tick:\n{}", logs(c, &[&a, &b]));
+    assert_eq!(
+        b.runs(),
+        0,
+        "the follower ran a tick:\n{}",
+        logs(c, &[&a, &b])
+    );
 
     // The leader dies without releasing: the follower takes over once the
     // Lease has gone unrenewed for its duration.

@@ -298,7 +298,10 @@ impl UpstreamCluster {
                 .arg("--requestheader-group-headers=X-Remote-Group")
                 .arg("--requestheader-username-headers=X-Remote-User")
                 .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
-                .arg(format!("--service-account-key-file={}", p("sa.pub").display()))
+                .arg(format!(
+                    "--service-account-key-file={}",
+                    p("sa.pub").display()
+                ))
                 .arg(format!(
                     "--service-account-signing-key-file={}",
                     p("sa.key").display()
@@ -321,7 +324,10 @@ impl UpstreamCluster {
                     "--cluster-signing-cert-file={}",
                     p("ca.crt").display()
                 ))
-                .arg(format!("--cluster-signing-key-file={}", p("ca.key").display()))
+                .arg(format!(
+                    "--cluster-signing-key-file={}",
+                    p("ca.key").display()
+                ))
                 .arg("--v=2"),
         );
         c.procs.push(controllers);
@@ -376,7 +382,8 @@ impl UpstreamCluster {
         .expect("ClusterRoleBinding");
         let super_admin = self.super_admin.clone();
         block_on(async move {
-            let api: kube::Api<ClusterRoleBinding> = kube::Api::all(client_from(&super_admin).await);
+            let api: kube::Api<ClusterRoleBinding> =
+                kube::Api::all(client_from(&super_admin).await);
             api.create(&Default::default(), &binding).await
         })
         .unwrap_or_else(|e| panic!("creating kubeadm:cluster-admins: {e}\n{}", self.logs()));

@@ -9,7 +9,9 @@ pub fn run(global: &GlobalArgs, args: AuditArgs) -> Result<(), Failure> {
     if !matches!(format, "text" | "json" | "yaml") {
         return Err(Failure::new(
             1,
-            format!("unable to match a printer suitable for the output format \"{format}\", allowed formats are: json,text,yaml"),
+            format!(
+                "unable to match a printer suitable for the output format \"{format}\", allowed formats are: json,text,yaml"
+            ),
         ));
     }
     runtime()?.block_on(async {

@@ -10,8 +10,13 @@ use crate::script::context::RunContext;
 fn usage(ctx: &NativeCallContext, id: &str) -> Result<Dynamic, Box<EvalAltResult>> {
     const F: &str = "token::usage";
     let pos = ctx.call_position();
-    let id = crate::token::value::id_from_id_or_token(id)
-        .ok_or_else(|| host_error(F, "expected a token id (6 characters of [a-z0-9]) or a token", pos))?;
+    let id = crate::token::value::id_from_id_or_token(id).ok_or_else(|| {
+        host_error(
+            F,
+            "expected a token id (6 characters of [a-z0-9]) or a token",
+            pos,
+        )
+    })?;
     let run = RunContext::of(ctx)?;
     let cluster = run.cluster(F, pos)?.clone();
     let report = run.block_on(F, pos, async move {
@@ -38,13 +43,21 @@ fn usage(ctx: &NativeCallContext, id: &str) -> Result<Dynamic, Box<EvalAltResult
     Ok(map.into())
 }
 
-fn join(ctx: &NativeCallContext, cmd: &str, node: Option<String>) -> Result<rhai::Map, Box<EvalAltResult>> {
+fn join(
+    ctx: &NativeCallContext,
+    cmd: &str,
+    node: Option<String>,
+) -> Result<rhai::Map, Box<EvalAltResult>> {
     const F: &str = "dev::join";
     let pos = ctx.call_position();
     let run = RunContext::of(ctx)?;
     let cluster = run.cluster(F, pos)?.clone();
     if cluster.dry_run() {
-        return Err(host_error(F, "a rehearsal join creates a CSR and a Node: not in dry-run mode", pos));
+        return Err(host_error(
+            F,
+            "a rehearsal join creates a CSR and a Node: not in dry-run mode",
+            pos,
+        ));
     }
     let cmd = cmd.to_string();
     let done = run.block_on(F, pos, async move {
@@ -110,7 +123,11 @@ pub mod dev_api {
     /// let j = dev::join(join::command(token::create(#{ ttl: "1h" })), "worker-1");
     /// ```
     #[rhai_fn(name = "join", return_raw, volatile)]
-    pub fn join_as(ctx: NativeCallContext, cmd: &str, node: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn join_as(
+        ctx: NativeCallContext,
+        cmd: &str,
+        node: &str,
+    ) -> Result<Map, Box<EvalAltResult>> {
         super::join(&ctx, cmd, Some(node.to_string()))
     }
 }
