@@ -149,6 +149,8 @@ pub fn build(
             .filter(|c| seen.insert(c.node.clone()))
             .map(|c| c.node.clone())
             .collect();
+        // CSR times have second resolution: name order is the stable one.
+        usage.nodes.sort();
         if let Some(rotation) = &usage.rotation {
             // The earliest moment a newer published token of the rotation existed.
             let own = tokens
