@@ -102,6 +102,36 @@ fn a_script_runs_once_per_context_and_a_dead_member_fails_alone() {
         stderr.ends_with("error: the script failed in 1 of 3 contexts: gone\n"),
         "{stderr}"
     );
+    let table: Vec<Vec<&str>> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("CONTEXT"))
+        .take(4)
+        .map(|l| l.split_whitespace().take(2).collect())
+        .collect();
+    assert_eq!(
+        table,
+        [
+            ["CONTEXT", "RESULT"],
+            ["east", "ok"],
+            ["west", "ok"],
+            ["gone", "failed"]
+        ],
+        "a summary table: {stderr}"
+    );
+
+    // One at a time gives the same results.
+    let out = east
+        .tokensmith()
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["run", script.to_str().unwrap(), "--contexts", "east,west"])
+        .args(["--parallel", "1", "--timeout", "20s"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "# context: east\n3\n# context: west\n3\n"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub mod check;
 pub mod completions;
 pub mod dev_cluster;
+pub mod fleet;
 pub mod repl;
 pub mod run;
 pub mod token;

@@ -19,9 +19,10 @@ pub struct RunArgs {
     #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
     pub args: Vec<(String, String)>,
 
-    /// Run the script once per kubeconfig context, in order, for a fleet of
-    /// clusters (comma-separated or repeated). Each run's result is printed
-    /// under a `# context: NAME` line; a failing context does not stop the
+    /// Run the script once per kubeconfig context for a fleet of clusters
+    /// (comma-separated or repeated), up to --parallel at once. Each run's
+    /// result is printed in the given order under a `# context: NAME` line,
+    /// then a summary table on stderr; a failing context does not stop the
     /// others, but makes the exit status 1.
     #[arg(
         long,
@@ -34,6 +35,11 @@ pub struct RunArgs {
     /// Like --contexts with every context of the kubeconfig.
     #[arg(long)]
     pub all_contexts: bool,
+
+    /// How many contexts of a fleet run at once (1 runs them one by one).
+    #[arg(long, value_name = "N", default_value_t = super::fleet::DEFAULT_PARALLEL,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
 
     #[command(flatten)]
     pub sandbox: SandboxArgs,
@@ -161,39 +167,20 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> Result<(), Failure> {
         let value = run_once(&rt, global, opts, &script, &script_args)?;
         return print_result(&value);
     }
-    let mut failed = Vec::new();
-    for context in &fleet {
-        super::write_stdout(format!("# context: {context}\n").as_bytes())?;
-        let mut g = global.clone();
-        g.context = Some(context.clone());
-        match run_once(&rt, &g, opts.clone(), &script, &script_args) {
-            Ok(value) => print_result(&value)?,
-            Err(f) => {
-                let _ = std::io::Write::write_all(
-                    &mut std::io::stderr(),
-                    format!("context {context}: {f}\n").as_bytes(),
-                );
-                failed.push(context.clone());
-            }
-        }
+    super::fleet::Fleet {
+        rt: &rt,
+        global,
+        opts: &opts,
+        script: &script,
+        args: &script_args,
+        contexts: &fleet,
+        parallel: usize::from(args.parallel),
     }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::new(
-            1,
-            format!(
-                "the script failed in {} of {} contexts: {}",
-                failed.len(),
-                fleet.len(),
-                failed.join(", ")
-            ),
-        ))
-    }
+    .run()
 }
 
 /// One run against the cluster that `global` selects.
-fn run_once(
+pub(super) fn run_once(
     rt: &tokio::runtime::Runtime,
     global: &GlobalArgs,
     mut opts: ScriptOptions,
@@ -212,7 +199,7 @@ fn run_once(
         .map_err(|e| Failure::new(1, e.to_string()))
 }
 
-fn print_result(value: &rhai::Dynamic) -> Result<(), Failure> {
+pub(super) fn print_result(value: &rhai::Dynamic) -> Result<(), Failure> {
     match crate::script::render::render(value) {
         Some(text) => super::write_stdout(format!("{text}\n").as_bytes()),
         None => Ok(()),

@@ -44,6 +44,7 @@ fn token_secrets(store: &Store) -> Vec<Value> {
         .0
         .into_iter()
         .filter(|s| s.get("type").and_then(Value::as_str) == Some(BOOTSTRAP_TOKEN_TYPE))
+        .map(|s| Value::clone(&s))
         .collect()
 }
 

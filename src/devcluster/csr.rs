@@ -356,7 +356,7 @@ async fn approve_once(store: &Store) {
             tracing::debug!(csr = %name, "recognized csr as [nodeclient] but subject access review was not approved");
             continue;
         };
-        let mut updated = c.clone();
+        let mut updated = Value::clone(&c);
         let mut conds = conditions(&c);
         conds.push(json!({
             "type": "Approved",

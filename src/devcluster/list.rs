@@ -122,6 +122,6 @@ pub fn list(store: &Store, r: Resource, namespace: Option<&str>, opts: &ListOpti
         "kind": r.list_kind(),
         "apiVersion": r.api_version(),
         "metadata": meta,
-        "items": page.into_iter().map(objects::as_list_item).collect::<Vec<_>>(),
+        "items": page.into_iter().map(|o| objects::as_list_item(Value::clone(&o))).collect::<Vec<_>>(),
     })
 }

@@ -68,38 +68,102 @@ pub struct Event {
 }
 
 struct Inner {
-    objects: BTreeMap<Key, Value>,
+    /// The latest state, including writes not yet durable: transactions
+    /// decide on it, so two creates of one name cannot both succeed.
+    objects: BTreeMap<Key, Arc<Value>>,
+    /// The latest resourceVersion handed out.
     rv: u64,
+    /// What readers see: everything up to here is durable.
+    visible_rv: u64,
+    /// For keys changed by writes not yet durable: what readers still see
+    /// (None: absent), and the last pending write that changed the key.
+    shadow: BTreeMap<Key, (Option<Arc<Value>>, u64)>,
+    /// Committed events waiting for their log record to be durable.
+    pending_events: Vec<Event>,
+    /// Encoded log records not yet written.
+    pending_log: Vec<u8>,
+    /// Set when the log could not be written: later writes fail loudly
+    /// instead of being acknowledged without being durable.
+    broken: Option<String>,
     history: VecDeque<Arc<Event>>,
     /// Watches from a resourceVersion below this get 410 Gone.
     oldest_watchable: u64,
+}
+
+impl Inner {
+    fn visible(&self, key: &Key) -> Option<&Arc<Value>> {
+        match self.shadow.get(key) {
+            Some((v, _)) => v.as_ref(),
+            None => self.objects.get(key),
+        }
+    }
+
+    /// What readers see of one resource (optionally one namespace), in key order.
+    fn visible_list(&self, resource: Resource, namespace: Option<&str>) -> Vec<Arc<Value>> {
+        let durable = list_in(&self.objects, resource, namespace)
+            .filter(|(k, _)| !self.shadow.contains_key(*k));
+        if self.shadow.is_empty() {
+            return durable.map(|(_, v)| v.clone()).collect();
+        }
+        let shadowed = list_in(&self.shadow, resource, namespace)
+            .filter_map(|(k, (v, _))| v.as_ref().map(|v| (k, v)));
+        let mut out: Vec<(&Key, &Arc<Value>)> = durable.chain(shadowed).collect();
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out.into_iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    fn publish(&mut self, ev: Event, events: &broadcast::Sender<Arc<Event>>) {
+        let ev = Arc::new(ev);
+        if self.history.len() >= HISTORY
+            && let Some(old) = self.history.pop_front()
+        {
+            self.oldest_watchable = old.rv;
+        }
+        self.history.push_back(ev.clone());
+        // No receivers is fine: nobody is watching.
+        let _ = events.send(ev);
+    }
+
+    /// Everything up to `rv` is durable: show it to readers and watchers.
+    fn made_durable(&mut self, rv: u64, events: &broadcast::Sender<Arc<Event>>) {
+        if rv <= self.visible_rv {
+            return;
+        }
+        self.visible_rv = rv;
+        let split = self.pending_events.partition_point(|e| e.rv <= rv);
+        let ready: Vec<Event> = self.pending_events.drain(..split).collect();
+        for ev in ready {
+            self.publish(ev, events);
+        }
+        self.shadow.retain(|_, (_, last)| *last > rv);
+    }
 }
 
 pub struct Store {
     inner: Mutex<Inner>,
     events: broadcast::Sender<Arc<Event>>,
     state_file: Option<PathBuf>,
-    /// The resourceVersion last written to the state file; the lock orders writers.
-    persisted: tokio::sync::Mutex<u64>,
+    /// The log; its lock makes one writer at a time the group-commit leader.
+    log: Option<tokio::sync::Mutex<persist::Log>>,
 }
 
 /// A write transaction: changes apply at once and are undone if the closure fails.
 pub struct Tx<'a> {
     inner: &'a mut Inner,
-    undo: Vec<(Key, Option<Value>)>,
+    undo: Vec<(Key, Option<Arc<Value>>)>,
     events: Vec<Event>,
     start_rv: u64,
 }
 
 impl Tx<'_> {
     pub fn get(&self, key: &Key) -> Option<&Value> {
-        self.inner.objects.get(key)
+        self.inner.objects.get(key).map(|v| &**v)
     }
 
     /// Objects of one resource, optionally in one namespace, in key order.
     pub fn list(&self, resource: Resource, namespace: Option<&str>) -> Vec<(Key, Value)> {
         list_in(&self.inner.objects, resource, namespace)
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), Value::clone(v)))
             .collect()
     }
 
@@ -112,20 +176,23 @@ impl Tx<'_> {
     pub fn put(&mut self, key: Key, mut object: Value) -> Value {
         let rv = self.next_rv();
         objects::set_resource_version(&mut object, rv);
-        let previous = self.inner.objects.insert(key.clone(), object.clone());
+        let previous = self
+            .inner
+            .objects
+            .insert(key.clone(), Arc::new(object.clone()));
         let kind = if previous.is_some() {
             EventType::Modified
         } else {
             EventType::Added
         };
-        self.undo.push((key.clone(), previous.clone()));
         self.events.push(Event {
             rv,
             kind,
-            key,
+            key: key.clone(),
             object: object.clone(),
-            previous,
+            previous: previous.as_deref().cloned(),
         });
+        self.undo.push((key, previous));
         object
     }
 
@@ -133,16 +200,16 @@ impl Tx<'_> {
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
         let previous = self.inner.objects.remove(key)?;
         let rv = self.next_rv();
-        let mut last = previous.clone();
+        let mut last = Value::clone(&previous);
         objects::set_resource_version(&mut last, rv);
-        self.undo.push((key.clone(), Some(previous.clone())));
         self.events.push(Event {
             rv,
             kind: EventType::Deleted,
             key: key.clone(),
             object: last.clone(),
-            previous: Some(previous),
+            previous: Some(Value::clone(&previous)),
         });
+        self.undo.push((key.clone(), Some(previous)));
         Some(last)
     }
 
@@ -167,11 +234,11 @@ impl Tx<'_> {
     }
 }
 
-fn list_in<'a>(
-    objects: &'a BTreeMap<Key, Value>,
+fn list_in<'a, V>(
+    objects: &'a BTreeMap<Key, V>,
     resource: Resource,
     namespace: Option<&'a str>,
-) -> impl Iterator<Item = (&'a Key, &'a Value)> + 'a {
+) -> impl Iterator<Item = (&'a Key, &'a V)> + 'a {
     let start = Key::new(resource, namespace.unwrap_or(""), "");
     objects.range(start..).take_while(move |(k, _)| {
         k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns)
@@ -184,39 +251,35 @@ pub struct Subscription {
     pub live: broadcast::Receiver<Arc<Event>>,
     pub current_rv: u64,
     /// The current objects, when asked for (a watch without resourceVersion).
-    pub initial: Vec<Value>,
+    pub initial: Vec<Arc<Value>>,
 }
 
 impl Store {
-    /// An empty store, or the one saved in `state_file`.
+    /// An empty store, or the one saved in `state_file` (snapshot and log).
     pub fn open(state_file: Option<PathBuf>) -> anyhow::Result<Store> {
-        let mut objects = BTreeMap::new();
-        let mut rv = 0;
-        if let Some(path) = &state_file
-            && let Some(snap) = persist::load(path)?
-        {
-            rv = snap.resource_version;
-            for obj in snap.objects {
-                let key = objects::key_of(&obj).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "state file {} is corrupt: an object without kind, apiVersion or name",
-                        path.display()
-                    )
-                })?;
-                objects.insert(key, obj);
+        let (objects, rv, log) = match &state_file {
+            Some(path) => {
+                let r = persist::recover(path)?;
+                (r.objects, r.resource_version, Some(r.log))
             }
-        }
+            None => (BTreeMap::new(), 0, None),
+        };
         let (events, _) = broadcast::channel(4096);
         Ok(Store {
             inner: Mutex::new(Inner {
                 objects,
                 rv,
+                visible_rv: rv,
+                shadow: BTreeMap::new(),
+                pending_events: Vec::new(),
+                pending_log: Vec::new(),
+                broken: None,
                 history: VecDeque::new(),
                 oldest_watchable: rv,
             }),
             events,
             state_file,
-            persisted: tokio::sync::Mutex::new(rv),
+            log: log.map(tokio::sync::Mutex::new),
         })
     }
 
@@ -226,25 +289,23 @@ impl Store {
     }
 
     pub fn get(&self, key: &Key) -> Option<Value> {
-        self.lock().objects.get(key).cloned()
+        self.lock().visible(key).map(|v| Value::clone(v))
     }
 
     pub fn resource_version(&self) -> u64 {
-        self.lock().rv
+        self.lock().visible_rv
     }
 
-    /// A consistent list and the resourceVersion it was taken at.
-    pub fn list(&self, resource: Resource, namespace: Option<&str>) -> (Vec<Value>, u64) {
+    /// A consistent list and the resourceVersion it was taken at. The
+    /// objects are shared with the store, not copied.
+    pub fn list(&self, resource: Resource, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
         let inner = self.lock();
-        let items = list_in(&inner.objects, resource, namespace)
-            .map(|(_, v)| v.clone())
-            .collect();
-        (items, inner.rv)
+        (inner.visible_list(resource, namespace), inner.visible_rv)
     }
 
     /// Runs `f` as one transaction. With `dry_run` the changes are computed,
-    /// returned and then undone. Otherwise they are published to watchers and
-    /// persisted before this returns.
+    /// returned and then undone. Otherwise they are made durable (with
+    /// `--state`), then shown to readers and watchers, before this returns.
     pub async fn transact<T>(
         &self,
         dry_run: bool,
@@ -252,6 +313,11 @@ impl Store {
     ) -> Result<T, ApiError> {
         let (out, committed) = {
             let mut inner = self.lock();
+            if let Some(why) = &inner.broken
+                && !dry_run
+            {
+                return Err(ApiError::internal(why.clone()));
+            }
             let start_rv = inner.rv;
             let mut tx = Tx {
                 inner: &mut inner,
@@ -272,52 +338,116 @@ impl Store {
                 }
             };
             let events = std::mem::take(&mut tx.events);
+            let undo = std::mem::take(&mut tx.undo);
             drop(tx);
             if events.is_empty() {
                 return Ok(out);
             }
-            for ev in events {
-                let ev = Arc::new(ev);
-                if inner.history.len() >= HISTORY
-                    && let Some(old) = inner.history.pop_front()
-                {
-                    inner.oldest_watchable = old.rv;
+            let committed = inner.rv;
+            if self.log.is_none() {
+                for ev in events {
+                    inner.publish(ev, &self.events);
                 }
-                inner.history.push_back(ev.clone());
-                // No receivers is fine: nobody is watching.
-                let _ = self.events.send(ev);
+                inner.visible_rv = committed;
+                return Ok(out);
             }
-            (out, inner.rv)
+            let ops: Vec<persist::Op<'_>> = events
+                .iter()
+                .map(|e| match e.kind {
+                    EventType::Deleted => persist::Op::Delete(&e.object),
+                    _ => persist::Op::Put(&e.object),
+                })
+                .collect();
+            let mut record = std::mem::take(&mut inner.pending_log);
+            persist::encode_record(&mut record, committed, &ops);
+            inner.pending_log = record;
+            // Readers keep seeing the value from before the first pending change.
+            for (key, before) in undo {
+                inner
+                    .shadow
+                    .entry(key)
+                    .and_modify(|(_, last)| *last = committed)
+                    .or_insert((before, committed));
+            }
+            inner.pending_events.extend(events);
+            (out, committed)
         };
-        if let Some(path) = self.state_file.clone() {
-            self.persist(committed, path).await?;
-        }
+        self.sync(committed).await?;
         Ok(out)
     }
 
     /// Makes every write up to `rv` durable. Group commit: whoever gets the
-    /// writer lock saves the latest state, which covers all writers queued
-    /// behind it, so they return without writing again.
-    async fn persist(&self, rv: u64, path: PathBuf) -> Result<(), ApiError> {
-        let mut persisted = self.persisted.lock().await;
-        if *persisted >= rv {
+    /// log's lock writes every record queued so far with one fsync, which
+    /// covers the writers queued behind it, so they return without writing.
+    async fn sync(&self, rv: u64) -> Result<(), ApiError> {
+        let Some(log) = &self.log else {
             return Ok(());
-        }
-        let (latest, bytes) = {
-            let inner = self.lock();
-            let objs: Vec<&Value> = inner.objects.values().collect();
-            (inner.rv, persist::encode(inner.rv, &objs))
         };
-        let shown = path.display().to_string();
-        let written = tokio::task::spawn_blocking(move || persist::write_atomically(&path, &bytes))
-            .await
-            .map_err(|e| ApiError::internal(format!("writing state file {shown}: {e}")))?;
-        written.map_err(|e| {
-            tracing::error!(file = %shown, error = %e, "could not persist dev cluster state");
-            ApiError::internal(format!("writing state file {shown}: {e}"))
-        })?;
-        *persisted = latest;
+        let mut log = log.lock().await;
+        let (bytes, upto) = {
+            let mut inner = self.lock();
+            if inner.visible_rv >= rv {
+                return Ok(());
+            }
+            if let Some(why) = &inner.broken {
+                return Err(ApiError::internal(why.clone()));
+            }
+            (std::mem::take(&mut inner.pending_log), inner.rv)
+        };
+        let shown = log.path().display().to_string();
+        let file = log.file();
+        let n = bytes.len() as u64;
+        let written =
+            tokio::task::spawn_blocking(move || persist::Log::append_durably(&file, &bytes))
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|r| r);
+        if let Err(e) = written {
+            return Err(self.break_store(format!("writing state log {shown}: {e}")));
+        }
+        log.appended(n);
+        let mut upto = upto;
+        if log.wants_compaction() {
+            match self.compact(&mut log).await {
+                Ok(rv) => upto = rv,
+                Err(e) => return Err(self.break_store(e)),
+            }
+        }
+        self.lock().made_durable(upto, &self.events);
         Ok(())
+    }
+
+    /// Writes a snapshot of the latest state (which covers every record
+    /// still queued) and empties the log; returns the snapshot's resourceVersion.
+    async fn compact(&self, log: &mut persist::Log) -> Result<u64, String> {
+        let Some(path) = self.state_file.clone() else {
+            return Err("compacting without a state file".to_string());
+        };
+        let (rv, bytes) = {
+            let mut inner = self.lock();
+            let objs: Vec<&Value> = inner.objects.values().map(|v| &**v).collect();
+            let bytes = persist::encode(inner.rv, &objs);
+            // The snapshot holds these records' changes.
+            inner.pending_log.clear();
+            (inner.rv, bytes)
+        };
+        let size = bytes.len() as u64;
+        let shown = path.display().to_string();
+        tokio::task::spawn_blocking(move || persist::write_atomically(&path, &bytes))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(|e| format!("writing state file {shown}: {e}"))?;
+        log.truncate(size)
+            .map_err(|e| format!("truncating state log {}: {e}", log.path().display()))?;
+        Ok(rv)
+    }
+
+    /// The log is in an unknown state: refuse further writes, loudly.
+    fn break_store(&self, why: String) -> ApiError {
+        tracing::error!(error = %why, "could not persist dev cluster state; refusing further writes");
+        self.lock().broken = Some(why.clone());
+        ApiError::internal(why)
     }
 
     /// Events after `from_rv` (None: only new ones) and a live feed, taken
@@ -329,9 +459,7 @@ impl Store {
     ) -> Result<Subscription, ApiError> {
         let inner = self.lock();
         let initial = match initial {
-            Some((r, ns)) => list_in(&inner.objects, r, ns)
-                .map(|(_, v)| v.clone())
-                .collect(),
+            Some((r, ns)) => inner.visible_list(r, ns),
             None => Vec::new(),
         };
         let live = self.events.subscribe();
@@ -353,7 +481,7 @@ impl Store {
         Ok(Subscription {
             backlog,
             live,
-            current_rv: inner.rv,
+            current_rv: inner.visible_rv,
             initial,
         })
     }
@@ -450,5 +578,106 @@ mod tests {
             .expect("put");
         assert_eq!(store.list(Resource::Secrets, Some("a")).0.len(), 1);
         assert_eq!(store.list(Resource::Secrets, None).0.len(), 2);
+    }
+
+    async fn put(store: &Store, name: &str, obj: Value) -> Value {
+        store
+            .transact(false, |tx| {
+                Ok(tx.put(Key::new(Resource::Secrets, "ns", name), obj))
+            })
+            .await
+            .expect("put")
+    }
+
+    #[tokio::test]
+    async fn a_persistent_store_reopens_with_every_acknowledged_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        let store = Store::open(Some(path.clone())).expect("open");
+        for n in ["a", "b", "c"] {
+            put(&store, n, secret(n)).await;
+        }
+        store
+            .transact(false, |tx| {
+                Ok(tx.remove(&Key::new(Resource::Secrets, "ns", "b")))
+            })
+            .await
+            .expect("remove");
+        drop(store);
+        let again = Store::open(Some(path)).expect("reopen");
+        let (items, rv) = again.list(Resource::Secrets, None);
+        let names: Vec<&str> = items.iter().map(|o| objects::name(o)).collect();
+        assert_eq!(names, ["a", "c"]);
+        assert_eq!(rv, 4);
+    }
+
+    #[tokio::test]
+    async fn the_log_is_compacted_once_it_outgrows_the_live_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        let store = Store::open(Some(path.clone())).expect("open");
+        let big = "x".repeat(64 << 10);
+        // 200 rewrites of one 64 KiB object: 12.5 MiB written, 64 KiB live.
+        for i in 0..200 {
+            let mut obj = secret("a");
+            obj["data"] = json!({"k": format!("{big}{i}")});
+            put(&store, "a", obj).await;
+        }
+        let log = std::fs::metadata(persist::log_path(&path))
+            .expect("log")
+            .len();
+        assert!(log < 5 << 20, "the log was compacted: {log} bytes");
+        assert!(path.exists(), "compaction wrote a snapshot");
+        drop(store);
+        let again = Store::open(Some(path)).expect("reopen");
+        let a = again
+            .get(&Key::new(Resource::Secrets, "ns", "a"))
+            .expect("a");
+        assert_eq!(a["data"]["k"], json!(format!("{big}199")));
+        assert_eq!(again.resource_version(), 200);
+    }
+
+    #[tokio::test]
+    async fn readers_and_watchers_see_a_write_only_once_it_is_durable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(Some(dir.path().join("state.json"))).expect("open"));
+        put(&store, "a", secret("a")).await;
+        let mut live = store.subscribe(None, None).expect("subscribe").live;
+        // Holding the log's lock stands in for a slow fsync.
+        let held = store.log.as_ref().expect("log").lock().await;
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut changed = secret("a");
+                changed["data"] = json!({"k": "bmV3"});
+                put(&store, "a", changed).await;
+                put(&store, "b", secret("b")).await;
+            })
+        };
+        while store.lock().rv < 2 {
+            tokio::task::yield_now().await;
+        }
+        let key = Key::new(Resource::Secrets, "ns", "a");
+        assert_eq!(store.resource_version(), 1);
+        assert!(store.get(&key).expect("a")["data"].is_null());
+        assert_eq!(store.list(Resource::Secrets, None).0.len(), 1);
+        assert!(
+            live.try_recv().is_err(),
+            "no event before the write is durable"
+        );
+        let conflict = store
+            .transact(false, |tx| match tx.get(&key) {
+                Some(o) if o["data"].is_null() => Ok(()),
+                _ => Err(ApiError::bad_request("writers decide on the latest state")),
+            })
+            .await;
+        assert!(conflict.is_err());
+        drop(held);
+        writer.await.expect("writer");
+        assert_eq!(store.resource_version(), 3);
+        assert_eq!(store.get(&key).expect("a")["data"]["k"], "bmV3");
+        assert_eq!(store.list(Resource::Secrets, None).0.len(), 2);
+        assert_eq!(live.recv().await.expect("event").rv, 2);
+        assert_eq!(live.recv().await.expect("event").rv, 3);
     }
 }

@@ -16,6 +16,7 @@ pub mod rotate;
 pub mod sink_spec;
 pub mod time;
 pub mod token;
+pub mod token_bulk;
 pub mod token_options;
 pub mod usage;
 
@@ -56,6 +57,7 @@ impl Api {
         let mut token = exported_module!(token::token_api);
         token.combine_flatten(exported_module!(rotate::rotate_api));
         token.combine_flatten(exported_module!(usage::usage_api));
+        token.combine_flatten(exported_module!(token_bulk::token_bulk_api));
         Self {
             std: SandboxStdPackage::new().as_shared_module(),
             global: global.into(),

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Every measurement of issue 13, side by side in one run, each ratio printed
+# beside its target. Release build unless TOKENSMITH_BIN points elsewhere.
+#
+#   benches/run.sh                 # everything
+#   FLEET=5 benches/run.sh         # a smaller fleet (default 20)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+need hyperfine hyperfine
+need kubectl kubernetes-client
+need jq jq
+need wrk wrk
+need bc bc
+
+if [ -z "${TOKENSMITH_BIN:-}" ]; then
+  cargo build --release --quiet --bin tokensmith
+  cargo bench --bench devcluster --no-run --quiet 2>/dev/null
+fi
+BIN="${TOKENSMITH_BIN:-$PWD/target/release/tokensmith}"
+SERIALISE_BENCH="$(ls -t target/release/deps/devcluster-* 2>/dev/null | grep -v '\.d$' | head -1 || true)"
+FLEET="${FLEET:-20}"
+KUBEADM="$HOME/.cache/tokensmith/upstream/v1.37.2/kubeadm"
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export HOME_REAL="$HOME"
+export HOME="$work/home"; mkdir -p "$HOME"
+
+# start NAME [dev-cluster args…]: a dev cluster whose kubeconfig is $work/NAME.kubeconfig
+start() {
+  local name=$1; shift
+  "$BIN" dev-cluster --listen 127.0.0.1:0 --kubeconfig-out "$work/$name.kubeconfig" "$@" >"$work/$name.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do grep -q "serving at" "$work/$name.out" 2>/dev/null && break; sleep 0.05; done
+}
+url_of() { sed -n 's/^dev cluster serving at //p' "$work/$1.out"; }
+token_of() { sed -n 's/^ *token: //p' "$work/$1.kubeconfig"; }
+now() { date +%s.%N; }
+ratio() { echo "scale=3; $1 / $2" | bc -l; }
+report() { printf '%-58s %8s   target %s\n' "$1" "$2" "$3"; }
+script() { printf '%s\n' "$2" >"$work/$1.rhai"; echo "$work/$1.rhai"; }
+timed_run() { local kc=$1; shift; local t0; t0=$(now); KUBECONFIG="$kc" "$BIN" run --timeout 0 "$@" >/dev/null; echo "$(now) - $t0" | bc -l; }
+
+echo "tokensmith: $BIN ($(stat -c %s "$BIN") bytes), $(nproc) cores, $(date -u +%FT%TZ)"
+echo
+
+# 1. Persistent vs in-memory: 1,000 sequential creates; the 100th vs the 10,000th.
+seq_create=$(script seq_create 'for i in 0..1000 { token::create(#{ ttl: "2h" }); } ()')
+seq_100=$(script seq_100 'for i in 0..100 { token::create(#{ ttl: "2h" }); } ()')
+fill=$(script fill 'token::create_many(parse_int(args.n), #{ ttl: "2h" }).len()')
+start mem
+start disk --state "$work/disk/state.json"
+t_mem=$(timed_run "$work/mem.kubeconfig" "$seq_create")
+t_disk=$(timed_run "$work/disk.kubeconfig" "$seq_create")
+report "1,000 creates: in-memory ${t_mem}s, --state ${t_disk}s; rate ratio" "$(ratio "$t_mem" "$t_disk")" ">= 0.50"
+start grow --state "$work/grow/state.json"
+t_early=$(timed_run "$work/grow.kubeconfig" "$seq_100")           # creates 1-100
+timed_run "$work/grow.kubeconfig" "$fill" --arg n=9900 >/dev/null   # up to 10,000
+t_late=$(timed_run "$work/grow.kubeconfig" "$seq_100")            # creates 10,001-10,100
+report "100 creates at 0 vs at 10,000 objects (--state): cost ratio" "$(ratio "$t_late" "$t_early")" "~1 (flat)"
+
+# 2. List: serving 2,000 token Secrets vs serialising them; token list vs kubectl.
+start list
+KUBECONFIG="$work/list.kubeconfig" "$BIN" run --timeout 0 "$fill" --arg n=1000 >/dev/null
+export KUBECONFIG="$work/list.kubeconfig"
+hyperfine --style basic --warmup 3 --runs 20 --export-json "$work/list.json" \
+  -n "tokensmith token list" "$BIN token list" \
+  -n "kubectl get secrets" "kubectl get secrets -n kube-system" >/dev/null
+t=$(jq -r '.results[0].median' "$work/list.json"); k=$(jq -r '.results[1].median' "$work/list.json")
+report "token list vs kubectl get secrets, 1,000 tokens ($(printf %.1f "$(echo "$t*1000" | bc -l)") ms)" "$(ratio "$t" "$k")" "<= 0.30"
+if [ -x "$KUBEADM" ]; then
+  hyperfine --style basic --warmup 3 --runs 20 --export-json "$work/kubeadm.json" \
+    -n "tokensmith token list" "$BIN token list" \
+    -n "kubeadm token list" "$KUBEADM token list --kubeconfig $KUBECONFIG" >/dev/null
+  t=$(jq -r '.results[0].median' "$work/kubeadm.json"); k=$(jq -r '.results[1].median' "$work/kubeadm.json")
+  report "token list vs kubeadm token list, 1,000 tokens" "$(ratio "$t" "$k")" "(measured)"
+else
+  report "token list vs kubeadm token list" "n/a" "(no $KUBEADM)"
+fi
+KUBECONFIG="$work/list.kubeconfig" "$BIN" run --timeout 0 "$fill" --arg n=1000 >/dev/null
+url=$(url_of list); tok=$(token_of list)
+curl -sk -H "Authorization: Bearer $tok" "$url/api/v1/namespaces/kube-system/secrets" -o "$work/list-2000.json"
+items=$(jq '.items | length' "$work/list-2000.json")
+hyperfine --style basic -N --warmup 5 --runs 50 --export-json "$work/serve.json" \
+  -n "GET 2,000 secrets" "curl -sk -o /dev/null -H 'Authorization: Bearer $tok' $url/api/v1/namespaces/kube-system/secrets" \
+  -n "GET one secret (request floor)" "curl -sk -o /dev/null -H 'Authorization: Bearer $tok' $url/api/v1/namespaces/kube-public/configmaps/cluster-info" >/dev/null
+serve=$(jq -r '.results[0].median - .results[1].median' "$work/serve.json")
+if [ -n "$SERIALISE_BENCH" ]; then
+  ser=$(BENCH_SERIALISE="$work/list-2000.json" "$SERIALISE_BENCH")
+  report "serving $items token Secrets ($(printf %.1f "$(echo "$serve*1000" | bc -l)") ms) vs serialising ($(printf %.1f "$(echo "$ser*1000" | bc -l)") ms)" "$(ratio "$serve" "$ser")" "<= 3"
+else
+  report "serving $items token Secrets vs serialising" "n/a" "(no bench binary)"
+fi
+unset KUBECONFIG
+
+# 3. Bulk: token::create_many(1,000) vs wrk POSTing Secrets, same kind of server.
+start bulk
+start wrk
+bulk=$(script bulk 'token::create_many(1000, #{ ttl: "2h", parallel: 16 }).len()')
+t_bulk=$(timed_run "$work/bulk.kubeconfig" "$bulk")
+rate_bulk=$(echo "1000 / $t_bulk" | bc -l)
+rate_wrk=$(TOKEN=$(token_of wrk) wrk -t4 -c16 -d5s -s benches/bulk_create.lua "$(url_of wrk)" | sed -n 's/^Requests\/sec: *//p')
+report "create_many(1000) $(printf %.0f "$rate_bulk")/s vs wrk POST $(printf %.0f "$rate_wrk")/s" "$(ratio "$rate_bulk" "$rate_wrk")" ">= 0.50"
+
+# 4. Start-up: token generate vs true.
+hyperfine --style basic -N --warmup 10 --runs 200 --export-json "$work/generate.json" \
+  -n "tokensmith token generate" "$BIN token generate" -n "true" "true" >/dev/null
+t=$(jq -r '.results[0].median' "$work/generate.json"); k=$(jq -r '.results[1].median' "$work/generate.json")
+report "token generate vs true" "$(ratio "$t" "$k")" "<= 2"
+
+# 5. Fleet: rotating $FLEET dev clusters vs one.
+{
+  echo "apiVersion: v1"; echo "kind: Config"; echo "current-context: m1"
+  clusters=""; contexts=""; users=""
+  for i in $(seq "$FLEET"); do
+    start "m$i"
+    ca=$(sed -n 's/^ *certificate-authority-data: //p' "$work/m$i.kubeconfig")
+    clusters+="- name: m$i"$'\n'"  cluster:"$'\n'"    server: $(url_of "m$i")"$'\n'"    certificate-authority-data: $ca"$'\n'
+    contexts+="- name: m$i"$'\n'"  context:"$'\n'"    cluster: m$i"$'\n'"    user: m$i"$'\n'
+    users+="- name: m$i"$'\n'"  user:"$'\n'"    token: $(token_of "m$i")"$'\n'
+  done
+  printf 'clusters:\n%scontexts:\n%susers:\n%s' "$clusters" "$contexts" "$users"
+} >"$work/fleet.kubeconfig"
+rotate=$(script rotate 'token::rotate(#{ name: "bench", ttl: "1h" }); ()')
+t_one=$(timed_run "$work/fleet.kubeconfig" "$rotate" --contexts m1 --parallel 1 2>/dev/null)
+t_all=$(timed_run "$work/fleet.kubeconfig" "$rotate" --all-contexts --parallel "$FLEET" 2>/dev/null)
+report "rotating $FLEET clusters (${t_all}s) vs one (${t_one}s)" "$(ratio "$t_all" "$t_one")" "<= 3"
