@@ -1,6 +1,8 @@
 //! Everything that talks to the API server: kubeconfig resolution, the
 //! client, the token store, CA pins and the join command.
 
+pub mod audit;
+pub mod bootstrap;
 pub mod error;
 pub mod join;
 pub mod kubeconfig;

@@ -171,7 +171,34 @@ pub async fn update(
             }
             None => Err(ApiError::not_found(r.plural(), r.group(), name)),
             Some(_) if leases && !rv_given => Err(ApiError::resource_version_required(r, name)),
-            Some(existing) => finish_update(tx, ctx, &key, &existing, obj, false),
+            Some(existing) => finish_update(tx, ctx, &key, &existing, obj, false, None),
+        })
+        .await
+}
+
+/// PUT on a subresource (`approval`, `status`): the body is the whole
+/// object; what of it counts is `csr::restrict_update`'s to say.
+pub async fn update_subresource(
+    store: &Store,
+    ctx: &WriteContext<'_>,
+    name: &str,
+    sub: &str,
+    body: &[u8],
+) -> Result<(u16, Value), ApiError> {
+    let r = ctx.resource;
+    let mut obj = decode_body(r, body)?;
+    let in_body = objects::name(&obj);
+    if in_body != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({in_body}) does not match the name on the URL ({name})"
+        )));
+    }
+    settle_namespace(r, &mut obj, ctx.namespace)?;
+    let key = Key::new(r, ctx.namespace, name);
+    store
+        .transact(ctx.dry_run, |tx| match tx.get(&key).cloned() {
+            None => Err(ApiError::not_found(r.plural(), r.group(), name)),
+            Some(existing) => finish_update(tx, ctx, &key, &existing, obj, false, Some(sub)),
         })
         .await
 }
@@ -184,9 +211,11 @@ fn finish_update(
     existing: &Value,
     mut obj: Value,
     managed_fields_done: bool,
+    sub: Option<&str>,
 ) -> Result<(u16, Value), ApiError> {
     let r = ctx.resource;
     let name = &key.name;
+    super::csr::restrict_update(r, sub, existing, &mut obj)?;
     // Optimistic concurrency: a resourceVersion in the body must be current.
     if let Some(rv) = objects::meta_str(&obj, "resourceVersion").filter(|s| !s.is_empty())
         && Some(rv) != objects::meta_str(existing, "resourceVersion")
@@ -391,7 +420,7 @@ pub async fn patch(
                         Some(existing) => {
                             let merged = fields::apply(&existing, &config, &ctx.manager, force, r.api_version())
                                 .map_err(|c| ApiError::apply_conflict(&c, r.api_version()))?;
-                            finish_update(tx, ctx, &key, &existing, merged, true)
+                            finish_update(tx, ctx, &key, &existing, merged, true, None)
                         }
                     }
                 }
@@ -431,7 +460,7 @@ pub async fn patch(
                         return Err(ApiError::bad_request("the kind and apiVersion of an object cannot be patched"));
                     }
                     validate::decode_and_normalize(r, &mut patched)?;
-                    finish_update(tx, ctx, &key, &existing, patched, false)
+                    finish_update(tx, ctx, &key, &existing, patched, false, None)
                 }
             }
         })

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod background;
 pub mod controllers;
 pub mod crud;
+pub mod csr;
 pub mod decode;
 pub mod discovery;
 pub mod faults;
@@ -269,9 +270,10 @@ impl DevCluster {
             )),
             tokio::spawn(controllers::run_token_cleaner(
                 store.clone(),
-                shutdown_rx,
+                shutdown_rx.clone(),
                 clock,
             )),
+            tokio::spawn(csr::run_approver(store.clone(), shutdown_rx)),
         ];
 
         let kubeconfig_yaml = kubeconfig::admin(&url, &pki.ca_pem, &admin_token);

@@ -163,7 +163,10 @@ pub fn decode_and_normalize(r: Resource, obj: &mut Value) -> Result<(), ApiError
             string_map_field(o, "data", kind, Elem::String).map_err(cannot_handle)?;
             string_map_field(o, "binaryData", kind, Elem::Bytes).map_err(cannot_handle)?;
         }
-        Resource::Namespaces | Resource::Leases => {}
+        Resource::Namespaces
+        | Resource::Leases
+        | Resource::CertificateSigningRequests
+        | Resource::Nodes => {}
     }
     Ok(())
 }
@@ -336,7 +339,10 @@ pub fn validate(r: Resource, obj: &Value) -> Result<(), ApiError> {
                 causes.push(FieldCause::too_long("[]", MAX_SECRET_SIZE));
             }
         }
-        Resource::Namespaces | Resource::Leases => {}
+        Resource::Namespaces
+        | Resource::Leases
+        | Resource::CertificateSigningRequests
+        | Resource::Nodes => {}
     }
     if causes.is_empty() {
         Ok(())

@@ -17,5 +17,5 @@ pub mod runner;
 pub mod state;
 
 pub use cron::{CronError, CronSpec};
-pub use executor::{JobExecutor, RunContext};
+pub use executor::{Event, EventCall, JobExecutor, RunContext};
 pub use header::{HeaderError, Overlap, ScriptHeader};

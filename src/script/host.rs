@@ -245,6 +245,26 @@ impl ScriptHost {
     /// debug build needs about 40 KiB per Rhai call level, so the default
     /// call-depth limit would overflow a 2 MiB blocking-pool thread.
     pub fn run(&self, script: &CompiledScript, ctl: &RunControl) -> Result<Dynamic, ScriptError> {
+        self.run_with(script, ctl, None)
+    }
+
+    /// Runs an `on:` job's handler with the event as its one argument.
+    pub fn run_handler(
+        &self,
+        script: &CompiledScript,
+        ctl: &RunControl,
+        handler: &str,
+        event: &serde_json::Value,
+    ) -> Result<Dynamic, ScriptError> {
+        self.run_with(script, ctl, Some((handler, event)))
+    }
+
+    fn run_with(
+        &self,
+        script: &CompiledScript,
+        ctl: &RunControl,
+        handler: Option<(&str, &serde_json::Value)>,
+    ) -> Result<Dynamic, ScriptError> {
         let span = tracing::Span::current();
         std::thread::scope(|scope| {
             let runner = std::thread::Builder::new()
@@ -258,7 +278,15 @@ impl ScriptHost {
                         ctl.cancel.clone(),
                         &ctl.args,
                     );
-                    session.run(script, ctl.deadline)
+                    match handler {
+                        None => session.run(script, ctl.deadline),
+                        Some((name, event)) => {
+                            let arg = rhai::serde::to_dynamic(event).map_err(|e| {
+                                ScriptError::internal(&script.name, format!("the event: {e}"))
+                            })?;
+                            session.call_handler(script, name, arg, ctl.deadline)
+                        }
+                    }
                 });
             match runner {
                 Ok(handle) => handle.join().unwrap_or_else(|_| {

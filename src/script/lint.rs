@@ -408,7 +408,7 @@ mod tests {
             [
                 "t.rhai:1:8: function not found: token::craete (did you mean `token::create`?)",
                 "t.rhai:2:1: function not found: noww (did you mean `now`?)",
-                "t.rhai:3:6: unknown module `foo` in `foo::bar` (built in: token, join, publish, log, cluster; or `import` it)",
+                "t.rhai:3:6: unknown module `foo` in `foo::bar` (built in: token, join, publish, log, cluster, dev; or `import` it)",
                 "t.rhai:4:14: function not found: frobnicate",
             ]
         );

@@ -100,6 +100,29 @@ impl Session {
         result
     }
 
+    /// Calls `handler(arg)` of a compiled script (an `on:` job's event)
+    /// without running its top-level statements: those are what a
+    /// `tokensmith run` of the same file does.
+    pub fn call_handler(
+        &mut self,
+        script: &CompiledScript,
+        handler: &str,
+        arg: Dynamic,
+        deadline: Option<Instant>,
+    ) -> Result<Dynamic, ScriptError> {
+        self.ctx.start_clock(deadline, self.timeout);
+        let opts = rhai::CallFnOptions::new().eval_ast(false);
+        let result = self.engine.call_fn_with_options::<Dynamic>(
+            opts,
+            &mut self.scope,
+            &script.ast,
+            handler,
+            (arg,),
+        );
+        self.ctx.start_clock(None, None);
+        result.map_err(|e| ScriptError::from_eval(&script.name, &script.source, &e))
+    }
+
     /// Compiles and runs one REPL input. Its functions stay defined for the
     /// next inputs; its variables stay in the scope, even when it fails.
     pub fn eval_input(&mut self, source: &str) -> Result<Dynamic, ScriptError> {

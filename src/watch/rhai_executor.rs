@@ -55,8 +55,13 @@ impl JobExecutor for RhaiExecutor {
                 deadline: ctx.deadline,
                 args: (*job.args).clone(),
             };
-            let job = job.script;
-            match tokio::task::spawn_blocking(move || host.run(&job, &ctl)).await {
+            let script = job.script;
+            let event = ctx.event;
+            let work = move || match &event {
+                Some(call) => host.run_handler(&script, &ctl, call.handler, &call.payload),
+                None => host.run(&script, &ctl),
+            };
+            match tokio::task::spawn_blocking(work).await {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),
                 // Re-raised so the scheduler reports it as a panic of this job.

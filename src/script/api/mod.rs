@@ -20,6 +20,7 @@ pub mod token;
 pub mod token_bulk;
 pub mod token_meta;
 pub mod token_options;
+pub mod usage;
 
 def_package! {
     /// Rhai's standard library without its `timestamp()`/`elapsed` clock
@@ -38,7 +39,7 @@ def_package! {
 }
 
 /// The namespaces scripts call as `name::function`.
-pub const NAMESPACES: [&str; 5] = ["token", "join", "publish", "log", "cluster"];
+pub const NAMESPACES: [&str; 6] = ["token", "join", "publish", "log", "cluster", "dev"];
 
 /// Every module of the API, built once and shared by every engine.
 #[derive(Clone)]
@@ -58,6 +59,7 @@ impl Api {
         // `token::rotate` lives in its own file but in the token namespace.
         let mut token = exported_module!(token::token_api);
         token.combine_flatten(exported_module!(rotate::rotate_api));
+        token.combine_flatten(exported_module!(usage::usage_api));
         token.combine_flatten(exported_module!(token_bulk::token_bulk_api));
         token.combine_flatten(exported_module!(token_meta::token_meta_api));
         Self {
@@ -72,6 +74,7 @@ impl Api {
                     "cluster",
                     exported_module!(cluster_info::cluster_api).into(),
                 ),
+                ("dev", exported_module!(usage::dev_api).into()),
             ],
         }
     }
