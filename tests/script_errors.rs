@@ -148,7 +148,7 @@ fn huge_strings_arrays_and_maps_hit_size_limits() {
         &[],
     );
     assert_eq!(code, 1);
-    assert!(err.contains("exceeds the size limit"), "{err}");
+    assert!(err.contains("exceeds the string size limit (raise it with --max-string-size)"), "{err}");
     let (code, _, err) = run(
         d.path(),
         "arr.rhai",
@@ -157,7 +157,7 @@ fn huge_strings_arrays_and_maps_hit_size_limits() {
     );
     assert_eq!(code, 1);
     assert!(
-        err.contains("arr.rhai:2:") && err.contains("exceeds the size limit"),
+        err.contains("arr.rhai:2:") && err.contains("exceeds the array size limit"),
         "{err}"
     );
 }
