@@ -35,7 +35,11 @@ fn every_guide_example_passes_check() {
     for (line, text) in &blocks {
         // A test file's example is checked as one: `check` knows the
         // test-only functions only in `*_test.rhai` files, as `test` runs them.
-        let suffix = if text.contains("fn test_") { "_test" } else { "" };
+        let suffix = if text.contains("fn test_") {
+            "_test"
+        } else {
+            ""
+        };
         let p = dir.path().join(format!("guide_line_{line}{suffix}.rhai"));
         std::fs::write(&p, text).expect("write example");
         paths.push(p);

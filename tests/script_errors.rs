@@ -148,7 +148,10 @@ fn huge_strings_arrays_and_maps_hit_size_limits() {
         &[],
     );
     assert_eq!(code, 1);
-    assert!(err.contains("exceeds the string size limit (raise it with --max-string-size)"), "{err}");
+    assert!(
+        err.contains("exceeds the string size limit (raise it with --max-string-size)"),
+        "{err}"
+    );
     let (code, _, err) = run(
         d.path(),
         "arr.rhai",

@@ -79,8 +79,18 @@ fn rotate_rhai_publishes_to_secret_configmap_and_file_on_a_real_apiserver() {
         assert_eq!(tokens.len(), 1, "{when}: keep=1 leaves one token");
         let file_text = std::fs::read_to_string(&file).expect("file sink");
         let (in_secret, in_cm) = published();
-        assert_eq!(in_secret, file_text, "{when}: Secret and file differ");
-        assert_eq!(in_cm, file_text, "{when}: ConfigMap and file differ");
+        // A published file ends with a newline; the Secret and ConfigMap
+        // values hold the command alone.
+        assert_eq!(
+            format!("{in_secret}\n"),
+            file_text,
+            "{when}: Secret and file differ"
+        );
+        assert_eq!(
+            format!("{in_cm}\n"),
+            file_text,
+            "{when}: ConfigMap and file differ"
+        );
         assert_ne!(previous.as_ref(), Some(&in_file), "{when}: not rotated");
         // The published command is what real kubeadm prints for that token.
         let theirs = c

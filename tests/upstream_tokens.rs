@@ -187,11 +187,12 @@ fn join_verify_checks_the_real_bootstrapsigners_signature() {
         &script,
         r#"
         let good = token::create(#{ ttl: "1h" });
-        let ok = join::verify(good, #{ wait: "30s" });
+        let ok = join::verify(good, #{ wait: "30s" }).ok;
         // Without the signing usage the bootstrapsigner never signs for it.
         let unsigned = token::create(#{ ttl: "1h", usages: ["authentication"] });
         let msg = "";
-        try { join::verify(unsigned) } catch (e) { msg = e.message }
+        let r = join::verify(unsigned);
+        if !r.ok { msg = r.error }
         [ok, good.id, msg]
         "#,
     )
