@@ -9,6 +9,7 @@
 mod gofmt;
 mod gotemplate;
 mod jsonpath;
+mod kyaml;
 mod object;
 mod tabwriter;
 mod text;
@@ -52,13 +53,14 @@ impl Default for PrintFlags {
 }
 
 /// cli-runtime's allowed formats, sorted as `NoCompatiblePrinterError` prints them.
-pub const ALLOWED_FORMATS: [&str; 10] = [
+pub const ALLOWED_FORMATS: [&str; 11] = [
     "go-template",
     "go-template-file",
     "json",
     "jsonpath",
     "jsonpath-as-json",
     "jsonpath-file",
+    "kyaml",
     "template",
     "templatefile",
     "text",
@@ -104,6 +106,7 @@ pub struct TokenPrinter {
 enum Kind {
     Text(TextPrinter),
     Json,
+    Kyaml,
     Yaml,
     GoTemplate(Box<GoTemplatePrinter>),
     JsonPath {
@@ -121,6 +124,8 @@ pub fn printer(flags: &PrintFlags) -> Result<TokenPrinter, PrinterError> {
         Kind::Text(TextPrinter::default())
     } else if format.eq_ignore_ascii_case("json") {
         Kind::Json
+    } else if format.eq_ignore_ascii_case("kyaml") {
+        Kind::Kyaml
     } else if format.eq_ignore_ascii_case("yaml") {
         Kind::Yaml
     } else {
@@ -145,7 +150,7 @@ fn template_printer(flags: &PrintFlags) -> Result<Option<Kind>, PrinterError> {
     if let Some((format, value)) = split_format(&flags.output, arg, &JSONPATH_FORMATS) {
         let raw = template_text(format, value, "jsonpath-file")?;
         let template = JsonPathTemplate::parse(&raw, allow, format == "jsonpath-as-json")
-            .map_err(|e| PrinterError(format!("error parsing jsonpath {raw}, {e}\n")))?;
+            .map_err(|e| PrinterError(format!("error parsing jsonpath {raw}, {e}")))?;
         return Ok(Some(Kind::JsonPath { raw, template }));
     }
     if let Some((format, value)) = split_format(&flags.output, arg, &GO_TEMPLATE_FORMATS) {
@@ -156,7 +161,7 @@ fn template_printer(flags: &PrintFlags) -> Result<Option<Kind>, PrinterError> {
         };
         let raw = template_text(format, value, file_format)?;
         let p = GoTemplatePrinter::new(&raw, allow)
-            .map_err(|e| PrinterError(format!("error parsing template {raw}, {e}\n")))?;
+            .map_err(|e| PrinterError(format!("error parsing template {raw}, {e}")))?;
         return Ok(Some(Kind::GoTemplate(Box::new(p))));
     }
     Ok(None)
@@ -229,6 +234,10 @@ impl TokenPrinter {
                 let obj = Value::Object(object::token_object(token));
                 out.write_all(object::go_json_indent(&obj).as_bytes())?;
                 out.write_all(b"\n")?;
+            }
+            Kind::Kyaml => {
+                let obj = Value::Object(object::token_object(token));
+                out.write_all(kyaml::to_kyaml(&obj).as_bytes())?;
             }
             Kind::Yaml => {
                 if self.printed > 1 {

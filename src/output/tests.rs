@@ -326,7 +326,7 @@ fn bad_formats_name_every_allowed_format() {
         assert_eq!(
             err.to_string(),
             format!(
-                "could not construct output printer: unable to match a printer suitable for the output format {}, allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,template,templatefile,text,yaml",
+                "could not construct output printer: unable to match a printer suitable for the output format {}, allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,template,templatefile,text,yaml",
                 go_quote(bad)
             )
         );
@@ -365,7 +365,7 @@ fn unparsable_templates_are_printer_errors() {
         .to_string();
     assert_eq!(
         err,
-        "could not construct output printer: error parsing jsonpath {.token, unclosed action\n"
+        "could not construct output printer: error parsing jsonpath {.token, unclosed action"
     );
 }
 
@@ -425,7 +425,7 @@ fn go_template_parse_errors_read_like_go() {
                 .err()
                 .map(|e| e.to_string()),
             Some(format!(
-                "could not construct output printer: error parsing template {t}, {want}\n"
+                "could not construct output printer: error parsing template {t}, {want}"
             ))
         );
     }

@@ -70,10 +70,10 @@ impl InitConfigError {
     }
 }
 
-/// A config file that cannot be read as kubeadm configuration; the message
-/// names the file.
+/// A config file that cannot be read as kubeadm configuration. kubeadm's
+/// messages do not name the file, so `file` is kept for callers only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}: {message}", .file.display())]
+#[error("{message}")]
 pub struct LoadError {
     pub file: PathBuf,
     pub message: String,
@@ -155,7 +155,7 @@ pub fn bootstrap_tokens_from_config(
     }
     if init.is_none() && !cluster {
         return Err(load(
-            "no InitConfiguration or ClusterConfiguration kind was found in the YAML file".into(),
+            "no InitConfiguration or ClusterConfiguration kind was found in the configuration file".into(),
         ));
     }
     let raw = match &init {

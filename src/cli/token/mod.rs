@@ -12,7 +12,9 @@ mod list;
 
 use super::{Failure, GlobalArgs};
 
+// kubeadm's `token` has no `help` subcommand: `token help` is an unknown command.
 #[derive(Debug, clap::Args)]
+#[command(disable_help_subcommand = true)]
 pub struct TokenArgs {
     #[command(subcommand)]
     pub command: Option<TokenCommand>,
@@ -102,9 +104,11 @@ pub struct GenerateArgs {
     pub extra: Vec<String>,
 }
 
+// cobra keeps the last of a repeated flag (`-o json -o yaml` is yaml).
 #[derive(Debug, clap::Args)]
+#[command(args_override_self = true)]
 pub struct ListArgs {
-    /// Output format. One of: text|json|yaml|go-template|go-template-file|
+    /// Output format. One of: text|json|yaml|kyaml|go-template|go-template-file|
     /// template|templatefile|jsonpath|jsonpath-as-json|jsonpath-file, with
     /// `=TEMPLATE` or `=FILE` for the template formats.
     #[arg(short, long, value_name = "FORMAT", default_value = "text")]

@@ -121,51 +121,51 @@ fn load_errors_name_the_file_and_exit_1() {
     let cases = [
         (
             "",
-            "/etc/kubeadm.yaml: no InitConfiguration or ClusterConfiguration kind was found in the YAML file",
+            "no InitConfiguration or ClusterConfiguration kind was found in the configuration file",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\n",
-            "/etc/kubeadm.yaml: no InitConfiguration or ClusterConfiguration kind was found in the YAML file",
+            "no InitConfiguration or ClusterConfiguration kind was found in the configuration file",
         ),
         (
             "kind: InitConfiguration\n",
-            "/etc/kubeadm.yaml: invalid configuration for GroupVersionKind /, Kind=InitConfiguration: kind and apiVersion is mandatory information that must be specified",
+            "invalid configuration for GroupVersionKind /, Kind=InitConfiguration: kind and apiVersion is mandatory information that must be specified",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n",
-            "/etc/kubeadm.yaml: invalid configuration: kind \"InitConfiguration\" is specified twice in YAML file",
+            "invalid configuration: kind \"InitConfiguration\" is specified twice in YAML file",
         ),
         (
             "apiVersion: v1\nkind: Pod\n",
-            "/etc/kubeadm.yaml: invalid configuration for GroupVersionKind /v1, Kind=Pod: kind and apiVersion is mandatory information that must be specified",
+            "invalid configuration for GroupVersionKind /v1, Kind=Pod: kind and apiVersion is mandatory information that must be specified",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n",
-            "/etc/kubeadm.yaml: your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta2\" (kind: \"InitConfiguration\"). Please use kubeadm v1.22 instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.",
+            "your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta2\" (kind: \"InitConfiguration\"). Please use kubeadm v1.22 instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1\nkind: InitConfiguration\n",
-            "/etc/kubeadm.yaml: unsupported apiVersion \"kubeadm.k8s.io/v1\" (kind: \"InitConfiguration\"); accepted versions are kubeadm.k8s.io/v1beta3, kubeadm.k8s.io/v1beta4",
+            "unsupported apiVersion \"kubeadm.k8s.io/v1\" (kind: \"InitConfiguration\"); accepted versions are kubeadm.k8s.io/v1beta3, kubeadm.k8s.io/v1beta4",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfig\n",
-            "/etc/kubeadm.yaml: unknown kind \"InitConfig\" for apiVersion \"kubeadm.k8s.io/v1beta4\"; accepted kinds are InitConfiguration, ClusterConfiguration, JoinConfiguration, ResetConfiguration, UpgradeConfiguration",
+            "unknown kind \"InitConfig\" for apiVersion \"kubeadm.k8s.io/v1beta4\"; accepted kinds are InitConfiguration, ClusterConfiguration, JoinConfiguration, ResetConfiguration, UpgradeConfiguration",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- ttl: 1d\n",
-            "/etc/kubeadm.yaml: InitConfiguration.bootstrapTokens[0].ttl: time: unknown unit \"d\" in duration \"1d\"",
+            "InitConfiguration.bootstrapTokens[0].ttl: time: unknown unit \"d\" in duration \"1d\"",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- expires: tomorrow\n",
-            "/etc/kubeadm.yaml: InitConfiguration.bootstrapTokens[0].expires: parsing time \"tomorrow\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"tomorrow\" as \"2006\"",
+            "InitConfiguration.bootstrapTokens[0].expires: parsing time \"tomorrow\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"tomorrow\" as \"2006\"",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens: yes\n",
-            "/etc/kubeadm.yaml: InitConfiguration.bootstrapTokens must be a list",
+            "InitConfiguration.bootstrapTokens must be a list",
         ),
         (
             "- just\n- a list\n",
-            "/etc/kubeadm.yaml: a configuration document must be a YAML mapping with apiVersion and kind",
+            "a configuration document must be a YAML mapping with apiVersion and kind",
         ),
     ];
     for (yaml, want) in cases {
@@ -179,11 +179,11 @@ fn load_errors_name_the_file_and_exit_1() {
 fn not_yaml_names_file_line_and_column() {
     assert_eq!(
         load_err("apiVersion: kubeadm.k8s.io/v1beta4\nkind: [InitConfiguration\n"),
-        "/etc/kubeadm.yaml: not a valid YAML configuration: unclosed bracket '[' at line 2, column 7"
+        "not a valid YAML configuration: unclosed bracket '[' at line 2, column 7"
     );
     assert_eq!(
         load_err("a: b\n c: d\n"),
-        "/etc/kubeadm.yaml: not a valid YAML configuration: mapping values are not allowed in this context at line 2, column 3"
+        "not a valid YAML configuration: mapping values are not allowed in this context at line 2, column 3"
     );
 }
 
