@@ -205,7 +205,7 @@ async fn delete_honours_preconditions_and_answers_a_success_status() {
     };
     let e = api_error(secrets.delete("s", &wrong).await.expect_err("precondition"));
     assert_eq!(e.code, 409);
-    assert!(e.message.starts_with("Operation cannot be fulfilled on secrets \"s\": Precondition failed: UID in precondition"), "{}", e.message);
+    assert!(e.message.starts_with("Operation cannot be fulfilled on Secret \"s\": the UID in the precondition (00000000-0000-4000-8000-000000000000) does not match the UID in record"), "{}", e.message);
 
     let right = DeleteParams {
         preconditions: Some(kube::api::Preconditions {

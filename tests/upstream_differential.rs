@@ -337,6 +337,22 @@ fn rfc3339(secs: i64) -> String {
         .to_string()
 }
 
+/// One base for the whole run, so both tools list the same expirations.
+fn seed_base() -> i64 {
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(now_secs)
+}
+
+/// Whether a Secret's expiration is the one `reset` seeded, untouched by the
+/// tool: shown as such, since the tools start seconds apart and a time
+/// relative to each start would differ by that gap.
+fn is_seeded_expiration(name: &str, t: i64) -> bool {
+    SEEDS.iter().any(|s| {
+        name == format!("bootstrap-token-{}", &s.token[..6])
+            && s.expires_in_secs.map(|e| seed_base() + e) == Some(t)
+    })
+}
+
 fn seed_secret(t: &SeedToken, base: i64) -> Secret {
     let (id, secret) = t.token.split_once('.').expect("seed token has a dot");
     let mut data = BTreeMap::new();
@@ -436,6 +452,7 @@ fn describe_secret(s: &Secret, keep: &[String], started: i64) -> String {
         let shown = match k.as_str() {
             "token-id" | "token-secret" if !keep_id => "<random>".into(),
             "expiration" => match chrono::DateTime::parse_from_rfc3339(&v) {
+                Ok(t) if is_seeded_expiration(&name, t.timestamp()) => "<as seeded>".into(),
                 Ok(t) => format!("now+{}s", ((t.timestamp() - started + 5) / 10) * 10),
                 Err(_) => v,
             },
@@ -510,9 +527,7 @@ impl<'a> Runner<'a> {
                 let _ = api.delete(&name, &DeleteParams::default()).await;
             }
             if seed {
-                // One base for the whole run, so both tools list the same expirations.
-                static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-                let base = *BASE.get_or_init(now_secs);
+                let base = seed_base();
                 for t in SEEDS {
                     api.create(&PostParams::default(), &seed_secret(t, base))
                         .await

@@ -691,11 +691,9 @@ fn patched(
         PatchKind::Strategic => {
             patch::strategic_merge(&mut obj, &doc).map_err(ApiError::bad_request)?
         }
-        PatchKind::Json => patch::json_patch(&mut obj, &doc).map_err(|e| {
-            ApiError::new_unprocessable(format!(
-                "the server rejected our request due to an error in our request: {e}"
-            ))
-        })?,
+        PatchKind::Json => {
+            patch::json_patch(&mut obj, &doc).map_err(|_| ApiError::json_patch_failed())?
+        }
         PatchKind::Apply { .. } => return Err(ApiError::method_not_allowed()),
     }
     Ok(obj.to_string().into_bytes())

@@ -330,12 +330,7 @@ impl PatchKind {
             "application/apply-patch+yaml" => Ok(PatchKind::Apply {
                 force: query.get("force").is_some_and(|v| v == "true"),
             }),
-            _ => Err(ApiError::unsupported_media_type(&[
-                "application/json-patch+json",
-                "application/merge-patch+json",
-                "application/apply-patch+yaml",
-                "application/strategic-merge-patch+json",
-            ])),
+            _ => Err(ApiError::patch_unsupported_media_type()),
         }
     }
 }
@@ -343,7 +338,7 @@ impl PatchKind {
 fn parse_patch_body(body: &[u8], yaml: bool) -> Result<Value, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v) => Ok(v),
-        Err(e) if !yaml => Err(ApiError::bad_request(format!("error decoding patch: {e}"))),
+        Err(_) if !yaml => Err(ApiError::bad_request("invalid JSON patch")),
         Err(_) => {
             let text = std::str::from_utf8(body)
                 .map_err(|_| ApiError::bad_request("error decoding YAML: invalid UTF-8"))?;
@@ -441,9 +436,7 @@ pub async fn patch(
                             patch::strategic_merge(&mut patched, &patch_doc).map_err(ApiError::bad_request)?;
                         }
                         PatchKind::Json => {
-                            patch::json_patch(&mut patched, &patch_doc).map_err(|e| {
-                                ApiError::new_unprocessable(format!("the server rejected our request due to an error in our request: {e}"))
-                            })?;
+                            patch::json_patch(&mut patched, &patch_doc).map_err(|_| ApiError::json_patch_failed())?;
                         }
                         PatchKind::Apply { .. } => unreachable!("handled above"),
                     }
@@ -499,13 +492,11 @@ impl Preconditions {
         if let Some(uid) = &self.uid
             && uid != objects::uid(obj)
         {
-            return Err(ApiError::conflict(
+            return Err(ApiError::uid_precondition_failed(
                 r,
                 name,
-                &format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    objects::uid(obj)
-                ),
+                uid,
+                objects::uid(obj),
             ));
         }
         if let Some(rv) = &self.resource_version {

@@ -37,7 +37,7 @@ impl ListOptions {
                 .parse::<i64>()
                 .map_err(|_| {
                     ApiError::bad_request(format!(
-                        "invalid value for limit: strconv.ParseInt: parsing {s:?}: invalid syntax"
+                        "strconv.ParseInt: parsing {s:?}: invalid syntax"
                     ))
                 })?
                 .max(0) as usize,
@@ -64,6 +64,15 @@ fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
     URL_SAFE_NO_PAD.encode(doc.to_string())
 }
 
+/// Where Go's `base64.RawURLEncoding` reports a token corrupt: the first
+/// byte outside the alphabet, else the lone byte of a final 1-byte quantum.
+fn base64_error_offset(token: &str) -> usize {
+    token
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .unwrap_or(token.len().saturating_sub(1))
+}
+
 fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
     let bad = || {
         ApiError::bad_request(
@@ -72,7 +81,12 @@ fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
     };
     let bytes = URL_SAFE_NO_PAD
         .decode(token.trim_end_matches('='))
-        .map_err(|_| bad())?;
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid continue token: continue key is not valid: illegal base64 data at input byte {}",
+                base64_error_offset(token)
+            ))
+        })?;
     let doc: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     let start = doc.get("start").and_then(Value::as_str).ok_or_else(bad)?;
     let start = start.trim_end_matches('\u{0}');

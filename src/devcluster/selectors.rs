@@ -135,7 +135,8 @@ fn parse_requirement(term: &str) -> Result<LabelRequirement, String> {
     if let Some(open) = term.find('(') {
         let head = term[..open].trim();
         let Some(list) = term[open + 1..].strip_suffix(')') else {
-            return Err(format!("found '{term}', expected: ')'"));
+            // The lexer reaches the end of the selector inside the list.
+            return Err("unable to parse requirement: found '', expected: ',' or ')'".into());
         };
         let (key, op) = head
             .rsplit_once(char::is_whitespace)

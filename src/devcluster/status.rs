@@ -12,6 +12,9 @@ pub struct ApiError {
     pub reason: &'static str,
     pub message: String,
     pub details: Value,
+    /// Whether an empty `details` is still sent: kube-apiserver writes
+    /// `details: {}` on some errors (405, a patch's 415 and 422) and not others.
+    pub keep_empty_details: bool,
 }
 
 impl ApiError {
@@ -21,7 +24,50 @@ impl ApiError {
             reason,
             message: message.into(),
             details,
+            keep_empty_details: false,
         }
+    }
+
+    fn keeping_empty_details(mut self) -> Self {
+        self.keep_empty_details = true;
+        self
+    }
+
+    /// A delete whose UID precondition does not hold: the registry store's
+    /// wording, naming the kind.
+    pub fn uid_precondition_failed(r: Resource, name: &str, want: &str, actual: &str) -> Self {
+        Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the UID in the precondition ({want}) does not match the UID in record ({actual}). The object might have been deleted and then recreated",
+                r.kind()
+            ),
+            details(name, r.kind(), r.group()),
+        )
+    }
+
+    /// A JSON patch that does not apply (a failed `test`, a missing path):
+    /// kube-apiserver answers 422 `Invalid` without saying why.
+    pub fn json_patch_failed() -> Self {
+        Self::new(
+            422,
+            "Invalid",
+            "the server rejected our request due to an error in our request",
+            json!({}),
+        )
+        .keeping_empty_details()
+    }
+
+    /// A PATCH with a content type no patch kind has.
+    pub fn patch_unsupported_media_type() -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            "415: Unsupported Media Type",
+            json!({}),
+        )
+        .keeping_empty_details()
     }
 
     /// `secrets "x" not found` (errors.NewNotFound).
@@ -183,6 +229,7 @@ impl ApiError {
             "the server does not allow this method on the requested resource",
             json!({}),
         )
+        .keeping_empty_details()
     }
 
     pub fn unauthorized() -> Self {
@@ -268,7 +315,7 @@ impl ApiError {
         // apiserver omits empty details (omitempty on a pointer it leaves nil)
         // and an empty reason (StatusReasonUnknown, omitempty).
         if let Some(o) = s.as_object_mut() {
-            if self.details.as_object().is_some_and(|d| d.is_empty()) {
+            if !self.keep_empty_details && self.details.as_object().is_some_and(|d| d.is_empty()) {
                 o.remove("details");
             }
             if self.reason.is_empty() {
@@ -385,11 +432,4 @@ pub fn delete_success(r: Resource, name: &str, uid: &str) -> Value {
         "status": "Success",
         "details": d,
     })
-}
-
-impl ApiError {
-    /// A 422 without field causes (json-patch application errors).
-    pub fn new_unprocessable(message: impl Into<String>) -> Self {
-        Self::new(422, "UnprocessableEntity", message, json!({}))
-    }
 }
