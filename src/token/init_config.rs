@@ -234,12 +234,13 @@ fn check_kubeadm_document(api_version: &str, kind: &str) -> Result<(), String> {
             KUBEADM_KINDS.join(", ")
         ));
     }
+    // kubeadm v1.37 no longer reads v1beta3.
     if api_version.ends_with("/v1beta3") {
-        tracing::warn!(
-            "your configuration file uses a deprecated API spec: {} (kind: {}). Please use 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.",
+        return Err(format!(
+            "your configuration file uses an old API spec: {} (kind: {}). Please use kubeadm v1.36 instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.",
             go_quote(api_version),
             go_quote(kind)
-        );
+        ));
     }
     Ok(())
 }

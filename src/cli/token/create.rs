@@ -98,7 +98,8 @@ fn token_from_flags(
     args: &CreateArgs,
     ttl: Option<jiff::SignedDuration>,
 ) -> Result<BootstrapToken, Failure> {
-    let value = match args.token.first() {
+    // kubeadm reads an empty argument as no token given, and generates one.
+    let value = match args.token.first().filter(|s| !s.is_empty()) {
         Some(s) => {
             BootstrapTokenString::parse(s).map_err(|e| Failure::kubeadm(1, e.to_string()))?
         }

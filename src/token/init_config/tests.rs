@@ -15,7 +15,7 @@ fn load_err(yaml: &str) -> String {
 
 #[test]
 fn reads_every_token_of_an_init_configuration_with_defaults() {
-    for version in ["v1beta3", "v1beta4"] {
+    for version in ["v1beta4"] {
         let yaml = format!(
             "apiVersion: kubeadm.k8s.io/{version}
 kind: InitConfiguration
@@ -138,6 +138,10 @@ fn load_errors_name_the_file_and_exit_1() {
         (
             "apiVersion: v1\nkind: Pod\n",
             "invalid configuration for GroupVersionKind /v1, Kind=Pod: kind and apiVersion is mandatory information that must be specified",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n",
+            "your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta3\" (kind: \"InitConfiguration\"). Please use kubeadm v1.36 instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n",
