@@ -173,10 +173,18 @@ fn normalise(v: &mut Value) {
                 }
             }
             // cluster-info's content (CA, endpoint, signatures) differs by cluster.
-            if o.get("name").and_then(Value::as_str) == Some("cluster-info")
+            if o
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                == Some("cluster-info")
                 && let Some(Value::Object(_)) = o.get("data")
             {
                 o.insert("data".into(), json!("<cluster-specific>"));
+            }
+            // A Status message can name an object's uid (a failed precondition).
+            if let Some(Value::String(m)) = o.get_mut("message") {
+                *m = mask_uids(m);
             }
             for x in o.values_mut() {
                 normalise(x);
@@ -186,6 +194,69 @@ fn normalise(v: &mut Value) {
         _ => {}
     }
 }
+
+/// Replaces every UUID (8-4-4-4-12 hex) in `s` with `<uid>`.
+fn mask_uids(s: &str) -> String {
+    let b = s.as_bytes();
+    let is_uuid = |w: &[u8]| {
+        w.len() == 36
+            && w.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if i + 36 <= b.len() && is_uuid(&b[i..i + 36]) {
+            out.push_str("<uid>");
+            i += 36;
+        } else {
+            let ch = s[i..].chars().next().expect("in bounds");
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// A known difference, each a row in `docs/departures.md` (named by `row`):
+/// `explains` sees the step and both answers (kube-apiserver's first).
+struct Departure {
+    row: &'static str,
+    explains: fn(&Step, &(u16, Value), &(u16, Value)) -> bool,
+}
+
+fn message(a: &(u16, Value)) -> &str {
+    a.1.get("message").and_then(Value::as_str).unwrap_or("")
+}
+
+const DEPARTURES: &[Departure] = &[
+    Departure {
+        row: "Go `encoding/json` error text",
+        explains: |s, w, g| {
+            // The same message up to the JSON parser's own words.
+            let cut = |m: &str| m.split("json parse error: ").next().map(str::to_string);
+            s.body.starts_with("{not json")
+                && w.0 == g.0
+                && message(w).contains("json parse error: ")
+                && cut(message(w)) == cut(message(g))
+        },
+    },
+    Departure {
+        row: "Kinds other than Namespaces, Secrets, ConfigMaps, Leases and the review APIs",
+        explains: |s, w, g| s.path.ends_with("/pods") && w.0 == 200 && g.0 == 404,
+    },
+    Departure {
+        row: "A bootstrap token reading `cluster-info`",
+        explains: |s, w, g| {
+            matches!(s.who, As::Bootstrap)
+                && s.path.ends_with("/configmaps/cluster-info")
+                && w.0 == 403
+                && g.0 == 200
+        },
+    },
+];
 
 struct Answer {
     code: u16,
@@ -318,22 +389,35 @@ fn the_dev_cluster_answers_the_request_sequence_as_kube_apiserver_does() {
     let want = rt.block_on(run(&real));
     let got = rt.block_on(run(&dev));
     let steps = sequence();
+    let mut known = vec![0usize; DEPARTURES.len()];
     let mut diffs = Vec::new();
     for (i, ((w, g), s)) in want.iter().zip(&got).zip(&steps).enumerate() {
-        if w != g {
-            diffs.push(format!(
-                "#{i} {:?} {} {}\n  kube-apiserver: {} {}\n  dev cluster:    {} {}",
-                s.who, s.method, s.path, w.0, w.1, g.0, g.1
-            ));
+        if w == g {
+            continue;
         }
+        if let Some(k) = DEPARTURES.iter().position(|d| (d.explains)(s, w, g)) {
+            known[k] += 1;
+            continue;
+        }
+        diffs.push(format!(
+            "#{i} {:?} {} {}\n  kube-apiserver: {} {}\n  dev cluster:    {} {}",
+            s.who, s.method, s.path, w.0, w.1, g.0, g.1
+        ));
     }
     eprintln!(
-        "fidelity: {} steps, {} differences",
+        "fidelity: {} steps, {} differences not in the known departures",
         steps.len(),
         diffs.len()
     );
+    for (d, n) in DEPARTURES.iter().zip(&known) {
+        eprintln!("  known departure {:?}: {n} steps, {n} differences", d.row);
+    }
     for d in &diffs {
         eprintln!("{d}\n");
     }
-    assert!(diffs.is_empty(), "{} differences; see above", diffs.len());
+    assert!(
+        diffs.is_empty(),
+        "{} differences not in the known departures; see above",
+        diffs.len()
+    );
 }
