@@ -42,6 +42,9 @@ declare -A pkg=(
     [etcd]=go.etcd.io/etcd/server/v3
     [bootstrap-controllers]=./controllers
 )
+# Where each is built: etcd v3.6 from its own module (etcd/go.mod), since
+# kubernetes v1.37.2 lifts etcd to v3.7 in this module's graph.
+declare -A moddir=([etcd]=etcd)
 # kubeadm first: the differential tests need only it.
 names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=(kubeadm etcd kube-apiserver bootstrap-controllers)
@@ -59,7 +62,7 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $p.gitVersion=$version -X $p.gitMajor=$major -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
 done
 
-key=$(cat "$here/go.mod" "$here/go.sum" "$here/controllers/main.go" "$here/build.sh" | sha256sum | cut -c1-16)
+key=$(cat "$here/go.mod" "$here/go.sum" "$here/etcd/go.mod" "$here/etcd/go.sum" "$here/controllers/main.go" "$here/build.sh" | sha256sum | cut -c1-16)
 mkdir -p "$out" || die "cannot create $out"
 cd "$here"
 for n in "${names[@]}"; do
@@ -71,7 +74,7 @@ for n in "${names[@]}"; do
     echo "upstream: building $n ($version, ${pkg[$n]}) with Go $have_go ..."
     start=$SECONDS
     # -s -w and -trimpath: smaller binaries, and the cache directory's path stays out of them.
-    if ! "$go_bin" build -trimpath -ldflags="$ldflags" -o "$out/.$n.tmp" "${pkg[$n]}"; then
+    if ! (cd "$here/${moddir[$n]:-.}" && "$go_bin" build -trimpath -ldflags="$ldflags" -o "$out/.$n.tmp" "${pkg[$n]}"); then
         rm -f "$out/.$n.tmp"
         die "go build of $n (${pkg[$n]}) failed; see the compiler output above"
     fi
