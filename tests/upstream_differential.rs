@@ -644,9 +644,7 @@ const DEPARTURES: &[Departure] = &[
     Departure {
         row: "program name in cobra-style messages",
         stream: Stream::Stderr,
-        explains: |_, w, g| {
-            stderr_as(w, g, |s| s.replace("\"kubeadm token", "\"tokensmith token"))
-        },
+        explains: |_, w, g| stderr_as(w, g, |s| s.replace("\"kubeadm token", "\"tokensmith token")),
     },
     Departure {
         row: "`--dry-run` output",
@@ -725,8 +723,7 @@ const DEPARTURES: &[Departure] = &[
 /// tokensmith's text is kubeadm's with every token secret redacted (a
 /// token the harness masked shows as `<token>` on kubeadm's side).
 fn redacts(want: &str, got: &str) -> bool {
-    got.contains(".****************")
-        && (unredacted(got) == want || redact_secrets(want) == got)
+    got.contains(".****************") && (unredacted(got) == want || redact_secrets(want) == got)
 }
 
 fn redact_secrets(s: &str) -> String {

@@ -173,8 +173,7 @@ fn normalise(v: &mut Value) {
                 }
             }
             // cluster-info's content (CA, endpoint, signatures) differs by cluster.
-            if o
-                .get("metadata")
+            if o.get("metadata")
                 .and_then(|m| m.get("name"))
                 .and_then(Value::as_str)
                 == Some("cluster-info")

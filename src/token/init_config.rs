@@ -155,7 +155,8 @@ pub fn bootstrap_tokens_from_config(
     }
     if init.is_none() && !cluster {
         return Err(load(
-            "no InitConfiguration or ClusterConfiguration kind was found in the configuration file".into(),
+            "no InitConfiguration or ClusterConfiguration kind was found in the configuration file"
+                .into(),
         ));
     }
     let raw = match &init {
