@@ -223,10 +223,13 @@ fn mask_uids(s: &str) -> String {
 /// `explains` sees the step and both answers (kube-apiserver's first).
 struct Departure {
     row: &'static str,
-    explains: fn(&Step, &(u16, Value), &(u16, Value)) -> bool,
+    explains: fn(&Step, &Seen, &Seen) -> bool,
 }
 
-fn message(a: &(u16, Value)) -> &str {
+/// One answer as compared: code and normalised body.
+type Seen = (u16, Value);
+
+fn message(a: &Seen) -> &str {
     a.1.get("message").and_then(Value::as_str).unwrap_or("")
 }
 

@@ -15,7 +15,9 @@ fn load_err(yaml: &str) -> String {
 
 #[test]
 fn reads_every_token_of_an_init_configuration_with_defaults() {
-    for version in ["v1beta4"] {
+    // v1beta4 only: kubeadm v1.37 refuses v1beta3 (see the error table below).
+    {
+        let version = "v1beta4";
         let yaml = format!(
             "apiVersion: kubeadm.k8s.io/{version}
 kind: InitConfiguration
