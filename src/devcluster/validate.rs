@@ -18,7 +18,7 @@ const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lowe
 const CONFIG_KEY_MSG: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 /// Go's `base64.StdEncoding`, which `encoding/json` uses for `[]byte`:
 /// padding required, stray trailing bits tolerated.
-const GO_STD_BASE64: GeneralPurpose = GeneralPurpose::new(
+pub(crate) const GO_STD_BASE64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
     GeneralPurposeConfig::new()
         .with_decode_allow_trailing_bits(true)

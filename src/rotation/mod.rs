@@ -247,7 +247,12 @@ async fn rotation_tokens(
         .list_selected(Some(selector))
         .await?
         .into_iter()
-        .filter_map(Result::ok)
+        .filter_map(|t| {
+            t.map_err(|e| {
+                tracing::warn!("rotation: skipping a Secret that is not a valid token: {e}")
+            })
+            .ok()
+        })
         .collect())
 }
 
