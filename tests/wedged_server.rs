@@ -48,7 +48,10 @@ fn token_commands_against_a_wedged_server_fail_clearly_instead_of_hanging() {
         .iter()
         .map(|args| {
             let mut cmd = support::tokensmith();
-            cmd.arg("--kubeconfig").arg(&kc).args(*args).timeout(HANG_GUARD);
+            cmd.arg("--kubeconfig")
+                .arg(&kc)
+                .args(*args)
+                .timeout(HANG_GUARD);
             let args = args.join(" ");
             std::thread::spawn(move || {
                 let start = Instant::now();
