@@ -16,10 +16,13 @@ pub const KUBEADM_TRAILER: &str =
     "To see the stack trace of this error execute with --v=5 or higher";
 
 impl Failure {
-    /// A failure of a `token` command: printed as kubeadm prints it.
-    pub fn kubeadm(code: u8, message: impl Into<String>) -> Self {
+    /// A failure of a `token` command: printed as kubeadm prints it. kubeadm
+    /// v1.37 exits 1 for every error, validation included
+    /// (cmd/kubeadm/app/util/errors: handleError, defaultErrorExitCode), so
+    /// `_code` is kept only as the caller's classification.
+    pub fn kubeadm(_code: u8, message: impl Into<String>) -> Self {
         Self {
-            code,
+            code: 1,
             message: message.into(),
             kubeadm_style: true,
         }
@@ -39,7 +42,8 @@ impl Failure {
     pub fn render(&self) -> String {
         let message = safe_echo(&crate::script::redact::redact_tokens(&self.message));
         if self.kubeadm_style {
-            format!("{message}\n{KUBEADM_TRAILER}\n")
+            // kubeadm v1.37's exitWithCode writes `error: ` before the message.
+            format!("error: {message}\n{KUBEADM_TRAILER}\n")
         } else {
             format!("error: {message}\n")
         }

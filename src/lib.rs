@@ -6,6 +6,7 @@
 //! runs against.
 
 pub mod cli;
+pub mod clock;
 pub mod cluster;
 pub mod devcluster;
 pub mod entry;
@@ -18,5 +19,6 @@ pub mod repl;
 pub mod rotation;
 pub mod schedule;
 pub mod script;
+pub mod testing;
 pub mod token;
 pub mod watch;

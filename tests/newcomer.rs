@@ -186,7 +186,7 @@ fn no_kubeconfig_suggests_dev_and_kubeconfig() {
         lines.next(),
         Some(
             format!(
-                "failed to load admin kubeconfig: open {}: no such file or directory",
+                "error: failed to load admin kubeconfig: open {}: no such file or directory",
                 home.path().join("home/.kube/config").display()
             )
             .as_str()

@@ -232,18 +232,19 @@ fn token_rotate_returns_a_report_or_with_report_only_a_failed_one() {
 }
 
 #[test]
-fn join_verify_passes_a_signed_token_and_throws_kubeadms_message_otherwise() {
+fn join_verify_reports_a_signed_token_and_kubeadms_message_otherwise() {
     let c = TestCluster::start();
     let p = script(
         &c,
         "verify.rhai",
         r#"
         let good = token::create(#{ ttl: "1h" });
-        let ok = join::verify(good, #{ wait: "10s" });
+        let ok = join::verify(good, #{ wait: "10s" }).ok;
         // Without the signing usage the bootstrapsigner never signs for it.
         let unsigned = token::create(#{ ttl: "1h", usages: ["authentication"] });
-        let msg = "";
-        try { join::verify(unsigned) } catch (e) { msg = e.message }
+        let r = join::verify(unsigned);
+        if r.ok || r.verified { throw "an unsigned token verified" }
+        let msg = r.error;
         let bad = "";
         try { join::verify(good, #{ wiat: "1s" }) } catch (e) { bad = e.message }
         [ok, msg, bad]

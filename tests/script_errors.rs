@@ -63,7 +63,7 @@ fn unknown_function_fails_at_its_call() {
     );
     assert_eq!(code, 1);
     assert!(
-        err.contains("unknown.rhai:2:1: Function not found: frobnicate (i64)"),
+        err.contains("unknown.rhai:2:1: Function not found: frobnicate (int)"),
         "{err}"
     );
     assert!(err.contains(" 2 | frobnicate(x);\n   | ^"), "{err}");
@@ -75,14 +75,14 @@ fn wrong_argument_types_name_the_types() {
     let (code, _, err) = run(d.path(), "types.rhai", b"duration(42)", &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("types.rhai:1:1: Function not found: duration (i64)"),
+        err.contains("types.rhai:1:1: Function not found: duration (int)"),
         "{err}"
     );
     let (code, _, err) = run(d.path(), "opts.rhai", b"token::create(#{ ttl: 5 })", &[]);
     assert_eq!(code, 1);
     assert!(
         err.contains(
-            "token::create: ttl must be a duration string such as \"24h\" or a duration, got i64"
+            "token::create: ttl must be a duration string such as \"24h\" or a duration, got int"
         ),
         "{err}"
     );
@@ -148,7 +148,10 @@ fn huge_strings_arrays_and_maps_hit_size_limits() {
         &[],
     );
     assert_eq!(code, 1);
-    assert!(err.contains("exceeds the size limit"), "{err}");
+    assert!(
+        err.contains("exceeds the string size limit (raise it with --max-string-size)"),
+        "{err}"
+    );
     let (code, _, err) = run(
         d.path(),
         "arr.rhai",
@@ -157,7 +160,7 @@ fn huge_strings_arrays_and_maps_hit_size_limits() {
     );
     assert_eq!(code, 1);
     assert!(
-        err.contains("arr.rhai:2:") && err.contains("exceeds the size limit"),
+        err.contains("arr.rhai:2:") && err.contains("exceeds the array size limit"),
         "{err}"
     );
 }

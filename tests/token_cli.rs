@@ -103,7 +103,7 @@ fn generate_rejects_arguments_like_cobra() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        format!("unknown command \"x\" for \"tokensmith token generate\"\n{TRAILER}")
+        format!("error: unknown command \"x\" for \"tokensmith token generate\"\n{TRAILER}")
     );
 }
 
@@ -202,7 +202,7 @@ fn creating_an_existing_id_fails_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        format!("a token with id \"abcdef\" already exists\n{TRAILER}")
+        format!("error: a token with id \"abcdef\" already exists\n{TRAILER}")
     );
     let after = secret(&c, "bootstrap-token-abcdef").unwrap();
     assert_eq!(
@@ -238,8 +238,8 @@ fn validation_errors_exit_3_and_send_no_write() {
         let mut args = vec!["token", "create"];
         args.extend_from_slice(flags);
         let out = run(&c, &args);
-        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
-        assert_eq!(stderr(&out), format!("{msg}\n{TRAILER}"));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("error: {msg}\n{TRAILER}"));
         assert_eq!(stdout(&out), "");
     }
     let counts = c.counts_blocking();
@@ -281,7 +281,7 @@ fn flag_and_argument_errors_read_like_kubeadm() {
     for (args, msg) in cases {
         let out = run(&c, args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
-        assert_eq!(stderr(&out), format!("{msg}\n{TRAILER}"), "{args:?}");
+        assert_eq!(stderr(&out), format!("error: {msg}\n{TRAILER}"), "{args:?}");
     }
 }
 
@@ -341,7 +341,7 @@ fn certificate_key_without_join_command_fails_after_creating() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        format!("cannot use --certificate-key without --print-join-command\n{TRAILER}")
+        format!("error: cannot use --certificate-key without --print-join-command\n{TRAILER}")
     );
     assert!(
         secret(&c, "bootstrap-token-abcdef").is_some(),
@@ -378,7 +378,7 @@ fn delete_by_id_and_by_token_stops_at_the_first_failure() {
     assert_eq!(
         stderr(&out),
         format!(
-            "failed to delete bootstrap token \"zzzzzz\": secrets \"bootstrap-token-zzzzzz\" not found\n{TRAILER}"
+            "error: failed to delete bootstrap token \"zzzzzz\": secrets \"bootstrap-token-zzzzzz\" not found\n{TRAILER}"
         )
     );
     assert!(secret(&c, "bootstrap-token-aaaaaa").is_none());
@@ -473,7 +473,7 @@ fn list_structured_outputs_are_kubeadms_objects() {
     assert_eq!(jp, "a<b");
     let bad = run(&c, &["token", "list", "-o", "xml"]);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(stderr(&bad).starts_with("could not construct output printer: unable to match a printer suitable for the output format \"xml\""), "{}", stderr(&bad));
+    assert!(stderr(&bad).starts_with("error: could not construct output printer: unable to match a printer suitable for the output format \"xml\""), "{}", stderr(&bad));
 }
 
 #[test]
@@ -553,7 +553,7 @@ fn kubeconfig_problems_are_one_clear_line() {
     assert_eq!(
         stderr(&out),
         format!(
-            "failed to load admin kubeconfig: open /nonexistent/admin.conf: no such file or directory\n{TRAILER}"
+            "error: failed to load admin kubeconfig: open /nonexistent/admin.conf: no such file or directory\n{TRAILER}"
         )
     );
     let garbage = c.dir().join("garbage.conf");
@@ -565,7 +565,7 @@ fn kubeconfig_problems_are_one_clear_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).starts_with("failed to load admin kubeconfig: "),
+        stderr(&out).starts_with("error: failed to load admin kubeconfig: "),
         "{}",
         stderr(&out)
     );
@@ -595,7 +595,7 @@ fn a_dead_server_is_an_error_naming_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.starts_with("failed to list bootstrap tokens: Get \"https://127.0.0.1:1/api/v1/namespaces/kube-system/secrets"), "{err}");
+    assert!(err.starts_with("error: failed to list bootstrap tokens: Get \"https://127.0.0.1:1/api/v1/namespaces/kube-system/secrets"), "{err}");
     assert!(err.contains("connection refused"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
@@ -634,7 +634,9 @@ fn join_command_without_a_ca_fails_after_creating() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        format!("failed to get join command: no CA certificates found in kubeconfig\n{TRAILER}")
+        format!(
+            "error: failed to get join command: no CA certificates found in kubeconfig\n{TRAILER}"
+        )
     );
     assert!(secret(&c, "bootstrap-token-abcdef").is_some());
 }

@@ -537,3 +537,95 @@ async fn jitter_delays_each_run_within_its_bound_without_changing_the_tick() {
         );
     }
 }
+
+fn csr_event(key: &str) -> tokensmith::schedule::Event {
+    tokensmith::schedule::Event {
+        kind: "csr",
+        key: key.to_owned(),
+        payload: serde_json::json!({"name": key}),
+        remaining: None,
+    }
+}
+
+async fn send_events(h: &Harness, evs: Vec<tokensmith::schedule::Event>) {
+    h.tx.send(Command::Events(evs))
+        .await
+        .expect("scheduler alive");
+    tokio::task::yield_now().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_flood_is_coalesced_and_bounded_behind_a_running_handler() {
+    let h = Harness::start("2026-06-01T00:00:30Z", StateStore::in_memory(), MIN);
+    let slow = Behaviour {
+        takes: Duration::from_secs(10),
+        ..quick()
+    };
+    h.load(&[("h", "//! on: csr\n//! overlap: queue", slow)])
+        .await;
+    let mut flood: Vec<_> = (0..100).map(|_| csr_event("same")).collect();
+    flood.extend((0..100).map(|i| csr_event(&format!("csr-{i}"))));
+    send_events(&h, flood).await;
+    h.pass(HOUR).await;
+    // The first starts at once; one repeat of it waits (the rest fold into
+    // it), then 63 distinct ones fill the queue of 64; 37 are dropped.
+    assert_eq!(h.starts("h").len(), 65);
+    assert_eq!(h.metrics.runs("h", "coalesced"), 98);
+    assert_eq!(h.metrics.runs("h", "queued"), 64);
+    assert_eq!(h.metrics.runs("h", "dropped"), 37);
+    assert_eq!(h.metrics.runs("h", "ok"), 65);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_handler_is_retried_three_times_in_all_then_counted_dropped() {
+    let h = Harness::start("2026-06-01T00:00:30Z", StateStore::in_memory(), MIN);
+    let broken = Behaviour {
+        fails: true,
+        ..quick()
+    };
+    h.load(&[
+        ("f", "//! on: token-deleted", broken),
+        ("other", "//! on: csr", quick()),
+    ])
+    .await;
+    send_events(
+        &h,
+        vec![tokensmith::schedule::Event {
+            kind: "token-deleted",
+            key: "abcdef".into(),
+            payload: serde_json::json!({"id": "abcdef"}),
+            remaining: None,
+        }],
+    )
+    .await;
+    h.pass(MIN).await;
+    assert_eq!(h.starts("f").len(), 3);
+    assert_eq!(h.metrics.runs("f", "error"), 3);
+    assert_eq!(h.metrics.runs("f", "retried"), 2);
+    assert_eq!(h.metrics.runs("f", "dropped"), 1);
+    assert!(
+        h.starts("other").is_empty(),
+        "a csr job ignores token events"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_expiring_fires_once_per_token_inside_the_window_only() {
+    let h = Harness::start("2026-06-01T00:00:30Z", StateStore::in_memory(), MIN);
+    h.load(&[("e", "//! on: token-expiring 1h", quick())]).await;
+    let expiring = |id: &str, secs: u64| tokensmith::schedule::Event {
+        kind: "token-expiring",
+        key: id.to_owned(),
+        payload: serde_json::json!({"id": id}),
+        remaining: Some(Duration::from_secs(secs)),
+    };
+    for _ in 0..3 {
+        send_events(&h, vec![expiring("soonly", 600), expiring("later", 7200)]).await;
+        h.pass(Duration::from_secs(1)).await;
+    }
+    assert_eq!(
+        h.starts("e").len(),
+        1,
+        "one run for the token inside the window"
+    );
+}

@@ -65,26 +65,29 @@ fn read_text(path: &std::path::Path) -> Option<String> {
 
 /// Adds the header check and renders the report.
 fn finish(name: &str, source: &str, mut problems: Vec<ScriptError>) -> Report {
-    let header = match ScriptHeader::parse(source) {
-        Ok(h) => Some(h),
-        Err(e) => {
-            // The daemon would refuse this script: a failure here too.
-            let message = e.to_string();
-            let message = message
-                .strip_prefix(&format!("line {}: ", e.line()))
-                .unwrap_or(&message);
-            problems.push(ScriptError::at(
-                ErrorKind::Syntax,
-                name,
-                source,
-                Position::new(u16::try_from(e.line()).unwrap_or(u16::MAX), 1),
-                format!("invalid header: {message}"),
-            ));
-            None
+    let header = ScriptHeader::parse(source).ok();
+    let mut warnings = Vec::new();
+    for f in crate::schedule::header_lint::findings(source) {
+        let at = Position::new(u16::try_from(f.line).unwrap_or(u16::MAX), 1);
+        let e = ScriptError::at(
+            ErrorKind::Syntax,
+            name,
+            source,
+            at,
+            format!("invalid header: {}", f.message),
+        );
+        if f.error {
+            problems.push(e);
+        } else {
+            warnings.push(ScriptError {
+                message: format!("warning: {}", f.message),
+                ..e
+            });
         }
-    };
+    }
+    problems.sort_by_key(|p| p.line);
     let mut text = String::new();
-    for p in &problems {
+    for p in problems.iter().chain(&warnings) {
         text.push_str(&format!("{p}\n"));
     }
     if problems.is_empty() {
@@ -104,10 +107,16 @@ fn finish(name: &str, source: &str, mut problems: Vec<ScriptError>) -> Report {
 
 pub fn run(_global: &GlobalArgs, args: CheckArgs) -> Result<(), Failure> {
     let host = ScriptHost::new(None, ScriptOptions::default());
+    // Test files may call the test-only functions `tokensmith test` gives them.
+    let tests = ScriptHost::for_tests(None, ScriptOptions::default(), None);
     let mut failed = 0usize;
     let mut out = String::new();
     for path in &args.scripts {
-        let report = check_one(&host, path);
+        let is_test = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(crate::testing::discover::SUFFIX));
+        let report = check_one(if is_test { &tests } else { &host }, path);
         if !report.ok {
             failed += 1;
         }

@@ -12,7 +12,11 @@ use crate::devcluster::{
 };
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DevClusterArgs {
+    #[command(subcommand)]
+    pub action: Option<DevClusterAction>,
+
     /// Address to serve HTTPS on; port 0 picks a free port. Default
     /// 127.0.0.1:6443; with --dev, the port the --dev cluster had last, else
     /// a free one.
@@ -51,6 +55,76 @@ pub struct DevClusterArgs {
     pub fault_latency_ms: u64,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum DevClusterAction {
+    /// Rehearse `kubeadm join`: discovery (cluster-info, JWS, CA pin), a
+    /// kubelet client CSR as the bootstrap user, its approval, and the Node
+    /// registered (with this command's own credentials: --dev or --kubeconfig).
+    Join(JoinArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct JoinArgs {
+    /// The whole `kubeadm join …` line, quoted, as published.
+    #[arg(value_name = "JOIN_COMMAND")]
+    pub command: String,
+
+    /// The joining node's name (default: --node-name in the line, else a generated one).
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
+
+    /// How long discovery and the CSR approval may take.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub timeout: String,
+}
+
+fn join(global: &GlobalArgs, args: JoinArgs) -> Result<(), Failure> {
+    let timeout = crate::token::parse_go_duration(&args.timeout)
+        .ok()
+        .and_then(|d| std::time::Duration::try_from(d).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            Failure::new(
+                1,
+                format!(
+                    "invalid --timeout {:?}: a positive duration such as 30s",
+                    args.timeout
+                ),
+            )
+        })?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
+    rt.block_on(async move {
+        let cluster = crate::cluster::Cluster::connect(&crate::cluster::ConnectOptions::from_global(global))
+            .await
+            .map_err(|e| Failure::new(1, e.to_string()))?;
+        let done = crate::cluster::bootstrap::rehearse(
+            &args.command,
+            args.node_name.as_deref(),
+            cluster.client(),
+            timeout,
+        )
+        .await
+        .map_err(|e| {
+            let msg = e.to_string();
+            if msg.starts_with("error execution phase") {
+                Failure::new(1, msg)
+            } else {
+                Failure::new(1, format!("error execution phase preflight: {msg}"))
+            }
+        })?;
+        super::write_stdout(
+            format!(
+                "This node has joined the cluster:\n* Certificate signing request {} was sent to apiserver and approved.\n* Node {} registered (token {}).\n",
+                done.csr, done.node, done.token_id
+            )
+            .as_bytes(),
+        )
+    })
+}
+
 fn default_kubeconfig_out(state: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     match state {
         Some(s) => Ok(persist::parent_dir(s).join("admin.kubeconfig")),
@@ -63,6 +137,9 @@ fn default_kubeconfig_out(state: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 pub fn run(global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
+    if let Some(DevClusterAction::Join(j)) = args.action {
+        return join(global, j);
+    }
     let faults = FaultConfig {
         error_rate: args.fault_error_rate,
         throttle_rate: args.fault_throttle_rate,

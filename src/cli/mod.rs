@@ -9,10 +9,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod check;
 pub mod completions;
+pub mod definitions;
 pub mod dev_cluster;
 pub mod fleet;
 pub mod repl;
 pub mod run;
+pub mod test;
 pub mod token;
 pub mod watch;
 
@@ -104,6 +106,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Compile and lint scripts without running them.
     Check(check::CheckArgs),
+    /// Run the tests of `*_test.rhai` files, each against a fresh dev cluster.
+    Test(test::TestArgs),
     /// An interactive Rhai session against the cluster.
     Repl(repl::ReplArgs),
     /// Run scheduled scripts from a directory, reloading them as they change.
@@ -113,6 +117,8 @@ pub enum Command {
     DevCluster(dev_cluster::DevClusterArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
+    /// Write Rhai language-server definition files for the script API.
+    Definitions(definitions::DefinitionsArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -125,10 +131,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Token(args) => token::run(&global, args),
         Command::Run(args) => run::run(&global, args),
         Command::Check(args) => check::run(&global, args),
+        Command::Test(args) => test::run(&global, args),
         Command::Repl(args) => repl::run(&global, args),
         Command::Watch(args) => watch::run(&global, args),
         Command::DevCluster(args) => dev_cluster::run(&global, args),
         Command::Completions(args) => completions::run(args),
+        Command::Definitions(args) => definitions::run(args),
     }
 }
 

@@ -104,6 +104,11 @@ pub struct SandboxArgs {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
     )]
     pub max_map_size: usize,
+
+    /// Maximum calls to the API server per run (0 = unlimited). The default
+    /// stops a polling loop that the operation limit would let run for hours.
+    #[arg(long, value_name = "N", default_value_t = crate::script::limits::DEFAULT_MAX_API_CALLS)]
+    pub max_api_calls: u64,
 }
 
 impl SandboxArgs {
@@ -115,6 +120,7 @@ impl SandboxArgs {
                 max_string_size: self.max_string_size,
                 max_array_size: self.max_array_size,
                 max_map_size: self.max_map_size,
+                max_api_calls: self.max_api_calls,
                 timeout: self.timeout.0,
                 ..Limits::default()
             },

@@ -131,6 +131,7 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<(), Failure> {
         grace: args.grace,
         debounce: args.debounce,
         leadership: election.as_ref().map(|e| e.leadership.clone()),
+        events: None,
     };
     let result = if args.test_executor {
         let exec = Arc::new(crate::watch::test_executor::TestExecutor);
@@ -178,6 +179,10 @@ async fn run_rhai(
         cluster_error,
     };
     let host = ScriptHost::new(cluster.clone(), script_opts);
+    let opts = DaemonOptions {
+        events: cluster.clone(),
+        ..opts
+    };
     let tokens = cluster.map(token_expiries);
     crate::watch::run(
         opts,

@@ -1,6 +1,8 @@
 //! Everything that talks to the API server: kubeconfig resolution, the
 //! client, the token store, CA pins and the join command.
 
+pub mod audit;
+pub mod bootstrap;
 pub mod error;
 pub mod join;
 pub mod kubeconfig;
@@ -47,6 +49,9 @@ impl ConnectOptions {
 #[derive(Clone)]
 pub struct Cluster {
     inner: Arc<Inner>,
+    /// The time expirations are computed and judged by: the system's, or a
+    /// test dev cluster's (`clock::advance`).
+    clock: crate::clock::Clock,
 }
 
 struct Inner {
@@ -117,6 +122,38 @@ impl Cluster {
         Self::from_config(config, source, opts.dry_run, dev)
     }
 
+    /// A cluster from a kubeconfig held in memory (the dev cluster a test
+    /// starts); `name` stands for its path in messages.
+    pub async fn from_kubeconfig_yaml(
+        yaml: &str,
+        name: &std::path::Path,
+    ) -> Result<Cluster, ClusterError> {
+        let config = kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| {
+            ClusterError::Kubeconfig(format!(
+                "failed to load admin kubeconfig: {}: {e}",
+                name.display()
+            ))
+        })?;
+        let loaded = LoadedKubeconfig {
+            path: name.to_path_buf(),
+            context: config.current_context.clone().filter(|c| !c.is_empty()),
+            config,
+        };
+        let options = KubeConfigOptions {
+            context: loaded.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(loaded.config.clone(), &options)
+            .await
+            .map_err(|e| {
+                ClusterError::Kubeconfig(format!(
+                    "failed to load admin kubeconfig: {}: {e}",
+                    name.display()
+                ))
+            })?;
+        Self::from_config(config, Source::File(Box::new(loaded)), false, None)
+    }
+
     fn from_config(
         mut config: kube::Config,
         source: Source,
@@ -142,7 +179,19 @@ impl Cluster {
                 source,
                 dev,
             }),
+            clock: crate::clock::Clock::system(),
         })
+    }
+
+    /// This cluster with its time read from `clock`: the clock of the dev
+    /// cluster it talks to, under `tokensmith test`.
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     pub fn tokens(&self) -> TokenStore {
@@ -151,6 +200,7 @@ impl Cluster {
             self.inner.server.clone(),
             self.inner.dry_run,
         )
+        .with_clock(self.clock.clone())
     }
 
     pub fn client(&self) -> kube::Client {

@@ -32,6 +32,7 @@ pub struct TokenStore {
     server: String,
     dry_run: bool,
     retry: RetryPolicy,
+    clock: crate::clock::Clock,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -51,7 +52,14 @@ impl TokenStore {
             server,
             dry_run,
             retry: RetryPolicy::default(),
+            clock: crate::clock::Clock::system(),
         }
+    }
+
+    /// Sets the clock expirations are computed from (`now + ttl`).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sets how transient failures of idempotent calls are retried.
@@ -143,7 +151,7 @@ impl TokenStore {
         if let Ok(Some(_)) = self.get_secret(&name).await {
             return Err(ClusterError::TokenExists(id.to_string()));
         }
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let secret = to_secret(token, labels, now);
         let context = format!("failed to create or update bootstrap token with name {name}");
         if self.dry_run {
@@ -384,6 +392,16 @@ fn stored(
     })
 }
 
+/// Go's `base64.StdEncoding`, as client-go decodes `[]byte` (the dev
+/// cluster's `go_base64_decode_len` checks the same rules): padding
+/// required, stray trailing bits tolerated; CR and LF are dropped first.
+const GO_STD_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireCanonical),
+);
+
 /// [`stored_from_secret`] on one item of an untyped list, decoding `data`
 /// as client-go does (Go's lenient base64), where kube's strict decoding
 /// would refuse the whole list. A part that cannot be decoded is named,
@@ -410,14 +428,10 @@ pub fn stored_from_value(item: &serde_json::Value) -> Result<StoredToken, Secret
                     serde_json::Value::Null => Vec::new(),
                     serde_json::Value::String(s) => {
                         use base64::Engine;
-                        crate::devcluster::validate::GO_STD_BASE64
-                            .decode(s)
-                            .map_err(|_| {
-                                undecodable(format!(
-                                    "data[{}] (not base64)",
-                                    crate::token::go_quote(k)
-                                ))
-                            })?
+                        let s: String = s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+                        GO_STD_BASE64.decode(s).map_err(|_| {
+                            undecodable(format!("data[{}] (not base64)", crate::token::go_quote(k)))
+                        })?
                     }
                     _ => {
                         return Err(undecodable(format!(

@@ -76,7 +76,7 @@ pub async fn verify_join(
 }
 
 /// The CA in cluster-info must match one of the pins (kubeadm `pubkeypin.CheckAny`).
-fn check_pins(kubeconfig_text: &str, join: &JoinCommand) -> Result<(), ClusterError> {
+pub(crate) fn check_pins(kubeconfig_text: &str, join: &JoinCommand) -> Result<(), ClusterError> {
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig_text).map_err(|e| {
         ClusterError::Join(format!(
             "couldn't parse the kubeconfig file in the cluster-info ConfigMap: {e}"

@@ -68,7 +68,7 @@ pub fn authenticate(header: Option<&str>, admin_token: &str, store: &Store) -> O
     if constant_time_eq(token.as_bytes(), admin_token.as_bytes()) {
         return Some(User::Admin);
     }
-    bootstrap_user(token, store, jiff::Timestamp::now())
+    bootstrap_user(token, store, store.clock().now())
 }
 
 /// Every check of the upstream authenticator, in its order. Rejections are
@@ -192,6 +192,25 @@ pub enum Target<'a> {
     },
 }
 
+/// The group kubeadm binds `system:node-bootstrapper` and the nodeclient
+/// auto-approval to (kubeadm:kubelet-bootstrap, kubeadm:node-autoapprove-bootstrap).
+pub const DEFAULT_NODE_TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+
+/// ClusterRole system:node-bootstrapper: what a joining kubelet may do with CSRs.
+const NODE_BOOTSTRAPPER_VERBS: [&str; 4] = ["create", "get", "list", "watch"];
+
+/// The SubjectAccessReview the csrapprover makes: may these groups `create
+/// certificatesigningrequests/<sub>`? kubeadm binds `nodeclient` to the
+/// default node-token group and `selfnodeclient` to `system:nodes`.
+pub fn may_create_csr_subresource(groups: &[String], sub: &str) -> bool {
+    let has = |g: &str| groups.iter().any(|x| x == g);
+    match sub {
+        "nodeclient" => has(DEFAULT_NODE_TOKEN_GROUP),
+        "selfnodeclient" => has("system:nodes"),
+        _ => false,
+    }
+}
+
 /// kubeadm's RBAC, reduced to the users the dev cluster knows.
 pub fn authorize(user: &User, target: &Target<'_>) -> Result<(), ApiError> {
     if *user == User::Admin {
@@ -236,6 +255,12 @@ pub fn authorize(user: &User, target: &Target<'_>) -> Result<(), ApiError> {
                 && *resource == Resource::ConfigMaps
                 && *namespace == "kube-public"
                 && *name == Some("cluster-info")
+            {
+                return Ok(());
+            }
+            if *resource == Resource::CertificateSigningRequests
+                && NODE_BOOTSTRAPPER_VERBS.contains(verb)
+                && user.groups().iter().any(|g| g == DEFAULT_NODE_TOKEN_GROUP)
             {
                 return Ok(());
             }

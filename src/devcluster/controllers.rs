@@ -18,12 +18,12 @@ use super::objects;
 use super::resources::Resource;
 use super::store::{Event, Store};
 
-/// Where the controllers read the time: the wall clock in the server, a
+/// Where the controllers read the time: the store's clock in the server, a
 /// clock that follows tokio's (pausable) one in tests.
-pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+pub use crate::clock::Clock;
 
 pub fn wall_clock() -> Clock {
-    Arc::new(jiff::Timestamp::now)
+    Clock::system()
 }
 
 const JWS_PREFIX: &str = "jws-kubeconfig-";
@@ -72,9 +72,10 @@ async fn drive<F, Fut>(
     Fut: std::future::Future<Output = ()>,
 {
     let mut changes = store.changes();
+    let mut advanced = clock.subscribe();
     loop {
-        pass(store.clone(), clock()).await;
-        let wait = next_expiry(&store, clock())
+        pass(store.clone(), clock.now()).await;
+        let wait = next_expiry(&store, clock.now())
             // Wake just after the instant, so it already counts as expired.
             .map(|d| (d + Duration::from_millis(5)).min(RESYNC))
             .unwrap_or(RESYNC);
@@ -84,6 +85,8 @@ async fn drive<F, Fut>(
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = &mut sleep => break,
+                // `clock::advance` in a test: what was due later may be due now.
+                Ok(()) = advanced.changed() => break,
                 got = changes.recv() => match got {
                     Ok(ev) if relevant(&ev) => {
                         // Coalesce a burst of changes into one pass.
@@ -197,6 +200,14 @@ async fn sign_once(store: &Store, now: jiff::Timestamp) {
     }
 }
 
+/// One pass of both controllers at the store's current time, for a caller
+/// that has just moved the clock and must see the result before going on.
+pub async fn reconcile_now(store: &Store) {
+    let now = store.clock().now();
+    clean_once(store, now).await;
+    sign_once(store, now).await;
+}
+
 /// tokencleaner: deletes expired token Secrets (an unparsable expiration
 /// counts as expired) with a UID precondition.
 pub async fn run_token_cleaner(
@@ -300,7 +311,7 @@ mod tests {
     /// A clock that starts at `base` and moves with tokio's (paused) clock.
     fn tokio_clock(base: jiff::Timestamp) -> Clock {
         let start = tokio::time::Instant::now();
-        Arc::new(move || {
+        Clock::from_fn(move || {
             let elapsed = jiff::SignedDuration::try_from(start.elapsed()).unwrap_or_default();
             base + elapsed
         })

@@ -97,7 +97,7 @@ pub async fn create(
             "resourceVersion should not be set on objects to be created",
         ));
     }
-    stamp_new(r, &mut obj);
+    stamp_new(r, &mut obj, store.clock().now());
     let name = objects::name(&obj).to_string();
     let key = Key::new(r, ctx.namespace, &name);
     store
@@ -114,7 +114,7 @@ pub async fn create(
 
 /// What the server sets on every new object: a fresh uid and creation time,
 /// and nothing the client claimed about them.
-fn stamp_new(r: Resource, obj: &mut Value) {
+fn stamp_new(r: Resource, obj: &mut Value, now: jiff::Timestamp) {
     let meta = objects::meta_mut(obj);
     for field in [
         "uid",
@@ -127,7 +127,7 @@ fn stamp_new(r: Resource, obj: &mut Value) {
         meta.remove(field);
     }
     meta.insert("uid".into(), json!(objects::new_uid()));
-    meta.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
+    meta.insert("creationTimestamp".into(), json!(objects::rfc3339(now)));
     if r == Resource::Namespaces {
         namespace_defaults(obj);
     }
@@ -165,13 +165,40 @@ pub async fn update(
             None if leases && !rv_given => {
                 ensure_namespace(tx, r, ctx.namespace)?;
                 validate::validate(r, &obj)?;
-                stamp_new(r, &mut obj);
+                stamp_new(r, &mut obj, store.clock().now());
                 fields::record_update(None, &mut obj, &ctx.manager, r.api_version());
                 Ok((201, tx.put(key.clone(), obj)))
             }
             None => Err(ApiError::not_found(r.plural(), r.group(), name)),
             Some(_) if leases && !rv_given => Err(ApiError::resource_version_required(r, name)),
-            Some(existing) => finish_update(tx, ctx, &key, &existing, obj, false),
+            Some(existing) => finish_update(tx, ctx, &key, &existing, obj, false, None),
+        })
+        .await
+}
+
+/// PUT on a subresource (`approval`, `status`): the body is the whole
+/// object; what of it counts is `csr::restrict_update`'s to say.
+pub async fn update_subresource(
+    store: &Store,
+    ctx: &WriteContext<'_>,
+    name: &str,
+    sub: &str,
+    body: &[u8],
+) -> Result<(u16, Value), ApiError> {
+    let r = ctx.resource;
+    let mut obj = decode_body(r, body)?;
+    let in_body = objects::name(&obj);
+    if in_body != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({in_body}) does not match the name on the URL ({name})"
+        )));
+    }
+    settle_namespace(r, &mut obj, ctx.namespace)?;
+    let key = Key::new(r, ctx.namespace, name);
+    store
+        .transact(ctx.dry_run, |tx| match tx.get(&key).cloned() {
+            None => Err(ApiError::not_found(r.plural(), r.group(), name)),
+            Some(existing) => finish_update(tx, ctx, &key, &existing, obj, false, Some(sub)),
         })
         .await
 }
@@ -184,9 +211,11 @@ fn finish_update(
     existing: &Value,
     mut obj: Value,
     managed_fields_done: bool,
+    sub: Option<&str>,
 ) -> Result<(u16, Value), ApiError> {
     let r = ctx.resource;
     let name = &key.name;
+    super::csr::restrict_update(r, sub, existing, &mut obj)?;
     // Optimistic concurrency: a resourceVersion in the body must be current.
     if let Some(rv) = objects::meta_str(&obj, "resourceVersion").filter(|s| !s.is_empty())
         && Some(rv) != objects::meta_str(existing, "resourceVersion")
@@ -382,7 +411,7 @@ pub async fn patch(
                             validate::validate(r, &obj)?;
                             let meta = objects::meta_mut(&mut obj);
                             meta.insert("uid".into(), json!(objects::new_uid()));
-                            meta.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
+                            meta.insert("creationTimestamp".into(), json!(objects::rfc3339(store.clock().now())));
                             if r == Resource::Namespaces {
                                 namespace_defaults(&mut obj);
                             }
@@ -391,7 +420,7 @@ pub async fn patch(
                         Some(existing) => {
                             let merged = fields::apply(&existing, &config, &ctx.manager, force, r.api_version())
                                 .map_err(|c| ApiError::apply_conflict(&c, r.api_version()))?;
-                            finish_update(tx, ctx, &key, &existing, merged, true)
+                            finish_update(tx, ctx, &key, &existing, merged, true, None)
                         }
                     }
                 }
@@ -431,7 +460,7 @@ pub async fn patch(
                         return Err(ApiError::bad_request("the kind and apiVersion of an object cannot be patched"));
                     }
                     validate::decode_and_normalize(r, &mut patched)?;
-                    finish_update(tx, ctx, &key, &existing, patched, false)
+                    finish_update(tx, ctx, &key, &existing, patched, false, None)
                 }
             }
         })
@@ -527,8 +556,10 @@ pub async fn delete(
                     }
                 }
                 let mut last = tx.remove(&key).unwrap_or(existing);
-                objects::meta_mut(&mut last)
-                    .insert("deletionTimestamp".into(), json!(objects::now_rfc3339()));
+                objects::meta_mut(&mut last).insert(
+                    "deletionTimestamp".into(),
+                    json!(objects::rfc3339(store.clock().now())),
+                );
                 last["status"] = json!({"phase": "Terminating"});
                 return Ok((200, last));
             }

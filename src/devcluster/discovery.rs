@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::resources::{ALL, COORDINATION, Resource};
+use super::resources::{ALL, CERTIFICATES, COORDINATION};
 
 pub const GIT_VERSION: &str = "v1.37.0-tokensmith";
 
@@ -50,7 +50,7 @@ fn resource_list(group_version: &str, group: &str) -> Value {
     let resources: Vec<Value> = ALL
         .into_iter()
         .filter(|r| r.group() == group)
-        .map(Resource::discovery_entry)
+        .flat_map(|r| std::iter::once(r.discovery_entry()).chain(r.subresource_entries()))
         .collect();
     json!({
         "kind": "APIResourceList",
@@ -71,12 +71,20 @@ pub fn coordination_resources() -> Value {
 }
 
 fn coordination_group() -> Value {
-    let v = json!({"groupVersion": "coordination.k8s.io/v1", "version": "v1"});
-    json!({
-        "name": COORDINATION,
-        "versions": [v.clone()],
-        "preferredVersion": v,
-    })
+    review_group(COORDINATION)
+}
+
+/// `/apis/certificates.k8s.io/v1`.
+pub fn certificates_resources() -> Value {
+    resource_list("certificates.k8s.io/v1", CERTIFICATES)
+}
+
+/// `/apis/certificates.k8s.io`: APIGroup.
+pub fn certificates_group_doc() -> Value {
+    let mut g = review_group(CERTIFICATES);
+    g["kind"] = json!("APIGroup");
+    g["apiVersion"] = json!("v1");
+    g
 }
 
 /// The review APIs served beside the resources: (group, plural, kind).
@@ -144,6 +152,7 @@ pub fn groups() -> Value {
         "groups": [
             review_group(REVIEWS[0].0),
             review_group(REVIEWS[1].0),
+            review_group(CERTIFICATES),
             coordination_group(),
         ],
     })

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod background;
 pub mod controllers;
 pub mod crud;
+pub mod csr;
 pub mod decode;
 pub mod discovery;
 pub mod faults;
@@ -28,6 +29,7 @@ pub mod persist;
 pub mod pki;
 pub mod proto;
 pub mod requestlog;
+pub mod resource_version;
 pub mod resources;
 pub mod review;
 pub mod route;
@@ -221,6 +223,15 @@ fn load_or_create_token(dir: &Path) -> anyhow::Result<String> {
 
 impl DevCluster {
     pub async fn start(cfg: DevClusterConfig) -> anyhow::Result<DevCluster> {
+        Self::start_with_clock(cfg, crate::clock::Clock::system()).await
+    }
+
+    /// [`DevCluster::start`] with the cluster's time read from `clock`
+    /// (`tokensmith test` moves it with `clock::advance`).
+    pub async fn start_with_clock(
+        cfg: DevClusterConfig,
+        clock: crate::clock::Clock,
+    ) -> anyhow::Result<DevCluster> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         cfg.faults
             .validate()
@@ -231,7 +242,7 @@ impl DevCluster {
             Some(dir) => (Pki::load_or_create(dir)?, load_or_create_token(dir)?),
             None => (Pki::generate()?, random_token()),
         };
-        let store = Arc::new(Store::open(cfg.state_file.clone())?);
+        let store = Arc::new(Store::open(cfg.state_file.clone())?.with_clock(clock.clone()));
         let listener = std::net::TcpListener::bind(cfg.listen)
             .with_context(|| format!("listening on {}", cfg.listen))?;
         let addr = listener
@@ -255,13 +266,14 @@ impl DevCluster {
             tokio::spawn(controllers::run_bootstrap_signer(
                 store.clone(),
                 shutdown_rx.clone(),
-                controllers::wall_clock(),
+                clock.clone(),
             )),
             tokio::spawn(controllers::run_token_cleaner(
                 store.clone(),
-                shutdown_rx,
-                controllers::wall_clock(),
+                shutdown_rx.clone(),
+                clock,
             )),
+            tokio::spawn(csr::run_approver(store.clone(), shutdown_rx)),
         ];
 
         let kubeconfig_yaml = kubeconfig::admin(&url, &pki.ca_pem, &admin_token);
@@ -297,6 +309,23 @@ impl DevCluster {
             Err(p) => *p.into_inner() = faults,
         }
         Ok(())
+    }
+
+    /// The objects, for observers in the same process (`tokensmith test`
+    /// records the token secrets a test makes, to redact them).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.api.store
+    }
+
+    /// The cluster's clock.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        self.api.store.clock()
+    }
+
+    /// Runs the tokencleaner and bootstrapsigner once, now, and returns when
+    /// they are done (after `clock::advance`, so its effects are visible).
+    pub async fn reconcile_now(&self) {
+        controllers::reconcile_now(&self.api.store).await;
     }
 
     /// Stops serving: open watches end, in-flight requests get a moment to finish.

@@ -86,9 +86,12 @@ pub fn new_uid() -> String {
 
 /// RFC 3339, UTC, whole seconds: metav1.Time's wire format.
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    rfc3339(jiff::Timestamp::now())
+}
+
+/// `at` in metav1.Time's wire format.
+pub fn rfc3339(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// `generateName` + 5 random characters from apiserver's alphabet

@@ -257,6 +257,60 @@ fn body(kind: &str, raw: &[u8]) -> Result<Value, String> {
                 }
                 o.insert("spec".into(), Value::Object(spec));
             }
+            ("CertificateSigningRequest", 2) => {
+                let mut spec = Map::new();
+                for (sf, sv) in fields(bytes(v)?)? {
+                    match sf {
+                        1 => {
+                            spec.insert("request".into(), json!(STANDARD.encode(bytes(sv)?)));
+                        }
+                        2 => {
+                            spec.insert("username".into(), json!(string(sv)?));
+                        }
+                        3 => {
+                            spec.insert("uid".into(), json!(string(sv)?));
+                        }
+                        4 => push(&mut spec, "groups", json!(string(sv)?)),
+                        5 => push(&mut spec, "usages", json!(string(sv)?)),
+                        7 => {
+                            spec.insert("signerName".into(), json!(string(sv)?));
+                        }
+                        8 => {
+                            spec.insert("expirationSeconds".into(), json!(int(sv)? as i32));
+                        }
+                        _ => {}
+                    }
+                }
+                o.insert("spec".into(), Value::Object(spec));
+            }
+            ("CertificateSigningRequest", 3) => {
+                let mut status = Map::new();
+                for (sf, sv) in fields(bytes(v)?)? {
+                    match sf {
+                        1 => {
+                            let mut c = Map::new();
+                            for (cf, cv) in fields(bytes(sv)?)? {
+                                let (name, value) = match cf {
+                                    1 => ("type", json!(string(cv)?)),
+                                    6 => ("status", json!(string(cv)?)),
+                                    2 => ("reason", json!(string(cv)?)),
+                                    3 => ("message", json!(string(cv)?)),
+                                    4 => ("lastUpdateTime", time(cv, false)?),
+                                    5 => ("lastTransitionTime", time(cv, false)?),
+                                    _ => continue,
+                                };
+                                c.insert(name.into(), value);
+                            }
+                            push(&mut status, "conditions", Value::Object(c));
+                        }
+                        2 => {
+                            status.insert("certificate".into(), json!(STANDARD.encode(bytes(sv)?)));
+                        }
+                        _ => {}
+                    }
+                }
+                o.insert("status".into(), Value::Object(status));
+            }
             ("SelfSubjectAccessReview", 2) => {
                 let mut spec = Map::new();
                 for (sf, sv) in fields(bytes(v)?)? {
@@ -320,7 +374,13 @@ pub fn decode(data: &[u8]) -> Result<Value, String> {
     }
     if !matches!(
         kind.as_str(),
-        "Secret" | "ConfigMap" | "Namespace" | "Lease" | "SelfSubjectAccessReview"
+        "Secret"
+            | "ConfigMap"
+            | "Namespace"
+            | "Lease"
+            | "SelfSubjectAccessReview"
+            | "CertificateSigningRequest"
+            | "Node"
     ) {
         return Err(format!(
             "no kind \"{kind}\" is registered for version \"{api_version}\""

@@ -10,16 +10,23 @@ pub enum Resource {
     Secrets,
     ConfigMaps,
     Leases,
+    /// certificates.k8s.io/v1, cluster-scoped: what a joining kubelet creates.
+    CertificateSigningRequests,
+    /// core/v1, cluster-scoped: what a joined kubelet registers.
+    Nodes,
 }
 
-pub const ALL: [Resource; 4] = [
+pub const ALL: [Resource; 6] = [
     Resource::Namespaces,
     Resource::Secrets,
     Resource::ConfigMaps,
     Resource::Leases,
+    Resource::CertificateSigningRequests,
+    Resource::Nodes,
 ];
 
 pub const COORDINATION: &str = "coordination.k8s.io";
+pub const CERTIFICATES: &str = "certificates.k8s.io";
 
 const VERBS_NAMESPACED: [&str; 8] = [
     "create",
@@ -39,6 +46,8 @@ impl Resource {
             Resource::Secrets => "secrets",
             Resource::ConfigMaps => "configmaps",
             Resource::Leases => "leases",
+            Resource::CertificateSigningRequests => "certificatesigningrequests",
+            Resource::Nodes => "nodes",
         }
     }
 
@@ -48,6 +57,8 @@ impl Resource {
             Resource::Secrets => "secret",
             Resource::ConfigMaps => "configmap",
             Resource::Leases => "lease",
+            Resource::CertificateSigningRequests => "certificatesigningrequest",
+            Resource::Nodes => "node",
         }
     }
 
@@ -57,6 +68,8 @@ impl Resource {
             Resource::Secrets => "Secret",
             Resource::ConfigMaps => "ConfigMap",
             Resource::Leases => "Lease",
+            Resource::CertificateSigningRequests => "CertificateSigningRequest",
+            Resource::Nodes => "Node",
         }
     }
 
@@ -67,6 +80,7 @@ impl Resource {
     pub fn group(self) -> &'static str {
         match self {
             Resource::Leases => COORDINATION,
+            Resource::CertificateSigningRequests => CERTIFICATES,
             _ => "",
         }
     }
@@ -74,12 +88,16 @@ impl Resource {
     pub fn api_version(self) -> &'static str {
         match self {
             Resource::Leases => "coordination.k8s.io/v1",
+            Resource::CertificateSigningRequests => "certificates.k8s.io/v1",
             _ => "v1",
         }
     }
 
     pub fn namespaced(self) -> bool {
-        !matches!(self, Resource::Namespaces)
+        !matches!(
+            self,
+            Resource::Namespaces | Resource::CertificateSigningRequests | Resource::Nodes
+        )
     }
 
     /// `secrets` or `leases.coordination.k8s.io`, as error messages name it.
@@ -95,6 +113,8 @@ impl Resource {
         match self {
             Resource::Namespaces => &["ns"],
             Resource::ConfigMaps => &["cm"],
+            Resource::CertificateSigningRequests => &["csr"],
+            Resource::Nodes => &["no"],
             _ => &[],
         }
     }
@@ -134,6 +154,33 @@ impl Resource {
         e["storageVersionHash"] = json!(storage_version_hash(self));
         e
     }
+
+    /// The subresources discovery lists after the resource, as
+    /// kube-apiserver does: (name, verbs).
+    pub fn subresources(self) -> &'static [(&'static str, &'static [&'static str])] {
+        const RW: &[&str] = &["get", "patch", "update"];
+        match self {
+            Resource::CertificateSigningRequests => &[("approval", RW), ("status", RW)],
+            Resource::Nodes => &[("status", RW)],
+            _ => &[],
+        }
+    }
+
+    /// Discovery's entries for the subresources.
+    pub fn subresource_entries(self) -> Vec<Value> {
+        self.subresources()
+            .iter()
+            .map(|(sub, verbs)| {
+                json!({
+                    "name": format!("{}/{sub}", self.plural()),
+                    "singularName": "",
+                    "namespaced": self.namespaced(),
+                    "kind": self.kind(),
+                    "verbs": verbs,
+                })
+            })
+            .collect()
+    }
 }
 
 /// kube-apiserver's values, so clients that cache by hash see stable ones.
@@ -143,5 +190,7 @@ fn storage_version_hash(r: Resource) -> &'static str {
         Resource::Secrets => "S6u1pOWzb84=",
         Resource::ConfigMaps => "qFsyl6wFWjQ=",
         Resource::Leases => "gqkMMb/YqFM=",
+        Resource::CertificateSigningRequests => "95fRKMXA+00=",
+        Resource::Nodes => "XwShjMxG9Fs=",
     }
 }

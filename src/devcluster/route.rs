@@ -1,7 +1,7 @@
 //! Turns a request path into what it names: a discovery document, a
 //! collection or one object of a served resource.
 
-use super::resources::{COORDINATION, Resource};
+use super::resources::{CERTIFICATES, COORDINATION, Resource};
 
 pub const AUTHENTICATION: &str = "authentication.k8s.io";
 pub const AUTHORIZATION: &str = "authorization.k8s.io";
@@ -20,6 +20,13 @@ pub enum Route {
         /// Empty for cluster-scoped resources.
         namespace: String,
         name: String,
+    },
+    /// `…/certificatesigningrequests/<name>/approval` and the other
+    /// subresources `Resource::subresources` lists.
+    Subresource {
+        resource: Resource,
+        name: String,
+        sub: &'static str,
     },
     /// tokensmith's own admin endpoints.
     Admin(Admin),
@@ -41,6 +48,8 @@ pub enum NonResource {
     Apis,
     CoordinationGroup,
     CoordinationV1,
+    CertificatesGroup,
+    CertificatesV1,
     /// `/apis/authentication.k8s.io` or `/apis/authorization.k8s.io`.
     ReviewGroup(&'static str),
     ReviewV1(&'static str),
@@ -75,6 +84,9 @@ pub fn parse(path: &str) -> Route {
         ["apis", COORDINATION] => Route::NonResource(NonResource::CoordinationGroup),
         ["apis", COORDINATION, "v1"] => Route::NonResource(NonResource::CoordinationV1),
         ["apis", COORDINATION, "v1", rest @ ..] => resource_path(COORDINATION, rest),
+        ["apis", CERTIFICATES] => Route::NonResource(NonResource::CertificatesGroup),
+        ["apis", CERTIFICATES, "v1"] => Route::NonResource(NonResource::CertificatesV1),
+        ["apis", CERTIFICATES, "v1", rest @ ..] => resource_path(CERTIFICATES, rest),
         ["apis", AUTHENTICATION] => Route::NonResource(NonResource::ReviewGroup(AUTHENTICATION)),
         ["apis", AUTHENTICATION, "v1"] => Route::NonResource(NonResource::ReviewV1(AUTHENTICATION)),
         ["apis", AUTHENTICATION, "v1", "selfsubjectreviews"] => Route::SelfSubjectReview,
@@ -123,6 +135,18 @@ fn resource_path(group: &str, rest: &[&str]) -> Route {
             }
             _ => Route::UnknownApi,
         },
+        [plural, name, sub] => match lookup(plural) {
+            Some(resource) if !resource.namespaced() && !name.is_empty() => resource
+                .subresources()
+                .iter()
+                .find(|(s, _)| s == sub)
+                .map_or(Route::UnknownApi, |(s, _)| Route::Subresource {
+                    resource,
+                    name: name.to_string(),
+                    sub: s,
+                }),
+            _ => Route::UnknownApi,
+        },
         _ => Route::UnknownApi,
     }
 }
@@ -166,6 +190,26 @@ mod tests {
         assert_eq!(parse("/api/v1/pods"), Route::UnknownApi);
         assert_eq!(parse("/api/v1/namespaces/a/leases"), Route::UnknownApi);
         assert_eq!(parse("/nope"), Route::NotFound);
+        assert_eq!(
+            parse("/apis/certificates.k8s.io/v1/certificatesigningrequests/c/approval"),
+            Route::Subresource {
+                resource: Resource::CertificateSigningRequests,
+                name: "c".into(),
+                sub: "approval"
+            }
+        );
+        assert_eq!(
+            parse("/apis/certificates.k8s.io/v1/certificatesigningrequests/c/nope"),
+            Route::UnknownApi
+        );
+        assert_eq!(
+            parse("/api/v1/nodes/n"),
+            Route::Object {
+                resource: Resource::Nodes,
+                namespace: String::new(),
+                name: "n".into()
+            }
+        );
         assert_eq!(parse("/version"), Route::NonResource(NonResource::Version));
     }
 }

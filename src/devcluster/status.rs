@@ -101,7 +101,20 @@ impl ApiError {
 
     /// errors.NewInvalid: 422 with one cause per field error.
     pub fn invalid(r: Resource, name: &str, causes: Vec<FieldCause>) -> Self {
-        let rendered: Vec<String> = causes.iter().map(FieldCause::render).collect();
+        Self::invalid_kind(r.kind(), r.group(), name, causes)
+    }
+
+    /// errors.NewInvalid for any group and kind (the storage layer passes a
+    /// plural resource as the kind, e.g. a watch's bad resourceVersion).
+    pub fn invalid_kind(kind: &str, group: &str, name: &str, causes: Vec<FieldCause>) -> Self {
+        // field.ErrorList.ToAggregate drops repeated messages; the causes keep them.
+        let mut rendered: Vec<String> = Vec::new();
+        for c in &causes {
+            let line = c.render();
+            if !rendered.contains(&line) {
+                rendered.push(line);
+            }
+        }
         let joined = if rendered.len() == 1 {
             rendered[0].clone()
         } else {
@@ -111,14 +124,22 @@ impl ApiError {
             .iter()
             .map(|c| json!({"reason": c.reason, "message": c.cause_message(), "field": c.field}))
             .collect();
-        let mut d = json!({"name": name, "kind": r.kind(), "causes": cause_values});
-        if !r.group().is_empty() {
-            d["group"] = json!(r.group());
+        let mut d = json!({"name": name, "kind": kind, "causes": cause_values});
+        if name.is_empty()
+            && let Some(o) = d.as_object_mut()
+        {
+            o.remove("name");
         }
+        let qualified_kind = if group.is_empty() {
+            kind.to_string()
+        } else {
+            d["group"] = json!(group);
+            format!("{kind}.{group}")
+        };
         Self::new(
             422,
             "Invalid",
-            format!("{} \"{name}\" is invalid: {joined}", r.kind()),
+            format!("{qualified_kind} \"{name}\" is invalid: {joined}"),
             d,
         )
     }
@@ -206,6 +227,12 @@ impl ApiError {
         Self::new(410, "Expired", message, json!({}))
     }
 
+    /// An error the apiserver does not turn into a Status (its
+    /// ErrorToAPIStatus fallback): reason omitted, message verbatim.
+    pub fn unknown(code: u16, message: impl Into<String>) -> Self {
+        Self::new(code, "", message, json!({}))
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message, json!({}))
     }
@@ -238,11 +265,15 @@ impl ApiError {
             "details": self.details,
             "code": self.code,
         });
-        // apiserver omits empty details (omitempty on a pointer it leaves nil).
-        if self.details.as_object().is_some_and(|d| d.is_empty())
-            && let Some(o) = s.as_object_mut()
-        {
-            o.remove("details");
+        // apiserver omits empty details (omitempty on a pointer it leaves nil)
+        // and an empty reason (StatusReasonUnknown, omitempty).
+        if let Some(o) = s.as_object_mut() {
+            if self.details.as_object().is_some_and(|d| d.is_empty()) {
+                o.remove("details");
+            }
+            if self.reason.is_empty() {
+                o.remove("reason");
+            }
         }
         s
     }
@@ -281,7 +312,26 @@ impl FieldCause {
         Self {
             field: field.into(),
             reason: "FieldValueInvalid",
-            value: Some(format!("{value:?}")),
+            value: Some(crate::token::go_quote(value)),
+            detail: detail.into(),
+        }
+    }
+
+    /// field.TooLong: the value is never shown.
+    pub fn too_long(field: impl Into<String>, max_bytes: usize) -> Self {
+        Self {
+            field: field.into(),
+            reason: "FieldValueTooLong",
+            value: None,
+            detail: format!("may not be more than {max_bytes} bytes"),
+        }
+    }
+
+    pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: "FieldValueForbidden",
+            value: None,
             detail: detail.into(),
         }
     }
@@ -300,16 +350,23 @@ impl FieldCause {
             "FieldValueRequired" => "Required value",
             "FieldValueTooLong" => "Too long",
             "FieldValueForbidden" => "Forbidden",
+            "FieldValueNotSupported" => "Unsupported value",
             _ => "Invalid value",
         }
     }
 
     /// The cause's own message (without the field path).
     fn cause_message(&self) -> String {
-        match &self.value {
-            Some(v) => format!("{}: {v}: {}", self.type_text(), self.detail),
-            None => format!("{}: {}", self.type_text(), self.detail),
+        let mut s = match &self.value {
+            Some(v) => format!("{}: {v}", self.type_text()),
+            None => self.type_text().to_string(),
+        };
+        // field.Error.ErrorBody appends ": detail" only when there is one.
+        if !self.detail.is_empty() {
+            s.push_str(": ");
+            s.push_str(&self.detail);
         }
+        s
     }
 
     fn render(&self) -> String {

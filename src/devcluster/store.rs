@@ -145,6 +145,8 @@ pub struct Store {
     state_file: Option<PathBuf>,
     /// The log; its lock makes one writer at a time the group-commit leader.
     log: Option<tokio::sync::Mutex<persist::Log>>,
+    /// The cluster's time: creation timestamps, expiry checks, the controllers.
+    clock: crate::clock::Clock,
 }
 
 /// A write transaction: changes apply at once and are undone if the closure fails.
@@ -280,7 +282,18 @@ impl Store {
             events,
             state_file,
             log: log.map(tokio::sync::Mutex::new),
+            clock: crate::clock::Clock::system(),
         })
+    }
+
+    /// The store with its time read from `clock` (set before serving).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

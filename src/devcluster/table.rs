@@ -44,6 +44,36 @@ fn columns(r: Resource) -> Vec<Value> {
             column("Holder", "string", "", "The holder of the lease"),
             age,
         ],
+        Resource::CertificateSigningRequests => vec![
+            name,
+            age,
+            column("SignerName", "string", "", "The signer name of the CSR"),
+            column(
+                "Requestor",
+                "string",
+                "",
+                "Name of the user requesting the CSR",
+            ),
+            column(
+                "RequestedDuration",
+                "string",
+                "",
+                "The requested duration of the certificate",
+            ),
+            column("Condition", "string", "", "The state of the CSR"),
+        ],
+        Resource::Nodes => vec![
+            name,
+            column("Status", "string", "", "The status of the node"),
+            column("Roles", "string", "", "The roles of the node"),
+            age,
+            column(
+                "Version",
+                "string",
+                "",
+                "Kubelet Version reported by the node.",
+            ),
+        ],
     }
 }
 
@@ -84,6 +114,56 @@ fn cells(r: Resource, obj: &Value, now: jiff::Timestamp) -> Vec<Value> {
             ),
             age,
         ],
+        Resource::CertificateSigningRequests => {
+            let s = |p: &str| json!(obj.pointer(p).and_then(Value::as_str).unwrap_or(""));
+            vec![
+                name,
+                age,
+                s("/spec/signerName"),
+                s("/spec/username"),
+                json!("<none>"),
+                json!(csr_condition(obj)),
+            ]
+        }
+        Resource::Nodes => {
+            let ready = obj
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|c| {
+                    c.iter()
+                        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+                })
+                .and_then(|c| c.get("status").and_then(Value::as_str))
+                .map_or(
+                    "Unknown",
+                    |s| if s == "True" { "Ready" } else { "NotReady" },
+                );
+            let version = obj
+                .pointer("/status/nodeInfo/kubeletVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            vec![name, json!(ready), json!("<none>"), age, json!(version)]
+        }
+    }
+}
+
+/// printers.go's CSR condition: the approval conditions, else Pending.
+fn csr_condition(obj: &Value) -> String {
+    let (approved, denied) = super::csr::approval(obj);
+    let mut parts = Vec::new();
+    if approved {
+        parts.push("Approved");
+    }
+    if denied {
+        parts.push("Denied");
+    }
+    if obj.pointer("/status/certificate").is_some() {
+        parts.push("Issued");
+    }
+    if parts.is_empty() {
+        "Pending".into()
+    } else {
+        parts.join(",")
     }
 }
 

@@ -35,12 +35,12 @@ pub const PUBLISHED_LABEL: &str = "tokensmith.io/published";
 /// apart tokens made within one second.
 pub const CREATED_LABEL: &str = "tokensmith.io/created-ns";
 
-/// The next creation mark: wall-clock nanoseconds, strictly increasing
+/// The next creation mark: `now` in nanoseconds, strictly increasing
 /// within this process even if the clock stands still or steps back.
-fn next_created_mark() -> u64 {
+fn next_created_mark(now: Timestamp) -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = u64::try_from(Timestamp::now().as_nanosecond()).unwrap_or(0);
+    let now = u64::try_from(now.as_nanosecond()).unwrap_or(0);
     let prev = LAST
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
             Some(now.max(last + 1))
@@ -174,7 +174,10 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     token.groups = spec.groups.clone();
     let labels = BTreeMap::from([
         (ROTATION_LABEL.to_owned(), spec.name.clone()),
-        (CREATED_LABEL.to_owned(), next_created_mark().to_string()),
+        (
+            CREATED_LABEL.to_owned(),
+            next_created_mark(cluster.clock().now()).to_string(),
+        ),
     ]);
     let new_id = token.token.id().clone();
     match store.create_labeled(&token, &labels).await {
@@ -212,7 +215,9 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     let text = join.render();
     let mut done: Vec<&Sink> = Vec::new();
     for sink in &spec.sinks {
-        if cluster.dry_run() && !matches!(sink, Sink::Stdout) {
+        // Every sink alike, stdout too: a dry run's token does not exist, so
+        // its join command is not worth printing as if it were published.
+        if cluster.dry_run() {
             println!(
                 "[dryrun] Would publish the join command to {}",
                 sink.describe()
@@ -309,7 +314,7 @@ async fn rollback(
 ) {
     let mut restored_all = true;
     if !done.is_empty() {
-        let now = Timestamp::now();
+        let now = cluster.clock().now();
         let previous = rotation_tokens(cluster, selector)
             .await
             .ok()
@@ -414,7 +419,9 @@ mod tests {
 
     #[test]
     fn created_marks_strictly_increase() {
-        let marks: Vec<u64> = (0..1000).map(|_| next_created_mark()).collect();
+        let marks: Vec<u64> = (0..1000)
+            .map(|_| next_created_mark(Timestamp::now()))
+            .collect();
         assert!(marks.windows(2).all(|w| w[0] < w[1]));
     }
 

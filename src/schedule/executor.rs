@@ -22,6 +22,26 @@ pub trait JobExecutor: Send + Sync + 'static {
     fn run(&self, job: Self::Job, ctx: RunContext) -> BoxFuture<'static, Result<(), String>>;
 }
 
+/// A cluster event for an `on:` job (see `header::EventTrigger`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// `csr`, `token-expiring` or `token-deleted` (`EventTrigger::kind`).
+    pub kind: &'static str,
+    /// What makes two events the same one (a CSR's uid, a token id), for coalescing.
+    pub key: String,
+    /// The handler's argument.
+    pub payload: serde_json::Value,
+    /// For `token-expiring`: how long the token has left.
+    pub remaining: Option<std::time::Duration>,
+}
+
+/// An event a run handles: the handler to call and its argument.
+#[derive(Debug, Clone)]
+pub struct EventCall {
+    pub handler: &'static str,
+    pub payload: serde_json::Value,
+}
+
 /// What one run may look at: its job name, its cancel flag and its deadline.
 #[derive(Debug, Clone)]
 pub struct RunContext {
@@ -30,6 +50,8 @@ pub struct RunContext {
     pub cancel: Arc<AtomicBool>,
     /// When the job's timeout expires (the scheduler also sets `cancel` then).
     pub deadline: Option<std::time::Instant>,
+    /// For an `on:` job: the handler to call instead of running the script.
+    pub event: Option<EventCall>,
 }
 
 impl RunContext {

@@ -47,6 +47,49 @@ impl Overlap {
     }
 }
 
+/// `on:` — what event runs the script's handler instead of a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventTrigger {
+    /// `on: csr`: a new CertificateSigningRequest; handler `on_csr(csr)`.
+    Csr,
+    /// `on: token-expiring 1h`: a token now within this long of its
+    /// expiration; handler `on_token_expiring(token)`.
+    TokenExpiring(Duration),
+    /// `on: token-deleted`: a token Secret gone; handler `on_token_deleted(token)`.
+    TokenDeleted,
+}
+
+impl EventTrigger {
+    pub const ACCEPTED: &'static str = "csr, token-expiring <duration>, token-deleted";
+
+    /// The function the event calls.
+    pub fn handler(self) -> &'static str {
+        match self {
+            EventTrigger::Csr => "on_csr",
+            EventTrigger::TokenExpiring(_) => "on_token_expiring",
+            EventTrigger::TokenDeleted => "on_token_deleted",
+        }
+    }
+
+    /// The event's name in logs and metrics.
+    pub fn kind(self) -> &'static str {
+        match self {
+            EventTrigger::Csr => "csr",
+            EventTrigger::TokenExpiring(_) => "token-expiring",
+            EventTrigger::TokenDeleted => "token-deleted",
+        }
+    }
+}
+
+impl fmt::Display for EventTrigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventTrigger::TokenExpiring(d) => write!(f, "token-expiring {}", go(*d)),
+            other => f.write_str(other.kind()),
+        }
+    }
+}
+
 /// A script's scheduling header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptHeader {
@@ -59,6 +102,8 @@ pub struct ScriptHeader {
     pub jitter: Option<Duration>,
     /// `//! arg: KEY=VALUE` lines (repeatable): the job's `args` under `watch`.
     pub args: std::collections::BTreeMap<String, String>,
+    /// `on:`: run the handler on an event (under the same rules as a tick).
+    pub on: Option<EventTrigger>,
 }
 
 impl Default for ScriptHeader {
@@ -71,18 +116,20 @@ impl Default for ScriptHeader {
             starting_deadline: None,
             jitter: None,
             args: std::collections::BTreeMap::new(),
+            on: None,
         }
     }
 }
 
 /// The header keys, in the order `Display` prints them.
-pub const KEYS: [&str; 6] = [
+pub const KEYS: [&str; 7] = [
     "schedule",
     "timezone",
     "overlap",
     "timeout",
     "starting-deadline",
     "jitter",
+    "on",
 ];
 
 /// The repeatable header key naming one job argument.
@@ -125,6 +172,15 @@ pub enum HeaderError {
         value: String,
         reason: String,
     },
+    #[error(
+        "line {line}: invalid on {value:?}: {reason} (accepted: {})",
+        EventTrigger::ACCEPTED
+    )]
+    Event {
+        line: usize,
+        value: String,
+        reason: String,
+    },
 }
 
 impl HeaderError {
@@ -137,7 +193,8 @@ impl HeaderError {
             | HeaderError::Schedule { line, .. }
             | HeaderError::TimeZone { line, .. }
             | HeaderError::Overlap { line, .. }
-            | HeaderError::Duration { line, .. } => *line,
+            | HeaderError::Duration { line, .. }
+            | HeaderError::Event { line, .. } => *line,
         }
     }
 }
@@ -240,10 +297,39 @@ impl ScriptHeader {
                 self.starting_deadline = Some(positive_duration(key, value, line)?)
             }
             "jitter" => self.jitter = Some(positive_duration(key, value, line)?),
+            "on" => self.on = Some(event_trigger(value, line)?),
             _ => unreachable!("KEYS and set() list the same keys"),
         }
         Ok(())
     }
+}
+
+/// `on: csr`, `on: token-expiring 1h`, `on: token-deleted`.
+fn event_trigger(value: &str, line: usize) -> Result<EventTrigger, HeaderError> {
+    let fail = |reason: &str| HeaderError::Event {
+        line,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut words = value.split_whitespace();
+    let trigger = match (words.next(), words.next()) {
+        (Some("csr"), None) => EventTrigger::Csr,
+        (Some("token-deleted"), None) => EventTrigger::TokenDeleted,
+        (Some("token-expiring"), Some(d)) => EventTrigger::TokenExpiring(
+            positive_duration("on", d, line).map_err(|e| fail(&e.to_string()))?,
+        ),
+        (Some("token-expiring"), None) => {
+            return Err(fail(
+                "token-expiring needs a window, such as token-expiring 1h",
+            ));
+        }
+        (Some(_), _) => return Err(fail("unknown event")),
+        (None, _) => return Err(fail("no event given")),
+    };
+    if words.next().is_some() {
+        return Err(fail("unexpected words after the event"));
+    }
+    Ok(trigger)
 }
 
 /// `key: value` with a lower-case, space-free key; anything else is free text.
@@ -293,6 +379,9 @@ impl fmt::Display for ScriptHeader {
         write!(f, "jitter: {}", opt(self.jitter))?;
         for (k, v) in &self.args {
             write!(f, "\narg: {k}={v}")?;
+        }
+        if let Some(on) = self.on {
+            write!(f, "\non: {on}")?;
         }
         Ok(())
     }

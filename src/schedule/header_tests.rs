@@ -49,7 +49,7 @@ fn unknown_keys_name_the_key_and_the_accepted_ones() {
     let err = ScriptHeader::parse("//! schedule: @daily\n//! timzone: UTC\n").expect_err("typo");
     assert_eq!(
         err.to_string(),
-        "line 2: unknown header key \"timzone\" (accepted: schedule, timezone, overlap, timeout, starting-deadline, jitter, arg)"
+        "line 2: unknown header key \"timzone\" (accepted: schedule, timezone, overlap, timeout, starting-deadline, jitter, on, arg)"
     );
     assert_eq!(err.line(), 2);
 }
@@ -119,4 +119,39 @@ fn arg_lines_set_job_arguments_and_a_repeated_key_is_refused() {
     );
     let e = ScriptHeader::parse("//! arg: novalue\n").unwrap_err();
     assert_eq!(e.line(), 1);
+}
+
+#[test]
+fn on_names_an_event_and_its_handler() {
+    use super::EventTrigger;
+    let h = ScriptHeader::parse("//! on: csr\n").expect("valid");
+    assert_eq!(h.on, Some(EventTrigger::Csr));
+    assert_eq!(h.on.map(EventTrigger::handler), Some("on_csr"));
+    assert!(h.schedule.is_none());
+    let h = ScriptHeader::parse("//! on: token-expiring 1h\n").expect("valid");
+    assert_eq!(
+        h.on,
+        Some(EventTrigger::TokenExpiring(Duration::from_secs(3600)))
+    );
+    assert!(
+        h.to_string().ends_with("\non: token-expiring 1h0m0s"),
+        "{h}"
+    );
+    let h = ScriptHeader::parse("//! on: token-deleted\n").expect("valid");
+    assert_eq!(h.on.map(EventTrigger::handler), Some("on_token_deleted"));
+    for bad in [
+        "//! on: pods",
+        "//! on: token-expiring",
+        "//! on: token-expiring soon",
+        "//! on: csr now",
+        "//! on:",
+    ] {
+        let e = ScriptHeader::parse(bad).expect_err(bad);
+        assert_eq!(e.line(), 1);
+        assert!(
+            e.to_string()
+                .contains("accepted: csr, token-expiring <duration>, token-deleted"),
+            "{e}"
+        );
+    }
 }

@@ -30,6 +30,8 @@ struct Registry {
     load_errors: BTreeMap<String, u64>,
     load_failing: BTreeMap<String, bool>,
     reloads: u64,
+    /// Joins per token id, from the CSRs made with it.
+    token_uses: BTreeMap<String, u64>,
     scripts_loaded: u64,
     directory_up: bool,
 }
@@ -80,6 +82,14 @@ impl Metrics {
             .runs
             .entry((job.to_owned(), result))
             .or_default() += 1;
+    }
+
+    /// A token's joins so far (its bootstrap CSRs). Only grows: a CSR
+    /// garbage-collected later does not undo a use.
+    pub fn set_token_uses(&self, token_id: &str, n: u64) {
+        let mut r = self.lock();
+        let e = r.token_uses.entry(token_id.to_owned()).or_default();
+        *e = (*e).max(n);
     }
 
     pub fn missed(&self, job: &str, n: u64) {
@@ -216,6 +226,19 @@ impl Metrics {
                 "tokensmith_job_next_run_timestamp_seconds{{job=\"{}\"}} {}",
                 esc(job),
                 secs(t)
+            );
+        }
+        family(
+            out,
+            "tokensmith_token_uses_total",
+            "counter",
+            "Joins made with each bootstrap token: CSRs created as system:bootstrap:<token_id>.",
+        );
+        for (id, n) in &r.token_uses {
+            let _ = writeln!(
+                out,
+                "tokensmith_token_uses_total{{token_id=\"{}\"}} {n}",
+                esc(id)
             );
         }
         family(

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod cron;
 pub mod executor;
 pub mod header;
+pub mod header_lint;
 pub mod metrics;
 pub mod missed;
 pub mod run;
@@ -16,5 +17,5 @@ pub mod runner;
 pub mod state;
 
 pub use cron::{CronError, CronSpec};
-pub use executor::{JobExecutor, RunContext};
+pub use executor::{Event, EventCall, JobExecutor, RunContext};
 pub use header::{HeaderError, Overlap, ScriptHeader};

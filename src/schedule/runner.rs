@@ -14,8 +14,8 @@ use rand::RngExt;
 use tokio::sync::mpsc;
 
 use super::clock::Clock;
-use super::executor::{JobExecutor, RunContext};
-use super::header::{Overlap, ScriptHeader};
+use super::executor::{Event, EventCall, JobExecutor, RunContext};
+use super::header::{EventTrigger, Overlap, ScriptHeader};
 use super::metrics::Metrics;
 use super::missed::catch_up;
 use super::run::{StopReason, Stopper, supervise};
@@ -37,9 +37,18 @@ pub enum Command<J> {
     /// Every script now loaded. A script that stopped compiling is passed in
     /// its last good version; a script left out is unscheduled.
     Load(Vec<JobDefinition<J>>),
+    /// Cluster events for `on:` jobs, one poll's worth.
+    Events(Vec<Event>),
     /// Stop scheduling, let runs finish within the grace period, return.
     Shutdown,
 }
+
+/// Events waiting behind a running handler, per job. Beyond this a flood is
+/// dropped (counted); repeats of a waiting event are coalesced into it.
+const MAX_QUEUED_EVENTS: usize = 64;
+
+/// A failed handler runs again with the same event, this many times in all.
+pub const EVENT_ATTEMPTS: u32 = 3;
 
 /// A queue of late ticks is bounded: a job always slower than its schedule
 /// would otherwise queue forever.
@@ -61,6 +70,10 @@ struct Slot<J> {
     def: JobDefinition<J>,
     next: Option<Pending>,
     queued: VecDeque<Timestamp>,
+    /// Events waiting for the running handler, with their attempt number.
+    events: VecDeque<(Event, u32)>,
+    /// `token-expiring` events already handled, so each token fires once.
+    notified: std::collections::BTreeSet<String>,
 }
 
 struct InFlight {
@@ -72,6 +85,7 @@ struct Finished {
     id: u64,
     job: String,
     ok_at: Option<Timestamp>,
+    event: Option<(Event, u32)>,
 }
 
 pub struct Scheduler<E: JobExecutor, C: Clock> {
@@ -141,6 +155,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                 () = sleep => self.fire_due(),
                 cmd = commands.recv() => match cmd {
                     Some(Command::Load(defs)) => self.load(defs),
+                    Some(Command::Events(evs)) => self.events(evs),
                     Some(Command::Shutdown) | None => break,
                 },
                 Some(done) = done_rx.recv() => self.finished(done),
@@ -248,8 +263,19 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
     }
 
     fn start(&mut self, name: &str, tick: Timestamp) {
+        self.start_run(name, tick, None);
+    }
+
+    fn start_run(&mut self, name: &str, tick: Timestamp, event: Option<(Event, u32)>) {
         let Some(slot) = self.jobs.get(name) else {
             return;
+        };
+        let call = match (&event, slot.def.header.on) {
+            (Some((ev, _)), Some(on)) => Some(EventCall {
+                handler: on.handler(),
+                payload: ev.payload.clone(),
+            }),
+            _ => None,
         };
         let id = self.next_id;
         self.next_id += 1;
@@ -259,6 +285,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             job: name.to_owned(),
             cancel: stop.flag(),
             deadline: timeout.and_then(|t| std::time::Instant::now().checked_add(t)),
+            event: call,
         };
         self.runs.insert(
             id,
@@ -268,7 +295,12 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             },
         );
         self.metrics.run_started(name);
-        tracing::info!(job = %name, tick = %tick, "job started");
+        match &event {
+            Some((ev, attempt)) => {
+                tracing::info!(job = %name, event = ev.kind, key = %ev.key, attempt, "handler started")
+            }
+            None => tracing::info!(job = %name, tick = %tick, "job started"),
+        }
         let run = self.executor.run(slot.def.job.clone(), ctx);
         let (job, clock, metrics, done) = (
             name.to_owned(),
@@ -278,7 +310,12 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
         );
         tokio::spawn(async move {
             let ok_at = supervise(&job, run, timeout, &stop, clock.as_ref(), &metrics).await;
-            let _ = done.send(Finished { id, job, ok_at });
+            let _ = done.send(Finished {
+                id,
+                job,
+                ok_at,
+                event,
+            });
         });
     }
 
@@ -288,14 +325,98 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             self.state.succeeded(&done.job, at);
             self.save_state();
         }
+        if let (None, Some((ev, attempt))) = (done.ok_at, done.event)
+            && let Some(slot) = self.jobs.get_mut(&done.job)
+        {
+            if attempt < EVENT_ATTEMPTS {
+                tracing::warn!(job = %done.job, event = ev.kind, key = %ev.key, attempt, "handler failed; retrying");
+                self.metrics.tick_not_run(&done.job, "retried");
+                slot.events.push_front((ev, attempt + 1));
+            } else {
+                tracing::error!(job = %done.job, event = ev.kind, key = %ev.key, attempts = attempt, "handler failed on every attempt; event dropped");
+                self.metrics.tick_not_run(&done.job, "dropped");
+            }
+        }
         let idle = !self.runs.values().any(|r| r.job == done.job);
-        let next = self
-            .jobs
-            .get_mut(&done.job)
-            .filter(|_| idle)
-            .and_then(|s| s.queued.pop_front());
-        if let Some(tick) = next {
+        let Some(slot) = self.jobs.get_mut(&done.job).filter(|_| idle) else {
+            return;
+        };
+        if let Some(tick) = slot.queued.pop_front() {
             self.start(&done.job, tick);
+        } else if let Some(ev) = slot.events.pop_front() {
+            self.start_run(&done.job, self.clock.now(), Some(ev));
+        }
+    }
+
+    /// Hands each event to the `on:` jobs it is for, under their overlap
+    /// policy and the leader gate, as a tick would be.
+    fn events(&mut self, evs: Vec<Event>) {
+        for ev in evs {
+            let targets: Vec<String> = self
+                .jobs
+                .iter()
+                .filter(|(_, s)| match (s.def.header.on, ev.remaining) {
+                    (Some(EventTrigger::TokenExpiring(window)), Some(left)) => {
+                        ev.kind == "token-expiring"
+                            && left <= window
+                            && !s.notified.contains(&ev.key)
+                    }
+                    (Some(on), _) => on.kind() == ev.kind && ev.kind != "token-expiring",
+                    (None, _) => false,
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            for name in targets {
+                self.deliver(&name, ev.clone());
+            }
+        }
+    }
+
+    fn deliver(&mut self, name: &str, ev: Event) {
+        if self.leadership.as_ref().is_some_and(|l| !l.is_leader()) {
+            tracing::debug!(job = %name, event = ev.kind, result = "follower", "event not handled: another replica leads");
+            self.metrics.tick_not_run(name, "follower");
+            return;
+        }
+        let now = self.clock.now();
+        let running: Vec<&InFlight> = self.runs.values().filter(|r| r.job == name).collect();
+        let Some(slot) = self.jobs.get_mut(name) else {
+            return;
+        };
+        if ev.kind == "token-expiring" {
+            slot.notified.insert(ev.key.clone());
+        }
+        if running.is_empty() {
+            self.start_run(name, now, Some((ev, 1)));
+            return;
+        }
+        match slot.def.header.overlap {
+            Overlap::Skip => {
+                tracing::warn!(job = %name, event = ev.kind, key = %ev.key, result = "skipped", "event skipped: the previous run is still going (overlap: skip)");
+                self.metrics.tick_not_run(name, "skipped");
+            }
+            Overlap::Queue
+                if slot
+                    .events
+                    .iter()
+                    .any(|(e, _)| e.key == ev.key && e.kind == ev.kind) =>
+            {
+                self.metrics.tick_not_run(name, "coalesced");
+            }
+            Overlap::Queue if slot.events.len() < MAX_QUEUED_EVENTS => {
+                slot.events.push_back((ev, 1));
+                self.metrics.tick_not_run(name, "queued");
+            }
+            Overlap::Queue => {
+                tracing::warn!(job = %name, event = ev.kind, key = %ev.key, result = "dropped", "event dropped: {MAX_QUEUED_EVENTS} events already queued (overlap: queue)");
+                self.metrics.tick_not_run(name, "dropped");
+            }
+            Overlap::Replace => {
+                for r in running {
+                    r.stop.stop(StopReason::Replaced);
+                }
+                self.start_run(name, now, Some((ev, 1)));
+            }
         }
     }
 
@@ -356,6 +477,8 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                     def,
                     next,
                     queued: VecDeque::new(),
+                    events: VecDeque::new(),
+                    notified: std::collections::BTreeSet::new(),
                 },
             );
         }
@@ -401,6 +524,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
         for slot in self.jobs.values_mut() {
             slot.next = None;
             slot.queued.clear();
+            slot.events.clear();
         }
         if !self.runs.is_empty() {
             tracing::info!(running = self.runs.len(), grace = ?self.grace, "stopping: waiting for runs in progress");
@@ -442,8 +566,9 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
 }
 
 fn describe(h: &ScriptHeader) -> String {
-    match &h.schedule {
-        Some(s) => format!("{s} ({})", h.timezone.name()),
-        None => "none (import only)".to_owned(),
+    match (&h.schedule, h.on) {
+        (Some(s), _) => format!("{s} ({})", h.timezone.name()),
+        (None, Some(on)) => format!("on {on}"),
+        (None, None) => "none (import only)".to_owned(),
     }
 }

@@ -114,7 +114,10 @@ fn refine(f: &mut FnDoc) {
     let returns = match (f.namespace.as_str(), f.name.as_str()) {
         (_, "get$expires" | "get$created") => Some("Timestamp or ()"),
         (_, "get$ttl") => Some("Duration or ()"),
-        ("token", "get") => Some("Token or ()"),
+        ("token", "get" | "current") => Some("Token or ()"),
+        ("token", "delete") => Some("() or Array"),
+        (_, "get$rotation") => Some("String or ()"),
+        ("cluster", "context") => Some("String or ()"),
         ("", "env") => Some("String or ()"),
         _ => None,
     };
@@ -127,6 +130,7 @@ fn refine(f: &mut FnDoc) {
             "id: any" => "id: String or Token",
             "what: any" => "what: String, Token or Array",
             "sink: any" => "sink: Map",
+            "d: any" => "d: Duration or String",
             _ => continue,
         };
         *p = better.to_owned();

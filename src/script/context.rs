@@ -30,6 +30,13 @@ pub struct RunContext {
     pub cancel: Arc<AtomicBool>,
     /// Behind a lock because the REPL gives each line its own deadline.
     pub clock: Mutex<Option<Clock>>,
+    /// Calls through [`RunContext::block_on`] in this evaluation, and the
+    /// most allowed (0 = no limit): the budget a polling loop runs into.
+    pub api_calls: std::sync::atomic::AtomicU64,
+    pub max_api_calls: u64,
+    /// The test's world under `tokensmith test` (its dev cluster, clock and
+    /// receivers); `None` everywhere else.
+    pub test: Option<Arc<crate::testing::World>>,
 }
 
 /// When the current evaluation must end, and the limit that set it (for messages).
@@ -85,6 +92,21 @@ impl RunContext {
         if let Ok(mut c) = self.clock.lock() {
             *c = clock;
         }
+        self.api_calls.store(0, Ordering::Relaxed);
+    }
+
+    /// The time as the script sees it: its cluster's clock (a test's dev
+    /// cluster moves with `clock::advance`), else the system's.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.cluster
+            .as_ref()
+            .map_or_else(jiff::Timestamp::now, |c| c.clock().now())
+    }
+
+    /// [`RunContext::now`] of the run `ctx` belongs to, or the system time
+    /// outside a run (constant folding, documentation examples).
+    pub fn now_of(ctx: &NativeCallContext) -> jiff::Timestamp {
+        Self::of(ctx).map_or_else(|_| jiff::Timestamp::now(), |r| r.now())
     }
 
     pub fn cancelled(&self) -> bool {
@@ -129,6 +151,16 @@ impl RunContext {
         T: Send + 'static,
         E: std::fmt::Display + Send + 'static,
     {
+        let calls = self.api_calls.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.max_api_calls > 0 && calls > self.max_api_calls {
+            // Not catchable: a `try` around a polling call must not turn the
+            // budget into another loop.
+            return Err(EvalAltResult::ErrorTerminated(
+                Dynamic::from(Stop::ApiCalls(self.max_api_calls)),
+                pos,
+            )
+            .into());
+        }
         let Some(rt) = self.runtime.clone() else {
             return Err(host_error(
                 name,

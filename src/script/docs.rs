@@ -36,12 +36,17 @@ The user guide (`docs/guide.md`) shows how the pieces fit together.
   tells it from a script's own `throw`, and `e.message` says what failed
   and where. No message ever contains a token secret. An uncaught error
   stops the script: `run` prints `file:line:col: message`, the line and a
-  caret, and exits 1.
+  caret (in the file that failed, an imported module's too), then the calls
+  that led there, and exits 1.
+- **Editor support**: `tokensmith definitions DIR` writes Rhai
+  language-server definition files for everything listed here.
 - **Limits**: operations (`--max-operations`, default 20,000,000, which
   stops a runaway loop within seconds), call depth (`--max-call-depth`, 64),
   string size (`--max-string-size`, 1 MiB), array and map sizes
-  (`--max-array-size` 100,000, `--max-map-size` 10,000) and wall time
-  (`--timeout`, default 5m; `0` for none). Scripts have no file, process or
+  (`--max-array-size` 100,000, `--max-map-size` 10,000), calls to the API
+  server (`--max-api-calls`, 10,000, which stops a polling loop; not
+  catchable) and wall time (`--timeout`, default 5m; `0` for none). Each
+  limit's message names its flag. Scripts have no file, process or
   network access except through the functions below; `eval` is disabled.
 - **Modules**: `import \"name\" as m;` loads `name.rhai` from the script's own
   directory only (no `..`, no absolute paths, no symlinks leading out).
@@ -95,6 +100,57 @@ pub fn render(functions: &[FnDoc]) -> String {
             let _ = write!(out, "\n## Type `{ty}`\n");
             type_section(&mut out, fns);
         }
+    }
+    out
+}
+
+const TESTING_INTRO: &str = "
+## Test-only functions (`tokensmith test`)
+
+Only `*_test.rhai` files run by `tokensmith test` can call these (see
+\"Testing your scripts\" in `docs/guide.md`). Each `fn test_*()` runs
+against its own fresh dev cluster; `setup()`, when the file has one, runs
+before each test. A failed assertion stops the test and is reported with
+its file, line, column and both values.
+";
+
+/// The reference with the test-only section: `functions` are the whole
+/// API, `with_tests` the API of a test host (its extra functions are the
+/// test-only ones).
+pub fn render_all(functions: &[FnDoc], with_tests: &[FnDoc]) -> String {
+    let mut out = render(functions);
+    let extra: Vec<&FnDoc> = with_tests
+        .iter()
+        .filter(|f| !functions.contains(f))
+        .collect();
+    if extra.is_empty() {
+        return out;
+    }
+    out.push_str(TESTING_INTRO);
+    let mut by_ns: BTreeMap<&str, Vec<&FnDoc>> = BTreeMap::new();
+    let mut by_type: BTreeMap<String, Vec<&FnDoc>> = BTreeMap::new();
+    for f in extra {
+        match f.kind() {
+            FnKind::Function => by_ns.entry(f.namespace.as_str()).or_default().push(f),
+            _ => by_type
+                .entry(f.receiver().unwrap_or_default())
+                .or_default()
+                .push(f),
+        }
+    }
+    if let Some(fns) = by_ns.get("") {
+        out.push_str("\n## Test-only: assertions and jobs\n");
+        functions_section(&mut out, fns);
+    }
+    for ns in crate::testing::api::TEST_NAMESPACES {
+        if let Some(fns) = by_ns.get(ns) {
+            let _ = write!(out, "\n## Test-only: `{ns}::`\n");
+            functions_section(&mut out, fns);
+        }
+    }
+    for (ty, fns) in &by_type {
+        let _ = write!(out, "\n## Test-only type `{ty}`\n");
+        type_section(&mut out, fns);
     }
     out
 }
@@ -164,7 +220,11 @@ mod tests {
     #[test]
     fn committed_api_reference_is_current() {
         let host = ScriptHost::new(None, ScriptOptions::default());
-        let fresh = render(&catalog::api_functions(&host));
+        let tests = ScriptHost::for_tests(None, ScriptOptions::default(), None);
+        let fresh = render_all(
+            &catalog::api_functions(&host),
+            &catalog::api_functions(&tests),
+        );
         if std::env::var_os("UPDATE_DOCS").is_some() {
             std::fs::write(PATH, &fresh).expect("write docs/rhai-api.md");
             return;
@@ -178,7 +238,7 @@ mod tests {
 
     #[test]
     fn every_example_in_the_reference_compiles() {
-        let host = ScriptHost::new(None, ScriptOptions::default());
+        let host = ScriptHost::for_tests(None, ScriptOptions::default(), None);
         for f in catalog::api_functions(&host) {
             for block in f.doc.split("```rhai").skip(1) {
                 let code = block.split("```").next().unwrap_or_default();

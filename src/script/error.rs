@@ -36,6 +36,9 @@ pub struct ScriptError {
     pub message: String,
     /// The text of the offending line, for the caret display.
     pub source_line: Option<String>,
+    /// How the failing line was reached, innermost call first: one
+    /// `in fn NAME, called at FILE:LINE:COL` (or `in module …`) per frame.
+    pub chain: Box<Vec<String>>,
 }
 
 impl ScriptError {
@@ -48,6 +51,7 @@ impl ScriptError {
             col: None,
             message: message.into(),
             source_line: None,
+            chain: Box::default(),
         }
     }
 
@@ -59,6 +63,7 @@ impl ScriptError {
             col: None,
             message: message.into(),
             source_line: None,
+            chain: Box::default(),
         }
     }
 
@@ -81,6 +86,7 @@ impl ScriptError {
             col: line.map(|_| pos.position().unwrap_or(1).max(1)),
             message: redact_tokens(&message.into()),
             source_line: source_line.map(redact_tokens),
+            chain: Box::default(),
         }
     }
 
@@ -89,11 +95,46 @@ impl ScriptError {
     }
 
     /// Classifies a Rhai evaluation error. Nested call errors are unwrapped to
-    /// the innermost failure, which is where the user has to look.
+    /// the innermost failure, which is where the user has to look: its
+    /// position is in the file that holds the failing code (a function of an
+    /// imported module points into that module), and the calls that led there
+    /// become the [`ScriptError::chain`].
     pub fn from_eval(file: &str, source: &str, err: &EvalAltResult) -> Self {
-        let (inner, pos) = innermost(err);
-        let (kind, message) = describe(inner);
-        Self::at(kind, file, source, pos, message)
+        let mut here = Location::main(file, source);
+        let mut frames = Vec::new();
+        let mut err = err;
+        loop {
+            match err {
+                EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
+                    frames.push(format!(
+                        "in {}, called at {}",
+                        fn_label(name),
+                        here.at(*pos)
+                    ));
+                    if !src.is_empty() && src != &here.id {
+                        here = Location::other(file, src);
+                    }
+                    err = inner;
+                }
+                EvalAltResult::ErrorInModule(name, inner, pos) => {
+                    let module = Location::other(file, name);
+                    frames.push(format!(
+                        "in module {}, imported at {}",
+                        module.display,
+                        here.at(*pos)
+                    ));
+                    here = module;
+                    err = inner;
+                }
+                _ => break,
+            }
+        }
+        let (kind, message) = describe(err);
+        let message = super::typenames::script_type_names(&message);
+        let mut e = Self::at(kind, &here.display, &here.source, err.position(), message);
+        frames.reverse();
+        e.chain = Box::new(frames.into_iter().map(|f| redact_tokens(&f)).collect());
+        e
     }
 
     /// The first line of the diagnostic: `file:line:col: message`.
@@ -119,23 +160,75 @@ impl fmt::Display for ScriptError {
                 .collect();
             write!(f, "\n {gutter} | {text}\n {pad} | {lead}^")?;
         }
+        for frame in self.chain.iter() {
+            write!(f, "\n  {frame}")?;
+        }
         Ok(())
     }
 }
 
 impl std::error::Error for ScriptError {}
 
-/// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.
-/// A failure inside an imported module keeps the import's position, since its
-/// own position is in another file.
-fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
-    match err {
-        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
-            let (e, p) = innermost(inner);
-            if src.is_empty() { (e, p) } else { (e, *pos) }
+/// A file positions are relative to while an error chain is walked: the
+/// script itself, or a module it imported (whose Rhai source id is its path).
+struct Location {
+    id: String,
+    display: String,
+    source: String,
+}
+
+impl Location {
+    fn main(file: &str, source: &str) -> Self {
+        Self {
+            id: file.to_owned(),
+            display: file.to_owned(),
+            source: source.to_owned(),
         }
-        EvalAltResult::ErrorInModule(_, inner, pos) => (innermost(inner).0, *pos),
-        other => (other, other.position()),
+    }
+
+    /// A module's file, shown beside the main script the way the user named
+    /// that (`jobs/lib.rhai`, not the canonical absolute path), and read back
+    /// for the caret line.
+    fn other(main: &str, id: &str) -> Self {
+        let path = std::path::Path::new(id);
+        let source = std::fs::read_to_string(path).unwrap_or_default();
+        let display = match (path.file_name(), std::path::Path::new(main).parent()) {
+            (Some(name), Some(dir)) if path.is_absolute() => {
+                let beside = dir.join(name);
+                let same = beside.canonicalize().is_ok_and(|b| b == path);
+                if same {
+                    beside.display().to_string()
+                } else {
+                    id.to_owned()
+                }
+            }
+            _ => id.to_owned(),
+        };
+        Self {
+            id: id.to_owned(),
+            display,
+            source,
+        }
+    }
+
+    fn at(&self, pos: Position) -> String {
+        match pos.line() {
+            Some(l) => format!(
+                "{}:{l}:{}",
+                self.display,
+                pos.position().unwrap_or(1).max(1)
+            ),
+            None => self.display.clone(),
+        }
+    }
+}
+
+/// How a frame names the function: closures have generated names.
+fn fn_label(name: &str) -> String {
+    if name.starts_with("anon$") {
+        "a closure".to_owned()
+    } else {
+        format!("fn {name}")
     }
 }
 
@@ -148,6 +241,12 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
                     format!(
                         "the script ran past its time limit of {} (raise it with --timeout)",
                         crate::token::format_go_duration(limit)
+                    ),
+                ),
+                Some(super::host::Stop::ApiCalls(limit)) => (
+                    ErrorKind::Runtime,
+                    format!(
+                        "too many API calls: the script hit its API-call limit of {limit} (raise it with --max-api-calls)"
                     ),
                 ),
                 _ => (ErrorKind::Cancelled, "the script was cancelled".to_owned()),
@@ -171,10 +270,20 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
             "call stack too deep: the script hit its call-depth limit (raise it with --max-call-depth)"
                 .to_owned(),
         ),
-        EvalAltResult::ErrorDataTooLarge(what, _) => (
-            ErrorKind::Runtime,
-            format!("{what} exceeds the size limit (raise it with --max-string-size, --max-array-size or --max-map-size)"),
-        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            // Name the one limit that was hit, so the fix is obvious.
+            let (noun, flag) = if what.starts_with("Length of string") {
+                ("string", "--max-string-size")
+            } else if what.contains("map") {
+                ("map", "--max-map-size")
+            } else {
+                ("array", "--max-array-size")
+            };
+            (
+                ErrorKind::Runtime,
+                format!("{what} exceeds the {noun} size limit (raise it with {flag})"),
+            )
+        }
         other => {
             // Rhai appends ` (line L, position C)`; the diagnostic shows it already.
             let text = other.to_string();
@@ -182,6 +291,25 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
             let text = text.strip_suffix(&suffix).map_or(text.clone(), str::to_owned);
             (ErrorKind::Runtime, text)
         }
+    }
+}
+
+/// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.
+/// A failure inside an imported module keeps the import's position, since its
+/// own position is in another file; one in a function of `file` itself (whose
+/// source is `file`) points inside that function.
+pub fn innermost<'e>(err: &'e EvalAltResult, file: &str) -> (&'e EvalAltResult, Position) {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
+            let (e, p) = innermost(inner, file);
+            if src.is_empty() || src.as_str() == file {
+                (e, p)
+            } else {
+                (e, *pos)
+            }
+        }
+        EvalAltResult::ErrorInModule(_, inner, pos) => (innermost(inner, file).0, *pos),
+        other => (other, other.position()),
     }
 }
 

@@ -89,6 +89,8 @@ impl std::fmt::Debug for CompiledScript {
 pub enum Stop {
     Timeout(jiff::SignedDuration),
     Cancelled,
+    /// The run used up its API-call budget (`--max-api-calls`).
+    ApiCalls(u64),
 }
 
 /// The engine factory and the context every script shares.
@@ -102,6 +104,8 @@ struct Inner {
     opts: ScriptOptions,
     api: Api,
     runtime: Option<tokio::runtime::Handle>,
+    modules: super::resolver::ModuleMemory,
+    test: Option<Arc<crate::testing::World>>,
 }
 
 impl ScriptHost {
@@ -115,6 +119,29 @@ impl ScriptHost {
                 opts,
                 api: Api::new(),
                 runtime: tokio::runtime::Handle::try_current().ok(),
+                modules: Default::default(),
+                test: None,
+            }),
+        }
+    }
+
+    /// A host with the test-only API as well (assertions, `clock::`,
+    /// `faults::`, `webhook::`, `schedule::`, `run_job`), for `tokensmith
+    /// test`; `world` is the test's own. Without a world the test functions
+    /// are there to compile and document, and fail when called.
+    pub fn for_tests(
+        cluster: Option<Cluster>,
+        opts: ScriptOptions,
+        world: Option<Arc<crate::testing::World>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cluster,
+                opts,
+                api: Api::with_test_modules(),
+                runtime: tokio::runtime::Handle::try_current().ok(),
+                modules: Default::default(),
+                test: world,
             }),
         }
     }
@@ -175,6 +202,15 @@ impl ScriptHost {
 
     /// Compiles source text; `name` is what diagnostics call it. Imports fail:
     /// there is no directory to resolve them in.
+    /// Records a script that compiled as the last good version of the module
+    /// it is when another script imports it (the watch daemon calls this for
+    /// every file it loads).
+    pub fn remember_module(&self, script: &CompiledScript) {
+        if let Ok(path) = Path::new(&script.name).canonicalize() {
+            super::resolver::remember(Some(&self.inner.modules), &path, &script.source);
+        }
+    }
+
     pub fn compile_str(&self, name: &str, source: &str) -> Result<CompiledScript, ScriptError> {
         self.compile_named(name.to_owned(), source.to_owned(), None)
     }
@@ -209,6 +245,26 @@ impl ScriptHost {
     /// debug build needs about 40 KiB per Rhai call level, so the default
     /// call-depth limit would overflow a 2 MiB blocking-pool thread.
     pub fn run(&self, script: &CompiledScript, ctl: &RunControl) -> Result<Dynamic, ScriptError> {
+        self.run_with(script, ctl, None)
+    }
+
+    /// Runs an `on:` job's handler with the event as its one argument.
+    pub fn run_handler(
+        &self,
+        script: &CompiledScript,
+        ctl: &RunControl,
+        handler: &str,
+        event: &serde_json::Value,
+    ) -> Result<Dynamic, ScriptError> {
+        self.run_with(script, ctl, Some((handler, event)))
+    }
+
+    fn run_with(
+        &self,
+        script: &CompiledScript,
+        ctl: &RunControl,
+        handler: Option<(&str, &serde_json::Value)>,
+    ) -> Result<Dynamic, ScriptError> {
         let span = tracing::Span::current();
         std::thread::scope(|scope| {
             let runner = std::thread::Builder::new()
@@ -222,7 +278,15 @@ impl ScriptHost {
                         ctl.cancel.clone(),
                         &ctl.args,
                     );
-                    session.run(script, ctl.deadline)
+                    match handler {
+                        None => session.run(script, ctl.deadline),
+                        Some((name, event)) => {
+                            let arg = rhai::serde::to_dynamic(event).map_err(|e| {
+                                ScriptError::internal(&script.name, format!("the event: {e}"))
+                            })?;
+                            session.call_handler(script, name, arg, ctl.deadline)
+                        }
+                    }
                 });
             match runner {
                 Ok(handle) => handle.join().unwrap_or_else(|_| {
@@ -263,10 +327,15 @@ impl ScriptHost {
             daemon: inner.opts.daemon,
             cancel,
             clock: Mutex::new(None),
+            api_calls: Default::default(),
+            max_api_calls: inner.opts.limits.max_api_calls,
+            test: inner.test.clone(),
         });
         let mut engine = self.engine();
         engine.set_default_tag(ctx.into_tag());
-        engine.set_module_resolver(super::resolver::DirResolver::new(dir));
+        engine.set_module_resolver(
+            super::resolver::DirResolver::new(dir).with_memory(inner.modules.clone()),
+        );
         install_hooks(&mut engine, &ctx, inner.opts.echo_print);
         Session::new(engine, ctx, name, args, inner.opts.limits.timeout)
     }

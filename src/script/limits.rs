@@ -23,6 +23,8 @@ pub struct Limits {
     pub max_modules: usize,
     /// Wall time per run; `None` = no limit.
     pub timeout: Option<Duration>,
+    /// Calls that reach the API server (or wait on it) per run. 0 = unlimited.
+    pub max_api_calls: u64,
 }
 
 /// 20 million operations: a tight `loop {}` reaches it in about one to four
@@ -39,6 +41,10 @@ pub const DEFAULT_MAX_STRING_SIZE: usize = 1 << 20;
 pub const DEFAULT_MAX_ARRAY_SIZE: usize = 100_000;
 pub const DEFAULT_MAX_MAP_SIZE: usize = 10_000;
 pub const DEFAULT_MAX_MODULES: usize = 32;
+/// 10,000 API calls: a loop polling `token::list()` cheaply in operations
+/// still stops, within seconds against a local server, instead of running
+/// until `--timeout`; a rotation uses a few dozen.
+pub const DEFAULT_MAX_API_CALLS: u64 = 10_000;
 /// Wall time covers time spent waiting on the API server, which the operation
 /// count does not see.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -57,6 +63,7 @@ impl Default for Limits {
             max_map_size: DEFAULT_MAX_MAP_SIZE,
             max_modules: DEFAULT_MAX_MODULES,
             timeout: Some(DEFAULT_TIMEOUT),
+            max_api_calls: DEFAULT_MAX_API_CALLS,
         }
     }
 }

@@ -15,6 +15,10 @@ use super::host::{CompiledScript, ScriptHost};
 /// (`""` for global functions, which includes methods and properties).
 struct Known {
     by_ns: BTreeMap<String, BTreeMap<String, BTreeSet<usize>>>,
+    /// The script's own `fn`s and their parameter counts. Called as
+    /// `x.f(a)`, a script function binds `x` to `this` and takes `a` alone,
+    /// so both call forms pass exactly as many arguments as it has parameters.
+    script: BTreeMap<String, BTreeSet<usize>>,
 }
 
 impl Known {
@@ -34,14 +38,13 @@ impl Known {
                 .or_default()
                 .insert(f.params.len());
         }
-        let global = by_ns.entry(String::new()).or_default();
+        let mut own: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         for f in script.ast().iter_functions() {
-            // Called as `x.f()`, a script function's `this` is the extra argument.
-            let arities = global.entry(f.name.to_owned()).or_default();
-            arities.insert(f.params.len());
-            arities.insert(f.params.len() + 1);
+            own.entry(f.name.to_owned())
+                .or_default()
+                .insert(f.params.len());
         }
-        Self { by_ns }
+        Self { by_ns, script: own }
     }
 
     fn arities(&self, ns: &str, name: &str) -> Option<&BTreeSet<usize>> {
@@ -51,8 +54,14 @@ impl Known {
     /// The closest known name in `ns`, for a "did you mean" hint.
     fn suggest(&self, ns: &str, name: &str) -> Option<String> {
         let names = self.by_ns.get(ns)?;
+        let own = if ns.is_empty() {
+            Some(&self.script)
+        } else {
+            None
+        };
         names
             .keys()
+            .chain(own.into_iter().flat_map(|m| m.keys()))
             .filter(|k| k.starts_with(|c: char| c.is_alphabetic()))
             .map(|k| (edit_distance(k, name), k))
             .filter(|(d, k)| *d <= (k.len().max(name.len()) / 3).max(1))
@@ -113,13 +122,16 @@ pub fn problems(host: &ScriptHost, name: &str, source: &str) -> Vec<ScriptError>
     }
 }
 
-/// Every call in `script` to a function that does not exist. Calls through
-/// modules the script imports are not checked (their functions are only
-/// known once the module runs).
+/// Every call in `script` to a function that does not exist or with the
+/// wrong number of arguments, and every constant `import` that `run` would
+/// refuse. Calls into an imported module are checked against the `fn`s its
+/// file defines.
 pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptError> {
     let known = Known::new(engine, script);
     let mut variables = BTreeSet::new();
     let mut imports = BTreeSet::new();
+    // Constant import paths, with where they are written, to check as `run` would.
+    let mut import_paths: Vec<(String, String, rhai::Position)> = Vec::new();
     // Property names: `obj.action()` may call a closure stored in a map.
     let mut properties = BTreeSet::new();
     for f in script.ast().iter_functions() {
@@ -130,8 +142,11 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             Some(ASTNode::Stmt(Stmt::Var(x, ..))) => {
                 variables.insert(x.0.name.to_string());
             }
-            Some(ASTNode::Stmt(Stmt::Import(x, ..))) => {
+            Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
                 imports.insert(x.1.name.to_string());
+                if let Expr::StringConstant(path, _) = &x.0 {
+                    import_paths.push((x.1.name.to_string(), path.to_string(), *pos));
+                }
             }
             Some(ASTNode::Expr(Expr::Map(x, ..))) => {
                 properties.extend(x.0.iter().map(|(k, _)| k.name.to_string()));
@@ -160,6 +175,17 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             message,
         ));
     };
+    // What each imported module exports, when its file can be read and compiled.
+    let resolver = super::resolver::DirResolver::new(script.dir.as_deref());
+    let mut modules: BTreeMap<String, BTreeMap<String, BTreeSet<usize>>> = BTreeMap::new();
+    for (alias, path, pos) in &import_paths {
+        match module_functions(engine, &resolver, path) {
+            Ok(fns) => {
+                modules.insert(alias.clone(), fns);
+            }
+            Err(m) => report(*pos, m),
+        }
+    }
     script.ast().walk(&mut |path: &[ASTNode]| {
         let (call, pos, is_method) = match path.last() {
             Some(ASTNode::Expr(Expr::FnCall(x, pos))) => (&**x, *pos, false),
@@ -186,9 +212,37 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
                 // variable or a closure-holding property.
                 return true;
             }
+        } else if let Some(fns) = modules.get(&ns) {
+            match fns.get(name) {
+                Some(counts) if counts.contains(&call.args.len()) => {}
+                Some(counts) => report(
+                    pos,
+                    format!(
+                        "{ns}::{name} takes {} argument{}, not {}",
+                        join_counts(counts, false),
+                        if counts.len() == 1 && counts.contains(&1) { "" } else { "s" },
+                        call.args.len()
+                    ),
+                ),
+                None => {
+                    let hint = fns
+                        .keys()
+                        .map(|k| (edit_distance(k, name), k))
+                        .filter(|(d, k)| *d <= (k.len().max(name.len()) / 3).max(1))
+                        .min()
+                        .map(|(_, k)| format!(" (did you mean `{ns}::{k}`?)"))
+                        .unwrap_or_default();
+                    report(
+                        pos,
+                        format!("function not found: {ns}::{name} (the module `{ns}` has no such public fn){hint}"),
+                    );
+                }
+            }
+            return true;
         } else if imports.contains(&ns) || ns == "global" {
             return true;
-        } else if !NAMESPACES.contains(&ns.as_str()) {
+        } else if !NAMESPACES.contains(&ns.as_str()) && !known.by_ns.contains_key(ns.as_str()) {
+            // (The engine's own namespaces count too: a test host has `clock::` and more.)
             report(
                 pos,
                 format!(
@@ -203,8 +257,32 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
         } else {
             format!("{ns}::{name}")
         };
-        match known.arities(&ns, name) {
-            Some(arities) if arities.contains(&argc) => {}
+        let own = if ns.is_empty() {
+            known.script.get(name)
+        } else {
+            None
+        };
+        let native = known.arities(&ns, name);
+        if own.is_some_and(|a| a.contains(&call.args.len()))
+            || native.is_some_and(|a| a.contains(&argc))
+        {
+            return true;
+        }
+        if let Some(params) = own.filter(|_| native.is_none()) {
+            let takes = join_counts(params, false);
+            let plural = if params.len() == 1 && params.contains(&1) { "" } else { "s" };
+            let given = call.args.len();
+            let message = if is_method {
+                format!(
+                    "fn {name} takes {takes} argument{plural}, not {given} (called as `x.{name}(…)`, `x` is its `this`, not an argument)"
+                )
+            } else {
+                format!("fn {name} takes {takes} argument{plural}, not {given}")
+            };
+            report(pos, message);
+            return true;
+        }
+        match native {
             Some(arities) => report(
                 pos,
                 format!(
@@ -229,6 +307,37 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
         true
     });
     errors
+}
+
+/// The public functions of the module `import name` loads, by parameter
+/// count; or why `run` would refuse the import (outside the directory, not
+/// found, not compiling).
+fn module_functions(
+    engine: &Engine,
+    resolver: &super::resolver::DirResolver,
+    name: &str,
+) -> Result<BTreeMap<String, BTreeSet<usize>>, String> {
+    let file = resolver.locate(name)?;
+    let source = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read module {name:?} at {}: {e}", file.display()))?;
+    let ast = engine.compile(&source).map_err(|e| {
+        format!(
+            "module {name:?} does not compile: {}:{}:{}: {}",
+            file.display(),
+            e.1.line().unwrap_or(0),
+            e.1.position().unwrap_or(1),
+            e.0
+        )
+    })?;
+    let mut fns: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for f in ast.iter_functions() {
+        if f.access != rhai::FnAccess::Private {
+            fns.entry(f.name.to_owned())
+                .or_default()
+                .insert(f.params.len());
+        }
+    }
+    Ok(fns)
 }
 
 /// `0, 1 or 2`, counting a method's receiver out.
@@ -299,7 +408,7 @@ mod tests {
             [
                 "t.rhai:1:8: function not found: token::craete (did you mean `token::create`?)",
                 "t.rhai:2:1: function not found: noww (did you mean `now`?)",
-                "t.rhai:3:6: unknown module `foo` in `foo::bar` (built in: token, join, publish, log; or `import` it)",
+                "t.rhai:3:6: unknown module `foo` in `foo::bar` (built in: token, join, publish, log, cluster, dev; or `import` it)",
                 "t.rhai:4:14: function not found: frobnicate",
             ]
         );
@@ -342,8 +451,69 @@ mod tests {
         assert!(got[0].starts_with("t.rhai:2:13: Expecting '}'"), "{got:?}");
     }
 
+    fn lint_file(dir: &std::path::Path, src: &str) -> Vec<String> {
+        let p = dir.join("main.rhai");
+        std::fs::write(&p, src).unwrap();
+        let h = ScriptHost::new(None, ScriptOptions::default());
+        let s = h.compile_file(&p).unwrap();
+        unknown_calls(&h.engine(), &s)
+            .iter()
+            .map(|e| e.headline().replace(&format!("{}/", dir.display()), ""))
+            .collect()
+    }
+
     #[test]
-    fn calls_into_imported_modules_are_not_guessed() {
-        assert!(lint("import \"lib\" as lib; lib::anything(1)").is_empty());
+    fn calls_into_imported_modules_are_checked_against_the_module() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("lib.rhai"),
+            "fn f(x) { x }\nprivate fn g() { 1 }\n",
+        )
+        .unwrap();
+        assert!(lint_file(d.path(), "import \"lib\" as lib; lib::f(1)").is_empty());
+        assert_eq!(
+            lint_file(
+                d.path(),
+                "import \"lib\" as lib;\nlib::f(1, 2);\nlib::g();\nlib::ff(1);"
+            ),
+            [
+                "main.rhai:2:6: lib::f takes 1 argument, not 2",
+                "main.rhai:3:6: function not found: lib::g (the module `lib` has no such public fn) (did you mean `lib::f`?)",
+                "main.rhai:4:6: function not found: lib::ff (the module `lib` has no such public fn) (did you mean `lib::f`?)",
+            ]
+        );
+    }
+
+    #[test]
+    fn imports_run_would_refuse_are_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let got = lint_file(
+            d.path(),
+            "import \"../x\" as x;\nimport \"missing\" as m;\n",
+        );
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[0].starts_with("main.rhai:1:1: import \"../x\" is not allowed"),
+            "{got:?}"
+        );
+        assert!(
+            got[1].starts_with("main.rhai:2:1: module \"missing\" not found"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn script_function_arity_is_exact_in_both_call_forms() {
+        let got = lint(
+            "fn two(a, b) { a + b }\nfn one(a) { this + a }\ntwo(1);\ntwo(1, 2, 3);\n5.one(1);\n5.one();\ntwo(1, 2);",
+        );
+        assert_eq!(
+            got,
+            [
+                "t.rhai:3:1: fn two takes 2 arguments, not 1",
+                "t.rhai:4:1: fn two takes 2 arguments, not 3",
+                "t.rhai:6:3: fn one takes 1 argument, not 0 (called as `x.one(…)`, `x` is its `this`, not an argument)",
+            ]
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod arg_keys;
 pub mod catalog;
 pub mod context;
+pub mod definitions;
 pub mod docs;
 pub mod error;
 pub mod host;
@@ -17,6 +18,7 @@ pub mod redact;
 pub mod render;
 pub mod resolver;
 pub mod session;
+pub mod typenames;
 
 pub(crate) use crate::cluster;
 

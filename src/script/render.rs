@@ -18,8 +18,9 @@ pub fn render(value: &Dynamic) -> Option<String> {
     if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
         return Some(s.to_string());
     }
+    // An empty array is most often a token list that matched nothing: the
+    // header alone says so more clearly than `[]`.
     if let Some(a) = value.read_lock::<Array>()
-        && !a.is_empty()
         && a.iter().all(|v| v.is::<ScriptToken>())
     {
         let tokens: Vec<ScriptToken> = a.iter().filter_map(|v| v.clone().try_cast()).collect();
@@ -88,6 +89,8 @@ pub fn token_table(tokens: &[ScriptToken], now: Timestamp) -> String {
     ];
     for t in tokens {
         let (ttl, expires) = match t.token.expires {
+            // Only generated: nothing on the cluster can expire yet.
+            _ if t.created.is_none() => ("<not created>".to_owned(), "<not created>".to_owned()),
             None => ("<forever>".to_owned(), "<never>".to_owned()),
             Some(e) if e.is_expired(now) => ("<invalid>".to_owned(), e.to_rfc3339()),
             Some(e) => (short_human_duration(e.remaining(now)), e.to_rfc3339()),
@@ -97,7 +100,7 @@ pub fn token_table(tokens: &[ScriptToken], now: Timestamp) -> String {
             t.token.token.redacted(),
             ttl,
             expires,
-            or_none(t.token.usages.join(",")),
+            or_none(t.sorted_usages().join(",")),
             or_none(t.token.description.clone()),
             or_none(t.token.groups.join(",")),
         ]);
@@ -133,7 +136,8 @@ mod tests {
         t.description = description.into();
         ScriptToken {
             token: t,
-            created: None,
+            created: Some("2023-12-31T00:00:00Z".parse().unwrap()),
+            labels: Default::default(),
         }
     }
 
@@ -149,8 +153,8 @@ mod tests {
         );
         let want = [
             "TOKEN                     TTL         EXPIRES                USAGES                   DESCRIPTION   EXTRA GROUPS",
-            "abcdef.****************   1d          2024-01-02T00:00:00Z   signing,authentication   rotated       system:bootstrappers:kubeadm:default-node-token",
-            "abcdef.****************   <forever>   <never>                signing,authentication   <none>        system:bootstrappers:kubeadm:default-node-token",
+            "abcdef.****************   1d          2024-01-02T00:00:00Z   authentication,signing   rotated       system:bootstrappers:kubeadm:default-node-token",
+            "abcdef.****************   <forever>   <never>                authentication,signing   <none>        system:bootstrappers:kubeadm:default-node-token",
         ];
         assert_eq!(table, want.join("\n"));
         assert!(!table.contains("0123456789abcdef"));
@@ -168,5 +172,15 @@ mod tests {
         );
         assert_eq!(render(&Dynamic::UNIT), None);
         assert_eq!(render(&Dynamic::from("plain")).unwrap(), "plain");
+    }
+
+    #[test]
+    fn an_empty_array_is_an_empty_table_and_generated_tokens_say_so() {
+        let header = "TOKEN   TTL   EXPIRES   USAGES   DESCRIPTION   EXTRA GROUPS";
+        assert_eq!(render(&Dynamic::from_array(Vec::new())).unwrap(), header);
+        let mut generated = token(None, "");
+        generated.created = None;
+        let table = token_table(&[generated], Timestamp::now());
+        assert!(table.contains("<not created>   <not created>"), "{table}");
     }
 }

@@ -9,12 +9,18 @@ use std::sync::Mutex;
 use super::api::errors::host_error;
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
 
+/// The last source of each module file that compiled, shared by every run of
+/// one host: the watch daemon's jobs keep importing a helper's last good
+/// version while a broken edit of it is on disk, as they keep their own.
+pub type ModuleMemory = std::sync::Arc<Mutex<BTreeMap<PathBuf, String>>>;
+
 /// Loads modules from one directory. Each run gets its own resolver, so a
 /// module is evaluated at most once per run and edits show on the next run.
 pub struct DirResolver {
     /// The directory, canonicalized; `None` when the script has no directory
     /// (a script given as a string), which makes every import fail.
     dir: Option<PathBuf>,
+    memory: Option<ModuleMemory>,
     cache: Mutex<BTreeMap<PathBuf, Shared<Module>>>,
     /// Modules being loaded, to report an import cycle instead of recursing.
     loading: Mutex<Vec<PathBuf>>,
@@ -24,12 +30,19 @@ impl DirResolver {
     pub fn new(dir: Option<&Path>) -> Self {
         Self {
             dir: dir.and_then(|d| d.canonicalize().ok()),
+            memory: None,
             cache: Mutex::default(),
             loading: Mutex::default(),
         }
     }
 
     /// The file `name` refers to, or why it is refused.
+    /// Falls back to (and keeps up to date) `memory` when a module does not compile.
+    pub fn with_memory(mut self, memory: ModuleMemory) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
     pub fn locate(&self, name: &str) -> Result<PathBuf, String> {
         let Some(dir) = &self.dir else {
             return Err("imports need a script file: this script has no directory".to_owned());
@@ -82,19 +95,41 @@ impl DirResolver {
                 .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
             let source = String::from_utf8(bytes)
                 .map_err(|_| fail(format!("{} is not valid UTF-8", path.display())))?;
-            let mut ast = engine.compile(&source).map_err(|e| {
-                fail(format!(
-                    "{}:{}: {}",
-                    path.display(),
-                    e.1.line().map_or(String::new(), |l| format!(
-                        "{l}:{}",
-                        e.1.position().unwrap_or(1)
-                    )),
-                    e.0
-                ))
-            })?;
-            ast.set_source(path.display().to_string());
-            let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)?;
+            // Errors inside the module name its file, so the diagnostic can
+            // point at the module's own line instead of the `import`.
+            let id = path.display().to_string();
+            let in_module = |e: Box<EvalAltResult>| -> Box<EvalAltResult> {
+                EvalAltResult::ErrorInModule(id.clone(), e, pos).into()
+            };
+            let mut ast = match engine.compile(&source) {
+                Ok(ast) => {
+                    remember(self.memory.as_ref(), &path, &source);
+                    ast
+                }
+                Err(e) => {
+                    let good = self
+                        .memory
+                        .as_ref()
+                        .and_then(|m| m.lock().ok().and_then(|m| m.get(&path).cloned()));
+                    match good.and_then(|g| engine.compile(&g).ok()) {
+                        Some(ast) => {
+                            tracing::warn!(
+                                "{}:{}:{}: {}: the module does not compile; importing its last good version",
+                                path.display(),
+                                e.1.line().unwrap_or(0),
+                                e.1.position().unwrap_or(1),
+                                e.0
+                            );
+                            ast
+                        }
+                        None => {
+                            return Err(in_module(EvalAltResult::ErrorParsing(*e.0, e.1).into()));
+                        }
+                    }
+                }
+            };
+            ast.set_source(id.clone());
+            let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
             Ok::<_, Box<EvalAltResult>>(Shared::new(module))
         })();
         if let Ok(mut loading) = self.loading.lock() {
@@ -105,6 +140,15 @@ impl DirResolver {
             c.insert(path, module.clone());
         }
         Ok(module)
+    }
+}
+
+/// Records `source` as the last good version of the module at `path`.
+pub fn remember(memory: Option<&ModuleMemory>, path: &Path, source: &str) {
+    if let Some(m) = memory
+        && let Ok(mut m) = m.lock()
+    {
+        m.insert(path.to_path_buf(), source.to_owned());
     }
 }
 

@@ -60,6 +60,12 @@ impl Session {
         &self.engine
     }
 
+    /// The engine, to route `print`/`debug` elsewhere (`tokensmith test`
+    /// keeps each test's output for its report).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
     pub fn scope(&self) -> &Scope<'static> {
         &self.scope
     }
@@ -75,10 +81,44 @@ impl Session {
         script: &CompiledScript,
         deadline: Option<Instant>,
     ) -> Result<Dynamic, ScriptError> {
+        self.run_raw(script, deadline)
+            .map_err(|e| ScriptError::from_eval(&script.name, &script.source, &e))
+    }
+
+    /// [`Session::run`] with Rhai's own error, for a caller that looks inside
+    /// it (`tokensmith test` reads a failed assertion's values from it).
+    pub fn run_raw(
+        &mut self,
+        script: &CompiledScript,
+        deadline: Option<Instant>,
+    ) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
         self.ctx.start_clock(deadline, self.timeout);
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &script.ast);
+        self.ctx.start_clock(None, None);
+        result
+    }
+
+    /// Calls `handler(arg)` of a compiled script (an `on:` job's event)
+    /// without running its top-level statements: those are what a
+    /// `tokensmith run` of the same file does.
+    pub fn call_handler(
+        &mut self,
+        script: &CompiledScript,
+        handler: &str,
+        arg: Dynamic,
+        deadline: Option<Instant>,
+    ) -> Result<Dynamic, ScriptError> {
+        self.ctx.start_clock(deadline, self.timeout);
+        let opts = rhai::CallFnOptions::new().eval_ast(false);
+        let result = self.engine.call_fn_with_options::<Dynamic>(
+            opts,
+            &mut self.scope,
+            &script.ast,
+            handler,
+            (arg,),
+        );
         self.ctx.start_clock(None, None);
         result.map_err(|e| ScriptError::from_eval(&script.name, &script.source, &e))
     }

@@ -1,6 +1,7 @@
 //! The bootstrap-token model: parse, validate, generate, TTL and expiry,
 //! Secret encoding, cluster-info signatures. Pure: no I/O anywhere below here.
 
+pub mod csr;
 pub mod duration;
 pub mod expiry;
 pub mod human;

@@ -32,6 +32,8 @@ pub struct DaemonOptions {
     pub debounce: Duration,
     /// With leader election on: jobs run only while this replica leads.
     pub leadership: Option<crate::cluster::leader::Leadership>,
+    /// The cluster `on:` jobs' events come from (none: no events).
+    pub events: Option<crate::cluster::Cluster>,
 }
 
 /// Events keep postponing a rescan by `debounce`, but never past this.
@@ -105,6 +107,10 @@ pub async fn run<E: JobExecutor>(
     }
     let (commands, rx) = mpsc::channel(4);
     let scheduler = tokio::spawn(scheduler.run(rx));
+    let event_source = opts
+        .events
+        .clone()
+        .map(|c| tokio::spawn(super::events::run(c, commands.clone(), metrics.clone())));
 
     let (event_tx, mut events) = mpsc::unbounded_channel();
     let mut watcher = DirWatcher::new(opts.dir.clone(), event_tx);
@@ -173,6 +179,9 @@ pub async fn run<E: JobExecutor>(
     }
     ready.store(false, Ordering::Relaxed);
     drop(watcher);
+    if let Some(source) = event_source {
+        source.abort();
+    }
     let _ = commands.send(Command::Shutdown).await;
     if let Err(e) = scheduler.await {
         tracing::error!(error = %e, "the scheduler task failed");

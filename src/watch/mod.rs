@@ -6,6 +6,7 @@
 //! engine in production, [`test_executor`] in the daemon's own tests.
 
 pub mod daemon;
+pub mod events;
 pub mod http;
 pub mod loader;
 pub mod rhai_executor;

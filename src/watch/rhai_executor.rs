@@ -36,6 +36,8 @@ impl JobExecutor for RhaiExecutor {
     fn compile(&self, path: &Path, source: &str) -> Result<RhaiJob, String> {
         // From the file, not the text: the host resolves `import` next to it.
         let script = self.host.compile_file(path).map_err(|e| e.to_string())?;
+        // A helper that later breaks is imported in this version meanwhile.
+        self.host.remember_module(&script);
         let header = crate::schedule::header::parse(source).map_err(|e| e.to_string())?;
         let mut args = self.args.clone();
         args.extend(header.args);
@@ -53,8 +55,13 @@ impl JobExecutor for RhaiExecutor {
                 deadline: ctx.deadline,
                 args: (*job.args).clone(),
             };
-            let job = job.script;
-            match tokio::task::spawn_blocking(move || host.run(&job, &ctl)).await {
+            let script = job.script;
+            let event = ctx.event;
+            let work = move || match &event {
+                Some(call) => host.run_handler(&script, &ctl, call.handler, &call.payload),
+                None => host.run(&script, &ctl),
+            };
+            match tokio::task::spawn_blocking(work).await {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),
                 // Re-raised so the scheduler reports it as a panic of this job.

@@ -16,7 +16,7 @@ use tokensmith::devcluster::FaultConfig;
 use tokensmith::rotation::{PUBLISHED_LABEL, ROTATION_LABEL};
 use tokensmith::token::BootstrapTokenString;
 
-use crate::support::TestCluster;
+use crate::support::upstream::{ClusterUnderTest, client_from};
 
 pub fn rotate_rhai() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/rotate.rhai")
@@ -34,13 +34,13 @@ pub fn rough_weather() -> FaultConfig {
     }
 }
 
-pub async fn connect(c: &TestCluster) -> Cluster {
+pub async fn connect(c: &impl ClusterUnderTest) -> Cluster {
     Cluster::connect(&ConnectOptions {
         kubeconfig: Some(c.kubeconfig_path().to_path_buf()),
         ..ConnectOptions::default()
     })
     .await
-    .expect("connect to the dev cluster")
+    .expect("connect to the cluster")
 }
 
 pub async fn rotation_tokens(cluster: &Cluster, rotation: &str) -> Vec<StoredToken> {
@@ -82,8 +82,9 @@ pub fn complete_join_command(text: &str) -> Result<BootstrapTokenString, String>
 }
 
 /// True when cluster-info carries the bootstrapsigner's signature for `id`.
-pub async fn signed(c: &TestCluster, id: &str) -> bool {
-    let cms: Api<ConfigMap> = Api::namespaced(c.client().await, "kube-public");
+pub async fn signed(c: &impl ClusterUnderTest, id: &str) -> bool {
+    let cms: Api<ConfigMap> =
+        Api::namespaced(client_from(c.kubeconfig_path()).await, "kube-public");
     let cm = cms.get("cluster-info").await.expect("read cluster-info");
     cm.data
         .unwrap_or_default()
@@ -95,7 +96,7 @@ pub async fn signed(c: &TestCluster, id: &str) -> bool {
 /// published exists that is signed and passes kubeadm join's checks.
 /// Returns the rotation's tokens and the file's token.
 pub async fn check_safe(
-    c: &TestCluster,
+    c: &impl ClusterUnderTest,
     cluster: &Cluster,
     rotation: &str,
     file: &Path,
@@ -144,7 +145,7 @@ pub async fn check_safe(
 /// What holds after a run that finished (whether it succeeded or rolled
 /// back): [`check_safe`], and no live token of the rotation is unmarked.
 pub async fn check_finished(
-    c: &TestCluster,
+    c: &impl ClusterUnderTest,
     cluster: &Cluster,
     rotation: &str,
     file: &Path,

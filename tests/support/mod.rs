@@ -11,6 +11,9 @@
 //! ```
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod leader;
+pub mod upstream;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+mod audit;
 mod create;
 mod delete;
 mod generate;
@@ -27,6 +28,17 @@ pub enum TokenCommand {
     Generate(GenerateArgs),
     /// List bootstrap tokens on the server.
     List(ListArgs),
+    /// Which tokens were used for which joins: per token the CSRs made with it
+    /// and the nodes it brought in, tokens never used, and tokens used after
+    /// their rotation was superseded.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Output format: text, json or yaml.
+    #[arg(short, long, value_name = "FORMAT", default_value = "text")]
+    pub output: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,6 +135,7 @@ pub fn run(global: &GlobalArgs, args: TokenArgs) -> Result<(), Failure> {
         Some(TokenCommand::Delete(a)) => delete::run(global, a),
         Some(TokenCommand::Generate(a)) => generate::run(a),
         Some(TokenCommand::List(a)) => list::run(global, a),
+        Some(TokenCommand::Audit(a)) => audit::run(global, a),
         None => {
             // kubeadm's RequireSubcommand: help on stdout, then the error.
             // Built first, so the usage line and the global options read as

@@ -29,7 +29,7 @@ pub fn host_error(function: &str, message: &str, pos: Position) -> Box<EvalAltRe
     EvalAltResult::ErrorRuntime(
         Dynamic::from(HostError {
             function: function.to_owned(),
-            message: message.to_owned(),
+            message: crate::script::typenames::script_type_names(message),
             report: Dynamic::UNIT,
         }),
         pos,
@@ -47,7 +47,7 @@ pub fn host_error_with_report(
     EvalAltResult::ErrorRuntime(
         Dynamic::from(HostError {
             function: function.to_owned(),
-            message: message.to_owned(),
+            message: crate::script::typenames::script_type_names(message),
             report: report.into(),
         }),
         pos,

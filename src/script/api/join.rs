@@ -92,12 +92,14 @@ pub fn render(
         .map_err(|e| host_error(F, &e.to_string(), pos))
 }
 
-/// `join::verify`: kubeadm join's discovery checks for `token`.
+/// `join::verify`: kubeadm join's discovery checks for `token`, as a report
+/// map. A failed check is `ok: false` with the reason in `error`; a bad
+/// argument, a missing cluster or the run's time limit still throw.
 fn verify(
     ctx: &NativeCallContext,
     token: &Dynamic,
     options: &Map,
-) -> Result<bool, Box<EvalAltResult>> {
+) -> Result<Map, Box<EvalAltResult>> {
     const F: &str = "join::verify";
     let pos = ctx.call_position();
     let token = token_of(token, F, pos)?;
@@ -107,11 +109,73 @@ fn verify(
     let join = cluster
         .join_command(&token, opts.certificate_key.as_deref())
         .map_err(|e| host_error(F, &e.to_string(), pos))?;
-    // Reads only: a dry run verifies too.
-    run.block_on(F, pos, async move {
-        crate::cluster::verify::verify_join(&cluster, &join, opts.wait).await
+    let mut report = Map::new();
+    let mut put = |k: &str, v: Dynamic| {
+        report.insert(k.into(), v);
+    };
+    put("token", Dynamic::from(token.id().to_string()));
+    put("endpoint", Dynamic::from(join.endpoint.clone()));
+    put(
+        "ca_cert_hashes",
+        join.ca_pins
+            .iter()
+            .cloned()
+            .map(Dynamic::from)
+            .collect::<rhai::Array>()
+            .into(),
+    );
+    put("dry_run", Dynamic::from(run.dry_run));
+    // A dry run created nothing: a token it "created" is not on the cluster,
+    // so the report says what would be checked instead of failing.
+    if run.dry_run {
+        let store = cluster.tokens();
+        let id = token.id().clone();
+        let stored = run.block_on(F, pos, async move { store.get(&id).await })?;
+        if stored.is_none() {
+            put("ok", Dynamic::TRUE);
+            put("verified", Dynamic::FALSE);
+            put("error", Dynamic::UNIT);
+            put(
+                "message",
+                Dynamic::from(format!(
+                    "dry run: would check the jws-kubeconfig-{} signature of kube-public/cluster-info at {} against the CA hash",
+                    token.id(),
+                    join.endpoint
+                )),
+            );
+            return Ok(report);
+        }
+    }
+    // Reads only: a dry run verifies a token that exists.
+    let checked = cluster.clone();
+    let outcome = run.block_on(F, pos, async move {
+        Ok::<_, std::convert::Infallible>(
+            crate::cluster::verify::verify_join(&checked, &join, opts.wait)
+                .await
+                .map_err(|e| e.to_string()),
+        )
     })?;
-    Ok(true)
+    let ok = outcome.is_ok();
+    put("ok", Dynamic::from(ok));
+    put("verified", Dynamic::from(ok));
+    match outcome {
+        Ok(()) => {
+            put("error", Dynamic::UNIT);
+            put(
+                "message",
+                Dynamic::from(format!(
+                    "cluster-info is signed for {} and its CA matches the join command",
+                    token.id()
+                )),
+            );
+        }
+        Err(e) => {
+            let e = crate::script::redact::redact_tokens(&format!("{F}: {e}"));
+            put("error", Dynamic::from(e.clone()));
+            put("message", Dynamic::from(e));
+        }
+    }
+    Ok(report)
 }
 
 #[export_module]
@@ -154,16 +218,22 @@ pub mod join_api {
     /// reads `kube-public/cluster-info` without credentials, finds the
     /// token's `jws-kubeconfig-<id>` signature, verifies it with the token's
     /// secret and checks the CA in it against the join command's
-    /// `--discovery-token-ca-cert-hash`. Returns true, or throws kubeadm's
-    /// message (e.g. `token id "abcdef" is invalid for this cluster or it
-    /// has expired…`).
+    /// `--discovery-token-ca-cert-hash`. Returns a report map: `ok`,
+    /// `verified` (the check ran and passed), `token` (the ID), `endpoint`,
+    /// `ca_cert_hashes`, `dry_run`, `message`, and `error` (kubeadm's
+    /// message when the check fails, e.g. `token id "abcdef" is invalid for
+    /// this cluster or it has expired…`, else `()`). A failed check does not
+    /// throw: test `ok`. In a dry run, a token that is not on the cluster
+    /// (one the dry run "created") gives `ok: true, verified: false` and a
+    /// message saying what would be checked.
     ///
     /// ```rhai
     /// let t = token::create(#{ ttl: "1h" });
-    /// try { join::verify(t) } catch (e) { log::warn(e.message) }
+    /// let r = join::verify(t);
+    /// if !r.ok { log::warn(r.error) }
     /// ```
     #[rhai_fn(name = "verify", return_raw, volatile)]
-    pub fn verify(ctx: NativeCallContext, token: Dynamic) -> Result<bool, Box<EvalAltResult>> {
+    pub fn verify(ctx: NativeCallContext, token: Dynamic) -> Result<Map, Box<EvalAltResult>> {
         super::verify(&ctx, &token, &Map::new())
     }
 
@@ -173,14 +243,15 @@ pub mod join_api {
     ///
     /// ```rhai
     /// let t = token::create(#{ ttl: "1h" });
-    /// join::verify(t, #{ wait: "30s" });
+    /// let r = join::verify(t, #{ wait: "30s" });
+    /// if !r.ok { throw r.error }
     /// ```
     #[rhai_fn(name = "verify", return_raw, volatile)]
     pub fn verify_with(
         ctx: NativeCallContext,
         token: Dynamic,
         options: Map,
-    ) -> Result<bool, Box<EvalAltResult>> {
+    ) -> Result<Map, Box<EvalAltResult>> {
         super::verify(&ctx, &token, &options)
     }
 }

@@ -14,6 +14,9 @@ pub fn emit(level: tracing::Level, script: &str, msg: &str) {
     } else {
         msg
     };
+    if crate::testing::world::capture_log(level, msg) {
+        return;
+    }
     match level {
         tracing::Level::ERROR => tracing::error!(target: "tokensmith::script", script, "{msg}"),
         tracing::Level::WARN => tracing::warn!(target: "tokensmith::script", script, "{msg}"),

@@ -190,12 +190,9 @@ fn report_map(report: RotationReport) -> Map {
     );
     put(
         "token",
-        report.token.map_or(Dynamic::UNIT, |s| {
-            Dynamic::from(ScriptToken {
-                token: s.token,
-                created: s.created,
-            })
-        }),
+        report
+            .token
+            .map_or(Dynamic::UNIT, |s| Dynamic::from(ScriptToken::from(s))),
     );
     put("verified", Dynamic::from(report.verified));
     put("published", strings_array(&report.published).into());

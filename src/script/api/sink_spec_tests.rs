@@ -73,7 +73,7 @@ fn bad_specs_name_the_key_and_what_is_accepted() {
     let e = parse(r#"#{webhook: "ftp://x"}"#).unwrap_err();
     assert!(e.contains("is not an http:// or https:// URL"), "{e}");
     let e = parse(r#"#{file: 3}"#).unwrap_err();
-    assert!(e.contains("file must be a string, got i64"), "{e}");
+    assert!(e.contains("file must be a string, got int"), "{e}");
     let e = parse("#{stdout: false}").unwrap_err();
     assert!(e.contains("stdout must be true"), "{e}");
     let e = parse(r#"#{webhook: "https://h", attempts: 0}"#).unwrap_err();

@@ -22,15 +22,16 @@ pub mod time_api {
     /// A signed length of time, with nanosecond precision.
     pub type Duration = jiff::SignedDuration;
 
-    /// The current time.
+    /// The current time (under `tokensmith test`, the test cluster's clock,
+    /// which `clock::advance` moves).
     ///
     /// ```rhai
     /// let started = now();
     /// log::info(`started at ${started}`);
     /// ```
     #[rhai_fn(volatile)]
-    pub fn now() -> Timestamp {
-        Timestamp::now()
+    pub fn now(ctx: NativeCallContext) -> Timestamp {
+        crate::script::context::RunContext::now_of(&ctx)
     }
 
     /// Parses a duration in Go syntax, as `--ttl` does: `90s`, `1h30m`,

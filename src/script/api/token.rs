@@ -20,6 +20,18 @@ pub struct ScriptToken {
     pub token: BootstrapToken,
     /// When the Secret was created; `None` for a token only generated.
     pub created: Option<Timestamp>,
+    /// The Secret's labels (the rotation marks); empty for a token only generated.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+impl From<crate::cluster::store::StoredToken> for ScriptToken {
+    fn from(s: crate::cluster::store::StoredToken) -> Self {
+        Self {
+            token: s.token,
+            created: s.created,
+            labels: s.labels,
+        }
+    }
 }
 
 impl ScriptToken {
@@ -30,7 +42,15 @@ impl ScriptToken {
         Self {
             token: t,
             created: None,
+            labels: Default::default(),
         }
+    }
+
+    /// The usages in sorted order, as the reference documents them.
+    pub fn sorted_usages(&self) -> Vec<String> {
+        let mut u = self.token.usages.clone();
+        u.sort();
+        u
     }
 
     pub fn expires(&self) -> Option<Timestamp> {
@@ -44,7 +64,8 @@ impl fmt::Debug for ScriptToken {
             .field("token", &self.token.token.redacted())
             .field("description", &self.token.description)
             .field("expires", &self.token.expires.map(|e| e.to_rfc3339()))
-            .field("usages", &self.token.usages)
+            .field("usages", &self.sorted_usages())
+            .field("labels", &self.labels)
             .field("groups", &self.token.groups)
             .finish()
     }
@@ -122,6 +143,33 @@ pub fn token_of(
     ))
 }
 
+/// Deletes one token. A dry run looks the token up first, so that deleting
+/// one that does not exist fails as it would for real instead of printing a
+/// delete.
+pub fn delete_one(ctx: &NativeCallContext, id: TokenId) -> Result<(), Box<EvalAltResult>> {
+    const F: &str = "token::delete";
+    let pos = ctx.call_position();
+    let run = RunContext::of(ctx)?;
+    let store = run.cluster(F, pos)?.tokens();
+    if run.dry_run {
+        let probe = store.clone();
+        let lookup = id.clone();
+        let found = run.block_on(F, pos, async move { probe.get(&lookup).await })?;
+        if found.is_none() {
+            return Err(host_error(
+                F,
+                &format!(
+                    "failed to delete bootstrap token {}: secrets {} not found",
+                    crate::token::go_quote(id.as_str()),
+                    crate::token::go_quote(&id.secret_name())
+                ),
+                pos,
+            ));
+        }
+    }
+    run.block_on(F, pos, async move { store.delete(&id).await })
+}
+
 /// `token::create`'s work, shared by its three overloads.
 pub fn create_with(
     ctx: &NativeCallContext,
@@ -134,18 +182,15 @@ pub fn create_with(
     let token = token_from_options(value, options, pos)?;
     let store = run.cluster(F, pos)?.tokens();
     let stored = run.block_on(F, pos, async move { store.create(&token).await })?;
-    Ok(ScriptToken {
-        token: stored.token,
-        created: stored.created,
-    })
+    Ok(ScriptToken::from(stored))
 }
 
 #[export_module]
 pub mod token_api {
-    use jiff::Timestamp;
     use rhai::{Array, Dynamic, EvalAltResult, Map};
 
-    use super::{ScriptToken, create_with, id_of, token_of};
+    use super::{ScriptToken, create_with, delete_one, id_of, token_of};
+    use crate::script::api::errors::HostError;
     use crate::script::context::RunContext;
     use crate::token::BootstrapTokenString;
 
@@ -212,31 +257,60 @@ pub mod token_api {
         create_with(&ctx, value, &options)
     }
 
-    /// Deletes a token by ID, by token string or as a `Token`; or every token
-    /// in an array of those, in order, stopping at the first failure.
-    /// Deleting a token that does not exist is an error, as in kubeadm.
+    /// Deletes a token by ID, by token string or as a `Token`. Deleting a
+    /// token that does not exist is an error, as in kubeadm, and in a dry
+    /// run too.
+    ///
+    /// Given an array of those, it tries every one, in order, and returns one
+    /// map per item: `#{ id, deleted: true }` or `#{ id, deleted: false,
+    /// error: message }`, so one failure does not leave the rest undone. An
+    /// item that is not a token or ID throws before anything is deleted.
     ///
     /// ```rhai
     /// for t in token::list() { if t.expired { token::delete(t) } }
+    /// let results = token::delete(token::list(#{ expired: true }));
+    /// let failed = results.filter(|r| !r.deleted);
+    /// if failed.len() > 0 { throw `could not delete ${failed.map(|r| r.id)}` }
     /// ```
     #[rhai_fn(return_raw, volatile)]
-    pub fn delete(ctx: NativeCallContext, what: Dynamic) -> Result<(), Box<EvalAltResult>> {
+    pub fn delete(ctx: NativeCallContext, what: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
         const F: &str = "token::delete";
         let pos = ctx.call_position();
-        let ids = match what.read_lock::<Array>() {
-            Some(items) => items
-                .iter()
-                .map(|v| id_of(v, F, pos))
-                .collect::<Result<Vec<_>, _>>()?,
-            None => vec![id_of(&what, F, pos)?],
+        let many = match what.read_lock::<Array>() {
+            Some(items) => Some(
+                items
+                    .iter()
+                    .map(|v| id_of(v, F, pos))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
         };
-        let run = RunContext::of(&ctx)?;
-        let store = run.cluster(F, pos)?.tokens();
+        let Some(ids) = many else {
+            let id = id_of(&what, F, pos)?;
+            delete_one(&ctx, id)?;
+            return Ok(Dynamic::UNIT);
+        };
+        let mut results = Array::with_capacity(ids.len());
         for id in ids {
-            let store = store.clone();
-            run.block_on(F, pos, async move { store.delete(&id).await })?;
+            let mut r = Map::new();
+            r.insert("id".into(), Dynamic::from(id.to_string()));
+            match delete_one(&ctx, id) {
+                Ok(()) => {
+                    r.insert("deleted".into(), Dynamic::TRUE);
+                }
+                // A failed item is reported; a timeout or cancel still stops the run.
+                Err(e) => match *e {
+                    EvalAltResult::ErrorRuntime(v, _) if v.is::<HostError>() => {
+                        let message = v.cast::<HostError>().to_string();
+                        r.insert("deleted".into(), Dynamic::FALSE);
+                        r.insert("error".into(), Dynamic::from(message));
+                    }
+                    other => return Err(other.into()),
+                },
+            }
+            results.push(r.into());
         }
-        Ok(())
+        Ok(results.into())
     }
 
     /// Every bootstrap token on the cluster, in the API server's order.
@@ -255,10 +329,7 @@ pub mod token_api {
         let mut out = Array::with_capacity(all.len());
         for item in all {
             match item {
-                Ok(s) => out.push(Dynamic::from(ScriptToken {
-                    token: s.token,
-                    created: s.created,
-                })),
+                Ok(s) => out.push(Dynamic::from(ScriptToken::from(s))),
                 Err(e) => crate::script::api::log::emit(
                     tracing::Level::WARN,
                     &run.script,
@@ -283,12 +354,7 @@ pub mod token_api {
         let run = RunContext::of(&ctx)?;
         let store = run.cluster(F, pos)?.tokens();
         let found = run.block_on(F, pos, async move { store.get(&id).await })?;
-        Ok(found.map_or(Dynamic::UNIT, |s| {
-            Dynamic::from(ScriptToken {
-                token: s.token,
-                created: s.created,
-            })
-        }))
+        Ok(found.map_or(Dynamic::UNIT, |s| Dynamic::from(ScriptToken::from(s))))
     }
 
     /// The token ID, the public half: `abcdef`.
@@ -340,11 +406,7 @@ pub mod token_api {
     /// ```
     #[rhai_fn(global, get = "usages", pure)]
     pub fn usages(t: &mut Token) -> Array {
-        t.token
-            .usages
-            .iter()
-            .map(|u| Dynamic::from(u.clone()))
-            .collect()
+        t.sorted_usages().into_iter().map(Dynamic::from).collect()
     }
 
     /// The extra groups the token authenticates as.
@@ -379,10 +441,11 @@ pub mod token_api {
     /// for t in token::list() { if t.ttl != () && t.ttl < duration("1h") { log::warn(`${t.id} expires soon`) } }
     /// ```
     #[rhai_fn(global, get = "ttl", pure)]
-    pub fn ttl(t: &mut Token) -> Dynamic {
+    pub fn ttl(ctx: NativeCallContext, t: &mut Token) -> Dynamic {
         // Expirations are whole seconds; sub-second noise would only clutter output.
+        let now = crate::script::context::RunContext::now_of(&ctx);
         t.expires().map_or(Dynamic::UNIT, |e| {
-            let left = e.duration_since(Timestamp::now());
+            let left = e.duration_since(now);
             Dynamic::from(jiff::SignedDuration::from_secs(left.as_secs()))
         })
     }
@@ -393,10 +456,9 @@ pub mod token_api {
     /// let stale = token::list().filter(|t| t.expired);
     /// ```
     #[rhai_fn(global, get = "expired", pure)]
-    pub fn expired(t: &mut Token) -> bool {
-        t.token
-            .expires
-            .is_some_and(|e| e.is_expired(Timestamp::now()))
+    pub fn expired(ctx: NativeCallContext, t: &mut Token) -> bool {
+        let now = crate::script::context::RunContext::now_of(&ctx);
+        t.token.expires.is_some_and(|e| e.is_expired(now))
     }
 
     /// When the token's Secret was created, or `()` for a token only generated.

@@ -93,12 +93,7 @@ fn create_all(
     })?;
     Ok(stored
         .into_iter()
-        .map(|s| {
-            Dynamic::from(ScriptToken {
-                token: s.token,
-                created: s.created,
-            })
-        })
+        .map(|s| Dynamic::from(ScriptToken::from(s)))
         .collect())
 }
 

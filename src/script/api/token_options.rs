@@ -101,7 +101,20 @@ pub fn token_from_options(
     if t.usages.is_empty() {
         t.usages = KNOWN_USAGES.iter().map(|s| s.to_string()).collect();
     }
-    if t.groups.is_empty() {
+    // The default group only means something to a token that authenticates:
+    // a signing-only token (`usages: ["signing"]`) gets none, as the Secret
+    // format allows, where `kubeadm token create --usages signing` would fail
+    // on its own default.
+    let authenticates = t
+        .usages
+        .iter()
+        .any(|u| u == crate::token::validate::USAGE_AUTHENTICATION);
+    let explicit_groups = options
+        .get("groups")
+        .is_some_and(|v| !v.is_unit() && !t.groups.is_empty());
+    if !authenticates && !explicit_groups {
+        t.groups.clear();
+    } else if t.groups.is_empty() {
         t.groups = vec![DEFAULT_GROUP.to_owned()];
     }
     let errors = validate_usages_and_groups("options", &t.usages, &t.groups);

@@ -1,0 +1,392 @@
+//! A rehearsal of `kubeadm join`'s discovery and TLS bootstrap: parse the
+//! line, read cluster-info anonymously (without trusting the server yet),
+//! verify the token's JWS and the CA pins (kubeadm `discovery/token`), create
+//! a kubelet client CSR as `system:bootstrap:<id>` (kubelet `bootstrap.go`),
+//! wait for its approval and register the Node.
+//!
+//! The dev cluster authenticates no client certificates, so the Node is
+//! registered with the caller's own credentials rather than the kubelet's.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use k8s_openapi::api::certificates::v1::{
+    CertificateSigningRequest, CertificateSigningRequestSpec,
+};
+use k8s_openapi::api::core::v1::{ConfigMap, Node};
+use kube::api::{Api, ObjectMeta, PostParams};
+
+use super::error::{ClusterError, describe};
+use super::join::JoinCommand;
+use super::verify::check_pins;
+use crate::token::BootstrapTokenString;
+use crate::token::jws::detached_signature_is_valid;
+
+const POLL: Duration = Duration::from_millis(200);
+pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
+
+/// A parsed `kubeadm join` line plus the flags that matter to a rehearsal.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub join: JoinCommand,
+    pub unsafe_skip_ca_verification: bool,
+    pub node_name: Option<String>,
+}
+
+/// What a successful rehearsal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinOutcome {
+    pub node: String,
+    pub csr: String,
+    pub token_id: String,
+}
+
+fn bad(msg: impl Into<String>) -> ClusterError {
+    ClusterError::Join(msg.into())
+}
+
+/// Reads `kubeadm join <endpoint> --token … --discovery-token-ca-cert-hash …`
+/// with cobra's `--flag value` and `--flag=value` forms.
+pub fn parse_join_line(line: &str) -> Result<JoinRequest, ClusterError> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let rest = match words.as_slice() {
+        ["kubeadm", "join", rest @ ..] => rest,
+        ["join", rest @ ..] => rest,
+        _ => {
+            return Err(bad(
+                "not a join command: it must start with \"kubeadm join\"",
+            ));
+        }
+    };
+    let mut endpoint = None;
+    let mut token = None;
+    let mut pins = Vec::new();
+    let mut skip = false;
+    let mut control_plane = false;
+    let mut certificate_key = None;
+    let mut node_name = None;
+    let mut i = 0;
+    while i < rest.len() {
+        let word = rest[i];
+        i += 1;
+        let Some(flag) = word.strip_prefix("--") else {
+            if endpoint.replace(word.to_string()).is_some() {
+                return Err(bad(format!(
+                    "unexpected argument {word:?}: a join command takes one API server endpoint"
+                )));
+            }
+            continue;
+        };
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (flag, None),
+        };
+        let mut value = || -> Result<String, ClusterError> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            let v = rest
+                .get(i)
+                .ok_or_else(|| bad(format!("flag needs an argument: --{name}")))?;
+            i += 1;
+            Ok((*v).to_string())
+        };
+        match name {
+            "token" | "discovery-token" => token = Some(value()?),
+            "discovery-token-ca-cert-hash" => pins.push(value()?),
+            "discovery-token-unsafe-skip-ca-verification" => {
+                skip = inline.as_deref() != Some("false")
+            }
+            "control-plane" => control_plane = inline.as_deref() != Some("false"),
+            "certificate-key" => certificate_key = Some(value()?),
+            "node-name" => node_name = Some(value()?),
+            "tls-bootstrap-token" => {
+                value()?;
+            }
+            other => return Err(bad(format!("unknown flag: --{other}"))),
+        }
+    }
+    let endpoint = endpoint.ok_or_else(|| bad("discovery: Invalid value: \"\": bootstrapToken or file must be set (no API server endpoint given)"))?;
+    let token = token.ok_or_else(|| {
+        bad("discovery.bootstrapToken.token: Invalid value: \"\": the bootstrap token is invalid")
+    })?;
+    let token = BootstrapTokenString::parse(&token).map_err(|_| {
+        bad("discovery.bootstrapToken.token: Invalid value: \"\": the bootstrap token is invalid")
+    })?;
+    if pins.is_empty() && !skip {
+        return Err(bad(
+            "discovery.bootstrapToken: Invalid value: \"\": using token-based discovery without caCertHashes can be unsafe. Set unsafeSkipCAVerification as true in your kubeadm config file or pass --discovery-token-unsafe-skip-ca-verification flag to continue",
+        ));
+    }
+    let cp = control_plane.then(|| certificate_key.unwrap_or_default());
+    Ok(JoinRequest {
+        join: JoinCommand::new(&endpoint, token, pins, cp),
+        unsafe_skip_ca_verification: skip,
+        node_name,
+    })
+}
+
+/// kubeadm's token discovery: the cluster-info kubeconfig, once its JWS and
+/// pins check out. Returns the CA (PEM) to trust from then on.
+pub async fn discover(req: &JoinRequest, timeout: Duration) -> Result<Vec<u8>, ClusterError> {
+    let join = &req.join;
+    let url: http::Uri = format!("https://{}", join.endpoint)
+        .parse()
+        .map_err(|e| bad(format!("invalid join endpoint {:?}: {e}", join.endpoint)))?;
+    let mut config = kube::Config::new(url);
+    // Not trusted yet: the JWS and the pins are what establish trust.
+    config.accept_invalid_certs = true;
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).map_err(|e| ClusterError::Client {
+        server: join.endpoint.clone(),
+        reason: e.to_string(),
+    })?;
+    let api: Api<ConfigMap> = Api::namespaced(client, "kube-public");
+    let id = join.token.id().as_str().to_owned();
+    let get_url = format!(
+        "https://{}/api/v1/namespaces/kube-public/configmaps/cluster-info",
+        join.endpoint
+    );
+    let deadline = tokio::time::Instant::now() + timeout;
+    let time_left = || tokio::time::Instant::now() + POLL <= deadline;
+    loop {
+        let cm = match api.get("cluster-info").await {
+            Ok(cm) => cm,
+            Err(e) if time_left() => {
+                tracing::debug!(server = %join.endpoint, error = %e, "failed to request cluster-info, will try again");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(describe(&e, "Get", &get_url)
+                    .into_error("couldn't validate the identity of the API Server: failed to request the cluster-info ConfigMap"));
+            }
+        };
+        let data = cm.data.unwrap_or_default();
+        let Some(kubeconfig_text) = data.get("kubeconfig") else {
+            return Err(bad(
+                "couldn't validate the identity of the API Server: there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect",
+            ));
+        };
+        let Some(sig) = data.get(&format!("jws-kubeconfig-{id}")) else {
+            if time_left() {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            return Err(bad(format!(
+                "couldn't validate the identity of the API Server: token id \"{id}\" is invalid for this cluster or it has expired. Use \"kubeadm token create\" on the control-plane node to create a new valid token"
+            )));
+        };
+        if !detached_signature_is_valid(sig, kubeconfig_text, &id, join.token.secret()) {
+            return Err(bad(
+                "couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server",
+            ));
+        }
+        if !req.unsafe_skip_ca_verification {
+            check_pins(kubeconfig_text, join).map_err(|e| {
+                bad(format!(
+                    "couldn't validate the identity of the API Server: {e}"
+                ))
+            })?;
+        }
+        return cluster_info_ca(kubeconfig_text);
+    }
+}
+
+fn cluster_info_ca(kubeconfig_text: &str) -> Result<Vec<u8>, ClusterError> {
+    let kc = kube::config::Kubeconfig::from_yaml(kubeconfig_text).map_err(|e| {
+        bad(format!(
+            "couldn't parse the kubeconfig file in the cluster-info ConfigMap: {e}"
+        ))
+    })?;
+    let cluster = kc
+        .clusters
+        .first()
+        .and_then(|c| c.cluster.as_ref())
+        .ok_or_else(|| bad("the cluster-info kubeconfig has no cluster"))?;
+    super::kubeconfig::cluster_ca_pem(cluster)
+}
+
+/// A client for the join endpoint that trusts `ca_pem` and presents the token.
+pub async fn bootstrap_client(
+    join: &JoinCommand,
+    ca_pem: &[u8],
+) -> Result<kube::Client, ClusterError> {
+    let yaml = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: bootstrap\n  cluster:\n    server: https://{}\n    certificate-authority-data: {}\nusers:\n- name: tls-bootstrap-token-user\n  user:\n    token: {}\ncontexts:\n- name: bootstrap\n  context:\n    cluster: bootstrap\n    user: tls-bootstrap-token-user\ncurrent-context: bootstrap\n",
+        join.endpoint,
+        STANDARD.encode(ca_pem),
+        join.token.expose()
+    );
+    let kc = kube::config::Kubeconfig::from_yaml(&yaml)
+        .map_err(|e| bad(format!("building the bootstrap kubeconfig: {e}")))?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .map_err(|e| bad(format!("building the bootstrap kubeconfig: {e}")))?;
+    config.default_retry = false;
+    kube::Client::try_from(config).map_err(|e| ClusterError::Client {
+        server: join.endpoint.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// A node name for a rehearsal that gave none: unique per call.
+fn generated_node_name() -> String {
+    use rand::RngExt;
+    let suffix: String = (0..5)
+        .map(|_| {
+            let i = rand::rng().random_range(0..36u32);
+            char::from_digit(i, 36).unwrap_or('x')
+        })
+        .collect();
+    format!("rehearsal-{suffix}")
+}
+
+/// Creates the kubelet client CSR as the bootstrap user and waits (bounded
+/// by `timeout`) for it to be approved. Returns the CSR's name.
+pub async fn request_client_certificate(
+    client: kube::Client,
+    node: &str,
+    timeout: Duration,
+) -> Result<String, ClusterError> {
+    let pem = crate::token::csr::kubelet_client_request(node).map_err(bad)?;
+    let csr = CertificateSigningRequest {
+        metadata: ObjectMeta {
+            generate_name: Some("csr-".into()),
+            ..ObjectMeta::default()
+        },
+        spec: CertificateSigningRequestSpec {
+            request: k8s_openapi::ByteString(pem.into_bytes()),
+            signer_name: KUBELET_CLIENT_SIGNER.into(),
+            usages: Some(vec!["digital signature".into(), "client auth".into()]),
+            ..CertificateSigningRequestSpec::default()
+        },
+        status: None,
+    };
+    let api: Api<CertificateSigningRequest> = Api::all(client);
+    let created = api
+        .create(&PostParams::default(), &csr)
+        .await
+        .map_err(|e| {
+            describe(&e, "Post", "certificatesigningrequests")
+                .into_error("error execution phase kubelet-start: failed to create the certificate signing request")
+        })?;
+    let name = created.metadata.name.clone().unwrap_or_default();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let current = api.get(&name).await.map_err(|e| {
+            describe(&e, "Get", "certificatesigningrequests")
+                .into_error("error execution phase kubelet-start: failed to get the certificate signing request")
+        })?;
+        let conds = current
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default();
+        if let Some(c) = conds.iter().find(|c| c.type_ == "Denied") {
+            return Err(bad(format!(
+                "error execution phase kubelet-start: certificate signing request {name} is denied, reason: {}, message: {}",
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default()
+            )));
+        }
+        if conds.iter().any(|c| c.type_ == "Approved") {
+            return Ok(name);
+        }
+        if tokio::time::Instant::now() + POLL > deadline {
+            return Err(bad(format!(
+                "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was not approved"
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Registers the Node (labels as kubeadm's kubelet-start leaves them).
+pub async fn register_node(registrar: kube::Client, node: &str) -> Result<(), ClusterError> {
+    let api: Api<Node> = Api::all(registrar);
+    let mut labels = std::collections::BTreeMap::new();
+    labels.insert("kubernetes.io/hostname".to_string(), node.to_string());
+    let obj = Node {
+        metadata: ObjectMeta {
+            name: Some(node.to_string()),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        },
+        ..Node::default()
+    };
+    match api.create(&PostParams::default(), &obj).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Err(bad(format!(
+            "error execution phase kubelet-start: a Node with name \"{node}\" and status \"Ready\" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node"
+        ))),
+        Err(e) => Err(describe(&e, "Post", "nodes")
+            .into_error("error execution phase kubelet-start: failed to register the Node")),
+    }
+}
+
+/// The whole rehearsal. `registrar` registers the Node (see the module doc).
+pub async fn rehearse(
+    line: &str,
+    node_name: Option<&str>,
+    registrar: kube::Client,
+    timeout: Duration,
+) -> Result<JoinOutcome, ClusterError> {
+    let req = parse_join_line(line)?;
+    let node = node_name
+        .map(str::to_string)
+        .or_else(|| req.node_name.clone())
+        .unwrap_or_else(generated_node_name);
+    let ca = discover(&req, timeout).await?;
+    let client = bootstrap_client(&req.join, &ca).await?;
+    let csr = request_client_certificate(client, &node, timeout).await?;
+    register_node(registrar, &node).await?;
+    Ok(JoinOutcome {
+        node,
+        csr,
+        token_id: req.join.token.id().as_str().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_line_parses_back() {
+        let line = "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:aa ";
+        let r = parse_join_line(line).expect("parses");
+        assert_eq!(r.join.render(), line);
+        let r = parse_join_line(
+            "kubeadm join h:1 --token=abcdef.0123456789abcdef --discovery-token-unsafe-skip-ca-verification --node-name n1",
+        )
+        .expect("parses");
+        assert!(r.unsafe_skip_ca_verification);
+        assert_eq!(r.node_name.as_deref(), Some("n1"));
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        for (line, want) in [
+            ("kubectl get", "not a join command"),
+            (
+                "kubeadm join h:1 --token abcdef.0123456789abcdef",
+                "without caCertHashes",
+            ),
+            (
+                "kubeadm join h:1 --token nope --discovery-token-ca-cert-hash sha256:aa",
+                "token is invalid",
+            ),
+            ("kubeadm join h:1 --bogus", "unknown flag: --bogus"),
+            (
+                "kubeadm join h:1 --token",
+                "flag needs an argument: --token",
+            ),
+        ] {
+            let e = parse_join_line(line).expect_err(line).to_string();
+            assert!(e.contains(want), "{line}: {e}");
+            assert!(!e.contains("0123456789abcdef"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! What `check` finds in a header beyond what [`ScriptHeader::parse`]
+//! refuses: every invalid line (not only the first), and the near misses the
+//! parser reads as free text, which would silently leave a job unscheduled:
+//! `//! Schedule: …` (the key is lower case), `//! schedule 0 3 * * *` (no
+//! colon), a `//!` line after a `//` comment has ended the header, a header
+//! written with `//`; and schedules that never fire (`0 0 31 2 *`).
+
+use super::header::{KEYS, ScriptHeader};
+
+/// One finding, on a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderFinding {
+    pub line: usize,
+    /// An error fails the check (the daemon refuses the script, or would run
+    /// it unscheduled against what the author meant); a warning does not.
+    pub error: bool,
+    pub message: String,
+}
+
+/// Every finding in `source`'s header, in line order.
+pub fn findings(source: &str) -> Vec<HeaderFinding> {
+    let mut out = Vec::new();
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    // Where the header is: the `//!` run after a `#!` line and blank lines.
+    let mut in_header = false;
+    let mut header_ended_at: Option<usize> = None;
+    for (index, raw) in source.lines().enumerate() {
+        let line = index + 1;
+        let text = raw.trim();
+        let doc = text.strip_prefix("//!");
+        match (doc, header_ended_at) {
+            (Some(doc), None) => {
+                in_header = true;
+                check_line(doc, line, &mut seen, &mut out);
+            }
+            (Some(doc), Some(ended)) => {
+                if looks_like_key(doc).is_some() {
+                    out.push(HeaderFinding {
+                        line,
+                        error: true,
+                        message: format!(
+                            "this header line is ignored: the header ended at line {ended} (a header is the `//!` lines at the top; a `//` comment, a blank line after it, or code ends it)"
+                        ),
+                    });
+                }
+            }
+            (None, _) => {
+                let preamble =
+                    !in_header && (text.is_empty() || (index == 0 && text.starts_with("#!")));
+                if !preamble && header_ended_at.is_none() {
+                    header_ended_at = Some(line);
+                }
+                // `// schedule: …` where `//! schedule: …` was meant.
+                if let Some(rest) = text.strip_prefix("//")
+                    && !rest.starts_with('/')
+                    && let Some(key) = looks_like_key(rest)
+                    && rest.trim_start().starts_with(&format!("{key}:"))
+                {
+                    out.push(HeaderFinding {
+                        line,
+                        error: false,
+                        message: format!(
+                            "`//` comment reads like a header line; the daemon only reads `//! {key}: …`"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The known key a line starts with, compared without case: `Schedule`,
+/// `schedule`, `TIMEZONE`.
+fn looks_like_key(doc: &str) -> Option<&'static str> {
+    let first = doc
+        .trim_start()
+        .split(|c: char| c == ':' || c.is_whitespace())
+        .next()?;
+    KEYS.iter().copied().find(|k| k.eq_ignore_ascii_case(first))
+}
+
+fn check_line(
+    doc: &str,
+    line: usize,
+    seen: &mut Vec<(String, usize)>,
+    out: &mut Vec<HeaderFinding>,
+) {
+    let trimmed = doc.trim_start();
+    let Some(key) = looks_like_key(doc) else {
+        // An unknown `key: value` line: the parser's own message.
+        if let Err(e) = ScriptHeader::parse(&format!("//!{doc}")) {
+            out.push(error(line, strip_line(&e.to_string())));
+        }
+        return;
+    };
+    let written = &trimmed[..key.len()];
+    let after = &trimmed[key.len()..];
+    if !after.starts_with(':') {
+        // `//! schedule 0 3 * * *`: free text to the parser.
+        // Lower case it is surely a key; capitalised it may be prose.
+        if !after.trim().is_empty() {
+            out.push(HeaderFinding {
+                line,
+                error: written == key,
+                message: format!(
+                    "missing `:` after `{written}`: write `//! {key}: {}`",
+                    after.trim()
+                ),
+            });
+        }
+        return;
+    }
+    if written != key {
+        out.push(error(
+            line,
+            format!(
+                "header keys are lower case: write `//! {key}:` (`{written}:` is read as free text)"
+            ),
+        ));
+        return;
+    }
+    if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
+        out.push(error(
+            line,
+            format!("header key {key:?} is set twice (first on line {first})"),
+        ));
+        return;
+    }
+    seen.push((key.to_owned(), line));
+    match ScriptHeader::parse(&format!("//!{doc}")) {
+        Err(e) => out.push(error(line, strip_line(&e.to_string()))),
+        Ok(h) => {
+            if let Some(spec) = &h.schedule
+                && never_fires(spec)
+            {
+                out.push(HeaderFinding {
+                    line,
+                    error: false,
+                    message: format!(
+                        "schedule {spec:?} never fires (no date matches it in the next 5 years)",
+                        spec = spec.source()
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// True when no tick comes within five years (leap days recur within four).
+fn never_fires(spec: &super::cron::CronSpec) -> bool {
+    let now = jiff::Timestamp::now();
+    let horizon = jiff::SignedDuration::from_hours(24 * (366 * 5));
+    match spec.next_after(now, chrono_tz::Tz::UTC) {
+        None => true,
+        Some(next) => next.duration_since(now) > horizon,
+    }
+}
+
+fn error(line: usize, message: String) -> HeaderFinding {
+    HeaderFinding {
+        line,
+        error: true,
+        message,
+    }
+}
+
+/// The parser's messages start `line 1: ` (it saw one line); the finding
+/// carries the real line.
+fn strip_line(message: &str) -> String {
+    message
+        .strip_prefix("line 1: ")
+        .unwrap_or(message)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(src: &str) -> Vec<(usize, bool, String)> {
+        findings(src)
+            .into_iter()
+            .map(|f| (f.line, f.error, f.message))
+            .collect()
+    }
+
+    #[test]
+    fn near_miss_keys_are_errors_not_free_text() {
+        let f = messages("//! Schedule: 0 3 * * *\n//! timezone Europe/Berlin\n1");
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].1 && f[0].2.contains("lower case"), "{f:?}");
+        assert_eq!(f[1].0, 2);
+        assert!(f[1].2.contains("missing `:` after `timezone`"), "{f:?}");
+    }
+
+    #[test]
+    fn every_invalid_line_is_reported() {
+        let f = messages(
+            "//! schedule: 61 * * * *\n//! overlap: sometimes\n//! timeout: -1s\n//! colour: red\n",
+        );
+        let lines: Vec<usize> = f.iter().map(|x| x.0).collect();
+        assert_eq!(lines, [1, 2, 3, 4], "{f:?}");
+        assert!(f.iter().all(|x| x.1));
+    }
+
+    #[test]
+    fn a_header_line_after_a_comment_is_flagged() {
+        let f = messages("// rotation job\n//! schedule: 0 3 * * *\n1");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].0, 2);
+        assert!(f[0].2.contains("header ended at line 1"), "{f:?}");
+        let f = messages("// schedule: 0 3 * * *\n1");
+        assert!(!f[0].1 && f[0].2.contains("`//! schedule: …`"), "{f:?}");
+    }
+
+    #[test]
+    fn a_schedule_that_never_fires_is_a_warning() {
+        let f = messages("//! schedule: 0 0 31 2 *\n");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(!f[0].1 && f[0].2.contains("never fires"), "{f:?}");
+        assert!(messages("//! schedule: 0 0 29 2 *\n").is_empty());
+    }
+
+    #[test]
+    fn a_good_header_and_free_text_have_no_findings() {
+        let src = "#!/usr/bin/env tokensmith\n//! Rotates the join token.\n//! schedule: @daily\n//! overlap: queue\n\nlet x = 1; // schedule nothing\n";
+        assert!(messages(src).is_empty(), "{:?}", messages(src));
+    }
+}

@@ -1,0 +1,76 @@
+//! Rhai's names for types in messages. Rhai and `Dynamic::type_name` spell
+//! some types the Rust way (`i64`, `&str | ImmutableString | String`,
+//! `tokensmith::script::api::token::ScriptToken`); scripts know them as
+//! `int`, `string`, `Token`.
+
+/// Rust spellings and the names a script author reads, longest first so a
+/// spelling that contains another is replaced whole.
+const NAMES: [(&str, &str); 12] = [
+    ("&str | ImmutableString | String", "string"),
+    ("tokensmith::script::api::token::ScriptToken", "Token"),
+    ("tokensmith::script::api::errors::HostError", "HostError"),
+    ("jiff::signed_duration::SignedDuration", "Duration"),
+    ("jiff::timestamp::Timestamp", "Timestamp"),
+    ("ImmutableString", "string"),
+    ("rhai::Array", "array"),
+    ("rhai::Map", "map"),
+    ("bool", "bool"),
+    ("char", "char"),
+    ("i64", "int"),
+    ("f64", "float"),
+];
+
+/// `message` with every Rust type spelling replaced by the script's name for it.
+pub fn script_type_names(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (rust, rhai) in NAMES {
+        if rust != rhai && out.contains(rust) {
+            out = replace_word(&out, rust, rhai);
+        }
+    }
+    out
+}
+
+/// Replaces `from` where it is not part of a longer identifier (`i64` in
+/// `(i64)` but not in `xi64`).
+fn replace_word(text: &str, from: &str, to: &str) -> String {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(from) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + from.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if before.is_some_and(ident) || after.is_some_and(ident) {
+            out.push_str(from);
+        } else {
+            out.push_str(to);
+        }
+        rest = &rest[i + from.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_type_names;
+
+    #[test]
+    fn rust_spellings_become_rhai_names() {
+        assert_eq!(
+            script_type_names(
+                "Function not found: foo (i64, &str | ImmutableString | String, f64)"
+            ),
+            "Function not found: foo (int, string, float)"
+        );
+        assert_eq!(
+            script_type_names("got tokensmith::script::api::token::ScriptToken"),
+            "got Token"
+        );
+        assert_eq!(
+            script_type_names("xi64 and i64s stay"),
+            "xi64 and i64s stay"
+        );
+    }
+}
