@@ -57,14 +57,24 @@ fn newest_first(tokens: &mut [&StoredToken]) {
 }
 
 fn creation_order(t: &StoredToken) -> (i128, String) {
-    let nanos = t
-        .labels
+    creation_order_of(&t.labels, t.created, t.token.token.id().as_str())
+}
+
+/// The order rotation uses for "newer" (the audit and `token::current` ask
+/// the same question): the `tokensmith.io/created-ns` mark, else
+/// `creationTimestamp`, ties broken by ID.
+pub fn creation_order_of(
+    labels: &BTreeMap<String, String>,
+    created: Option<jiff::Timestamp>,
+    id: &str,
+) -> (i128, String) {
+    let nanos = labels
         .get(CREATED_LABEL)
         .and_then(|v| v.parse::<u64>().ok())
         .map(i128::from)
-        .or_else(|| t.created.map(|c| c.as_nanosecond()))
+        .or_else(|| created.map(|c| c.as_nanosecond()))
         .unwrap_or(i128::MIN);
-    (nanos, t.token.token.id().to_string())
+    (nanos, id.to_owned())
 }
 
 /// What to rotate and where to publish.
