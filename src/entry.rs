@@ -20,7 +20,13 @@ pub fn main() -> ExitCode {
                 return ExitCode::from(f.code);
             }
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            let text = e.render().to_string();
+            let safe = crate::failure::safe_echo(&text);
+            if safe == text {
+                let _ = e.print();
+            } else {
+                let _ = std::io::stderr().write_all(safe.as_bytes());
+            }
             return ExitCode::from(code);
         }
     };
@@ -38,7 +44,8 @@ pub fn main() -> ExitCode {
 /// scripts written against `kubeadm token` see the same failure.
 fn kubeadm_flag_error(e: &clap::Error) -> Option<Failure> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if !std::env::args().skip(1).any(|a| a == "token") {
+    // args_os: an argument that is not UTF-8 is what some of these errors are about.
+    if !std::env::args_os().skip(1).any(|a| a == "token") {
         return None;
     }
     let ctx = |k: ContextKind| match e.get(k) {
@@ -81,6 +88,20 @@ fn kubeadm_flag_error(e: &clap::Error) -> Option<Failure> {
                 "unknown command {} for \"tokensmith token\"",
                 go_quote(&sub)
             )
+        }
+        ErrorKind::InvalidUtf8 => {
+            let bad = std::env::args_os().skip(1).find(|a| a.to_str().is_none())?;
+            format!(
+                "invalid argument {}: not valid UTF-8",
+                crate::token::go_quote_bytes(bad.as_encoded_bytes())
+            )
+        }
+        // Any other usage error still exits 1 under `token`, as cobra's do;
+        // the text is clap's first line.
+        _ if e.use_stderr() => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            first.strip_prefix("error: ").unwrap_or(first).to_owned()
         }
         _ => return None,
     };

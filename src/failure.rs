@@ -37,9 +37,10 @@ impl Failure {
         }
     }
 
-    /// What `main` writes to stderr: never a secret the process has seen.
+    /// What `main` writes to stderr: never a secret the process has seen,
+    /// never a raw control character, never a huge input in full.
     pub fn render(&self) -> String {
-        let message = crate::script::redact::redact_tokens(&self.message);
+        let message = safe_echo(&crate::script::redact::redact_tokens(&self.message));
         if self.kubeadm_style {
             // kubeadm v1.37's exitWithCode writes `error: ` before the message.
             format!("error: {message}\n{KUBEADM_TRAILER}\n")
@@ -61,6 +62,45 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// The longest run of non-blank characters an error repeats whole.
+const ECHO_MAX: usize = 256;
+/// How much of a longer run is kept.
+const ECHO_PREFIX: usize = 64;
+
+/// A message made safe to print, whatever input it echoes: a run of
+/// non-blank characters longer than [`ECHO_MAX`] (a 100 000-character
+/// token pasted by mistake) is cut to its first [`ECHO_PREFIX`] characters
+/// and its length, and control characters other than newline and tab are
+/// escaped as Go's `%q` escapes them, so an echoed input cannot drive the
+/// terminal.
+pub fn safe_echo(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let n = word.chars().count();
+        if n > ECHO_MAX {
+            out.extend(word.chars().take(ECHO_PREFIX));
+            out.push_str(&format!("…[{n} characters]"));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in message.chars() {
+        if c == '\n' || c == '\t' || c == ' ' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else if c.is_control() {
+            let quoted = crate::token::go_quote(c.encode_utf8(&mut [0; 4]));
+            word.push_str(&quoted[1..quoted.len() - 1]);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// An error and each of its sources, one per line (`0: outer`, `1: inner`…),
 /// for the verbose log a failure's one-line message leaves out.
 pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -73,4 +113,29 @@ pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_echo_is_cut_and_control_characters_are_escaped() {
+        let huge = "a".repeat(100_000);
+        let m = safe_echo(&format!(
+            "the bootstrap token \"{huge}\" was not of the form"
+        ));
+        assert!(m.len() < 200, "{m}");
+        assert!(m.starts_with(&format!(
+            "the bootstrap token \"{}…[100002 characters]",
+            "a".repeat(63)
+        )));
+        assert!(m.ends_with(" was not of the form"));
+        assert_eq!(
+            safe_echo("bad \u{1b}[31mred\r\u{7f}\u{85}\nnext\tline"),
+            "bad \\x1b[31mred\\r\\x7f\\u0085\nnext\tline"
+        );
+        let ordinary = format!("path {} is fine", "p/".repeat(100));
+        assert_eq!(safe_echo(&ordinary), ordinary);
+    }
 }

@@ -200,7 +200,12 @@ fn token_expiries(cluster: Cluster) -> TokenExpiries {
             let listed = store.list().await.map_err(|e| e.to_string())?;
             Ok(listed
                 .into_iter()
-                .filter_map(Result::ok)
+                .filter_map(|t| {
+                    t.map_err(|e| {
+                        tracing::warn!("metrics: skipping a Secret that is not a valid token: {e}")
+                    })
+                    .ok()
+                })
                 .map(|st| TokenExpiry {
                     id: st.token.token.id().clone(),
                     expires: st.token.expires.as_ref().map(|e| e.timestamp()),

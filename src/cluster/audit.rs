@@ -153,16 +153,25 @@ pub fn build(
         usage.nodes.sort();
         if let Some(rotation) = &usage.rotation {
             // The earliest moment a newer published token of the rotation existed.
+            // "Newer" as rotation orders tokens (its nanosecond mark):
+            // creationTimestamps of two rotations a second apart tie.
+            let order = |t: &StoredToken| {
+                crate::rotation::creation_order_of(
+                    &t.labels,
+                    t.created,
+                    t.token.token.id().as_str(),
+                )
+            };
             let own = tokens
                 .iter()
                 .find(|t| t.token.token.id().as_str() == usage.id)
-                .and_then(|t| t.created);
+                .map(order);
             let superseded_at = tokens
                 .iter()
                 .filter(|t| t.labels.get(ROTATION_LABEL) == Some(rotation))
                 .filter(|t| t.labels.get(PUBLISHED_LABEL).is_some_and(|v| v == "true"))
+                .filter(|t| own.as_ref().is_some_and(|o| order(t) > *o))
                 .filter_map(|t| t.created)
-                .filter(|c| own.is_some_and(|o| *c > o))
                 .min();
             usage.used_after_superseded = superseded_at
                 .is_some_and(|s| usage.csrs.iter().any(|c| c.time.is_some_and(|t| t >= s)));

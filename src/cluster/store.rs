@@ -28,6 +28,7 @@ pub struct StoredToken {
 #[derive(Clone)]
 pub struct TokenStore {
     api: Api<Secret>,
+    client: kube::Client,
     server: String,
     dry_run: bool,
     retry: RetryPolicy,
@@ -46,7 +47,8 @@ impl std::fmt::Debug for TokenStore {
 impl TokenStore {
     pub fn new(client: kube::Client, server: String, dry_run: bool) -> Self {
         Self {
-            api: Api::namespaced(client, NAMESPACE),
+            api: Api::namespaced(client.clone(), NAMESPACE),
+            client,
             server,
             dry_run,
             retry: RetryPolicy::default(),
@@ -88,7 +90,7 @@ impl TokenStore {
         })?;
         match secret {
             None => Ok(None),
-            Some(s) => stored_from_secret(&s)
+            Some(s) => stored_from_value(&s)
                 .map(Some)
                 .map_err(|e| ClusterError::Api {
                     context: format!(
@@ -102,14 +104,31 @@ impl TokenStore {
         }
     }
 
-    async fn get_secret(&self, name: &str) -> Result<Option<Secret>, RequestFailure> {
+    /// Untyped, as [`TokenStore::list_selected`], so that a Secret kube's
+    /// strict decoding refuses still reads as client-go reads it.
+    async fn get_secret(&self, name: &str) -> Result<Option<serde_json::Value>, RequestFailure> {
         let url = self.url(Some(name));
+        let mut request = kube::core::Request::new(self.api.resource_url())
+            .get(name, &kube::api::GetParams::default())
+            .map_err(|e| RequestFailure {
+                cause: e.to_string(),
+                status: None,
+                reason: None,
+                transient: false,
+                retry_after: None,
+            })?;
+        request.extensions_mut().insert("get");
         self.retry
-            .run(|_| async {
-                self.api
-                    .get_opt(name)
-                    .await
-                    .map_err(|e| describe(&e, "Get", &url))
+            .run(|_| {
+                let request = request.clone();
+                let url = &url;
+                async move {
+                    match self.client.request(request).await {
+                        Ok(v) => Ok(Some(v)),
+                        Err(kube::Error::Api(st)) if st.is_not_found() => Ok(None),
+                        Err(e) => Err(describe(&e, "Get", url)),
+                    }
+                }
             })
             .await
     }
@@ -213,17 +232,36 @@ impl TokenStore {
             lp = lp.labels(sel);
             url.push_str(&format!("&labelSelector={sel}"));
         }
-        let list = self
+        // Untyped, so that one Secret a strict decoder refuses costs only
+        // itself: kube's typed list would fail whole on it.
+        let mut request = kube::core::Request::new(self.api.resource_url())
+            .list(&lp)
+            .map_err(|e| ClusterError::Api {
+                context: "failed to list bootstrap tokens".to_owned(),
+                cause: e.to_string(),
+                status: None,
+                reason: None,
+            })?;
+        request.extensions_mut().insert("list");
+        let list: serde_json::Value = self
             .retry
-            .run(|_| async {
-                self.api
-                    .list(&lp)
-                    .await
-                    .map_err(|e| describe(&e, "Get", &url))
+            .run(|_| {
+                let request = request.clone();
+                let url = &url;
+                async move {
+                    self.client
+                        .request(request)
+                        .await
+                        .map_err(|e| describe(&e, "Get", url))
+                }
             })
             .await
             .map_err(|f| f.into_error("failed to list bootstrap tokens"))?;
-        Ok(list.items.iter().map(stored_from_secret).collect())
+        let items = match list.get("items") {
+            Some(serde_json::Value::Array(items)) => items.as_slice(),
+            _ => &[],
+        };
+        Ok(items.iter().map(stored_from_value).collect())
     }
 
     /// Merges `labels` into a token Secret's labels (JSON merge patch).
@@ -338,12 +376,76 @@ pub fn stored_from_secret(secret: &Secret) -> Result<StoredToken, SecretDecodeEr
         .flatten()
         .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned()))
         .collect();
-    let token = BootstrapToken::from_secret(&name, &data)?;
+    stored(&secret.metadata, &name, &data)
+}
+
+fn stored(
+    meta: &ObjectMeta,
+    name: &str,
+    data: &BTreeMap<String, String>,
+) -> Result<StoredToken, SecretDecodeError> {
+    let token = BootstrapToken::from_secret(name, data)?;
     Ok(StoredToken {
         token,
-        created: secret.metadata.creation_timestamp.as_ref().map(|t| t.0),
-        labels: secret.metadata.labels.clone().unwrap_or_default(),
+        created: meta.creation_timestamp.as_ref().map(|t| t.0),
+        labels: meta.labels.clone().unwrap_or_default(),
     })
+}
+
+/// Go's `base64.StdEncoding`, as client-go decodes `[]byte` (the dev
+/// cluster's `go_base64_decode_len` checks the same rules): padding
+/// required, stray trailing bits tolerated; CR and LF are dropped first.
+const GO_STD_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireCanonical),
+);
+
+/// [`stored_from_secret`] on one item of an untyped list, decoding `data`
+/// as client-go does (Go's lenient base64), where kube's strict decoding
+/// would refuse the whole list. A part that cannot be decoded is named,
+/// never shown: it may hold a token secret.
+pub fn stored_from_value(item: &serde_json::Value) -> Result<StoredToken, SecretDecodeError> {
+    let raw_name = item.pointer("/metadata/name").and_then(|n| n.as_str());
+    let name = raw_name.unwrap_or_default().to_owned();
+    let undecodable = |part: String| SecretDecodeError::Undecodable {
+        name: name.clone(),
+        part,
+    };
+    let meta: ObjectMeta = item
+        .get("metadata")
+        .map(|m| serde_json::from_value(m.clone()))
+        .transpose()
+        .map_err(|_| undecodable("metadata".to_owned()))?
+        .unwrap_or_default();
+    let mut data = BTreeMap::new();
+    match item.get("data") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(m)) => {
+            for (k, v) in m {
+                let bytes = match v {
+                    serde_json::Value::Null => Vec::new(),
+                    serde_json::Value::String(s) => {
+                        use base64::Engine;
+                        let s: String = s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+                        GO_STD_BASE64.decode(s).map_err(|_| {
+                            undecodable(format!("data[{}] (not base64)", crate::token::go_quote(k)))
+                        })?
+                    }
+                    _ => {
+                        return Err(undecodable(format!(
+                            "data[{}] (not a string)",
+                            crate::token::go_quote(k)
+                        )));
+                    }
+                };
+                data.insert(k.clone(), String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        Some(_) => return Err(undecodable("data (not a map)".to_owned())),
+    }
+    stored(&meta, &name, &data)
 }
 
 /// kubeadm's dry-run report of a write, with the token secret masked: a
@@ -378,5 +480,44 @@ mod tests {
         assert_eq!(s.type_.as_deref(), Some(SECRET_TYPE));
         let back = stored_from_secret(&s).unwrap();
         assert_eq!(back.token, reread(&t, now));
+        let back = stored_from_value(&serde_json::to_value(&s).unwrap()).unwrap();
+        assert_eq!(back.token, reread(&t, now));
+    }
+
+    #[test]
+    fn an_undecodable_secret_is_named_and_its_values_never_shown() {
+        let item = |data: serde_json::Value| serde_json::json!({"metadata": {"name": "bootstrap-token-abcdef"}, "data": data});
+        for (data, part) in [
+            (
+                serde_json::json!({"token-secret": "SECRETSECRET!!"}),
+                "data[\"token-secret\"] (not base64)",
+            ),
+            (
+                serde_json::json!({"token-secret": 12345678}),
+                "data[\"token-secret\"] (not a string)",
+            ),
+            (serde_json::json!("SECRETSECRET"), "data (not a map)"),
+        ] {
+            let e = stored_from_value(&item(data)).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "[token] skipping Secret \"bootstrap-token-abcdef\": its {part} cannot be decoded"
+                )
+            );
+        }
+        let bad_meta = serde_json::json!({"metadata": {"name": "x", "labels": {"a": 1}}});
+        assert!(
+            stored_from_value(&bad_meta)
+                .unwrap_err()
+                .to_string()
+                .contains("its metadata")
+        );
+        // Go's decoder ignores stray bits in the last quantum; so do we.
+        let sloppy = item(serde_json::json!({
+            "token-id": "YWJjZGVm", "token-secret": "MDEyMzQ1Njc4OWFiY2RlZh=="
+        }));
+        let t = stored_from_value(&sloppy).unwrap();
+        assert_eq!(t.token.token.secret(), "0123456789abcdef");
     }
 }

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::cluster::verify::verify_join;
 use crate::cluster::{Cluster, ClusterError, StoredToken};
@@ -30,6 +30,52 @@ use crate::token::{BootstrapToken, BootstrapTokenString, ValidationErrors};
 pub const ROTATION_LABEL: &str = "tokensmith.io/rotation";
 /// Set to `"true"` once every sink holds the token's join command.
 pub const PUBLISHED_LABEL: &str = "tokensmith.io/published";
+/// When the rotation created the token, in nanoseconds since the epoch:
+/// `creationTimestamp` has one-second resolution, and `keep` must tell
+/// apart tokens made within one second.
+pub const CREATED_LABEL: &str = "tokensmith.io/created-ns";
+
+/// The next creation mark: `now` in nanoseconds, strictly increasing
+/// within this process even if the clock stands still or steps back.
+fn next_created_mark(now: Timestamp) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = u64::try_from(now.as_nanosecond()).unwrap_or(0);
+    let prev = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last + 1))
+        })
+        .unwrap_or(0);
+    now.max(prev + 1)
+}
+
+/// Newest first: by the creation mark, else (a token labelled into the
+/// rotation by hand) by `creationTimestamp`, ties broken by ID so that the
+/// order never depends on the list order.
+fn newest_first(tokens: &mut [&StoredToken]) {
+    tokens.sort_by_key(|t| std::cmp::Reverse(creation_order(t)));
+}
+
+fn creation_order(t: &StoredToken) -> (i128, String) {
+    creation_order_of(&t.labels, t.created, t.token.token.id().as_str())
+}
+
+/// The order rotation uses for "newer" (the audit and `token::current` ask
+/// the same question): the `tokensmith.io/created-ns` mark, else
+/// `creationTimestamp`, ties broken by ID.
+pub fn creation_order_of(
+    labels: &BTreeMap<String, String>,
+    created: Option<jiff::Timestamp>,
+    id: &str,
+) -> (i128, String) {
+    let nanos = labels
+        .get(CREATED_LABEL)
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(i128::from)
+        .or_else(|| created.map(|c| c.as_nanosecond()))
+        .unwrap_or(i128::MIN);
+    (nanos, id.to_owned())
+}
 
 /// What to rotate and where to publish.
 #[derive(Debug, Clone)]
@@ -136,7 +182,13 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     token.description = spec.description.clone();
     token.usages = spec.usages.clone();
     token.groups = spec.groups.clone();
-    let labels = BTreeMap::from([(ROTATION_LABEL.to_owned(), spec.name.clone())]);
+    let labels = BTreeMap::from([
+        (ROTATION_LABEL.to_owned(), spec.name.clone()),
+        (
+            CREATED_LABEL.to_owned(),
+            next_created_mark(cluster.clock().now()).to_string(),
+        ),
+    ]);
     let new_id = token.token.id().clone();
     match store.create_labeled(&token, &labels).await {
         Ok(stored) => report.token = Some(stored),
@@ -216,7 +268,7 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
         .iter()
         .filter(|t| t.token.token.id() != &new_id && is_published(t))
         .collect();
-    published_old.sort_by_key(|t| std::cmp::Reverse(t.created));
+    newest_first(&mut published_old);
     let kept: Vec<&BootstrapTokenString> = published_old
         .iter()
         .take(spec.keep - 1)
@@ -249,7 +301,12 @@ async fn rotation_tokens(
         .list_selected(Some(selector))
         .await?
         .into_iter()
-        .filter_map(Result::ok)
+        .filter_map(|t| {
+            t.map_err(|e| {
+                tracing::warn!("rotation: skipping a Secret that is not a valid token: {e}")
+            })
+            .ok()
+        })
         .collect())
 }
 
@@ -271,14 +328,17 @@ async fn rollback(
         let previous = rotation_tokens(cluster, selector)
             .await
             .ok()
-            .and_then(|mut ts| {
-                ts.retain(|t| {
-                    t.token.token.id() != new.id()
-                        && is_published(t)
-                        && t.token.expires.is_none_or(|e| !e.is_expired(now))
-                });
-                ts.sort_by_key(|t| std::cmp::Reverse(t.created));
-                ts.into_iter().next()
+            .and_then(|ts| {
+                let mut live: Vec<&StoredToken> = ts
+                    .iter()
+                    .filter(|t| {
+                        t.token.token.id() != new.id()
+                            && is_published(t)
+                            && t.token.expires.is_none_or(|e| !e.is_expired(now))
+                    })
+                    .collect();
+                newest_first(&mut live);
+                live.first().map(|t| (*t).clone())
             });
         match previous.and_then(|p| {
             cluster
@@ -330,6 +390,50 @@ async fn rollback(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(id: &str, created: &str, mark: Option<u64>) -> StoredToken {
+        let token = BootstrapTokenString::parse(&format!("{id}.0123456789abcdef")).expect("token");
+        let mut labels = BTreeMap::new();
+        if let Some(m) = mark {
+            labels.insert(CREATED_LABEL.to_owned(), m.to_string());
+        }
+        StoredToken {
+            token: BootstrapToken::with_defaults(token),
+            created: Some(created.parse().expect("timestamp")),
+            labels,
+        }
+    }
+
+    #[test]
+    fn newest_first_orders_by_the_mark_within_one_second() {
+        let second = "2026-01-01T00:00:00Z";
+        let base = 1_767_225_600_000_000_000u64;
+        // IDs sort against creation order: a name or list order would get it wrong.
+        let a = stored("zzzzzz", second, Some(base + 1));
+        let b = stored("mmmmmm", second, Some(base + 2));
+        let c = stored("aaaaaa", second, Some(base + 3));
+        let mut ts = vec![&a, &b, &c];
+        newest_first(&mut ts);
+        let ids: Vec<String> = ts.iter().map(|t| t.token.token.id().to_string()).collect();
+        assert_eq!(ids, ["aaaaaa", "mmmmmm", "zzzzzz"]);
+        // Without a mark: creationTimestamp, then the ID, whatever the input order.
+        let old = stored("bbbbbb", "2025-12-31T23:59:59Z", None);
+        let x = stored("xxxxxx", second, None);
+        let y = stored("yyyyyy", second, None);
+        for mut ts in [vec![&old, &x, &y], vec![&y, &old, &x]] {
+            newest_first(&mut ts);
+            let ids: Vec<String> = ts.iter().map(|t| t.token.token.id().to_string()).collect();
+            assert_eq!(ids, ["yyyyyy", "xxxxxx", "bbbbbb"]);
+        }
+    }
+
+    #[test]
+    fn created_marks_strictly_increase() {
+        let marks: Vec<u64> = (0..1000)
+            .map(|_| next_created_mark(Timestamp::now()))
+            .collect();
+        assert!(marks.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn spec_validation() {

@@ -15,7 +15,7 @@ pub mod value;
 pub use duration::{DurationError, format_go_duration, parse_go_duration};
 pub use expiry::Expiry;
 pub use human::short_human_duration;
-pub use quote::go_quote;
+pub use quote::{go_quote, go_quote_bytes};
 pub use secret::{BootstrapToken, SecretDecodeError};
 pub use validate::{FieldError, FieldValue, ValidationErrors};
 pub use value::{BootstrapTokenString, InvalidTokenError, TokenId};

@@ -35,6 +35,21 @@ pub fn go_quote(s: &str) -> String {
     out
 }
 
+/// `strconv.Quote` of a Go string that is not valid UTF-8 (an OS argument):
+/// each invalid byte as `\xNN`, the rest as [`go_quote`].
+pub fn go_quote_bytes(b: &[u8]) -> String {
+    let mut out = String::from('"');
+    for chunk in b.utf8_chunks() {
+        let q = go_quote(chunk.valid());
+        out.push_str(&q[1..q.len() - 1]);
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The common invisible code points Go's `IsPrint` rejects besides controls.
 fn is_unprintable_format(c: char) -> bool {
     matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
@@ -51,5 +66,6 @@ mod tests {
         assert_eq!(go_quote("a\"b\n\t\x01"), r#""a\"b\n\t\x01""#);
         assert_eq!(go_quote("ünï"), "\"ünï\"");
         assert_eq!(go_quote("\u{feff}"), r#""\ufeff""#);
+        assert_eq!(super::go_quote_bytes(b"a\xff\n\xfe"), r#""a\xff\n\xfe""#);
     }
 }

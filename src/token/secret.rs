@@ -150,6 +150,10 @@ pub enum SecretDecodeError {
     Unparsable { id: String },
     #[error("can't parse expiration time of bootstrap token {}: {cause}", go_quote(.name))]
     BadExpiration { name: String, cause: String },
+    /// Not kubeadm's: client-go would have refused the whole list. `part`
+    /// names what failed to decode, never its value.
+    #[error("[token] skipping Secret {}: its {part} cannot be decoded", go_quote(.name))]
+    Undecodable { name: String, part: String },
 }
 
 #[cfg(test)]

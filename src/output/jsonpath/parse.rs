@@ -99,6 +99,10 @@ fn parse_action(p: &mut Cursor, delimited: bool) -> Result<Vec<Step>, String> {
             continue;
         }
         if rest.starts_with("..") {
+            // client-go's parseRecursive: `....` is refused, not walked twice.
+            if steps.last() == Some(&Step::Recursive) {
+                return Err("invalid multiple recursive descent".to_owned());
+            }
             p.pos += 2;
             steps.push(Step::Recursive);
             if p.peek().is_some_and(|c| c.is_alphanumeric() || c == '_') {

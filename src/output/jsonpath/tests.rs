@@ -106,6 +106,17 @@ fn parse_errors_read_like_kubectl() {
         JsonPathTemplate::parse("{#}", true, false).unwrap_err(),
         "unrecognized character in action: U+0023 '#'"
     );
+    // client-go's parser refuses a recursive descent right after another;
+    // three dots are one descent then an empty field, and parse.
+    for raw in ["{....}", "{.........}", "{.a....b}", "{..[0]....}"] {
+        assert_eq!(
+            JsonPathTemplate::parse(raw, true, false).unwrap_err(),
+            "invalid multiple recursive descent",
+            "{raw}"
+        );
+    }
+    assert!(JsonPathTemplate::parse("{...}", true, false).is_ok());
+    assert!(JsonPathTemplate::parse("{..a..b}", true, false).is_ok());
 }
 
 #[test]

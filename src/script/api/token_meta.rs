@@ -282,11 +282,17 @@ pub mod token_meta_api {
     /// ```
     #[rhai_fn(return_raw, volatile)]
     pub fn current(ctx: NativeCallContext, rotation: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let now = jiff::Timestamp::now();
+        let now = crate::script::context::RunContext::now_of(&ctx);
         let newest = list_tokens(&ctx, "token::current", Some(rotation))?
             .into_iter()
             .filter(|t| t.published() && !t.token.expires.is_some_and(|e| e.is_expired(now)))
-            .max_by_key(|t| t.created);
+            .max_by_key(|t| {
+                crate::rotation::creation_order_of(
+                    &t.labels,
+                    t.created,
+                    t.token.token.id().as_str(),
+                )
+            });
         Ok(newest.map_or(Dynamic::UNIT, Dynamic::from))
     }
 
