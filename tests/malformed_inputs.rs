@@ -32,8 +32,10 @@ fn corpus(dir: &std::path::Path) -> Vec<(Vec<String>, bool)> {
             false,
         ));
     }
+    // `token create ""` is not here: kubeadm v1.37 generates a token for an
+    // empty argument (the upstream differential tier checks tokensmith does too).
+    cases.push((s(&["token", "delete", ""]), false));
     let bad_tokens = [
-        "",
         ".",
         "abcdef",
         "abcdef.",
