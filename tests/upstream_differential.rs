@@ -702,10 +702,12 @@ const DEPARTURES: &[Departure] = &[
     Departure {
         row: "Flag errors in one command line",
         stream: Stream::Stderr,
-        explains: |c, w, g| {
-            (has(c, "-x") || has(c, "--foo"))
-                && w.stderr.starts_with("error: invalid argument ")
-                && g.stderr.starts_with("error: unknown ")
+        explains: |_, w, g| {
+            // A command line with a bad value and a second, structural
+            // error: kubeadm names the value, tokensmith the structure.
+            w.stderr.starts_with("error: invalid argument ")
+                && (g.stderr.starts_with("error: unknown ")
+                    || g.stderr.starts_with("error: flag needs an argument: "))
         },
     },
     Departure {
