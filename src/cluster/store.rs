@@ -460,8 +460,13 @@ fn print_dry_run_create(secret: &Secret) {
     }
     shown["apiVersion"] = "v1".into();
     shown["kind"] = "Secret".into();
+    // kubeadm marshals through JSON into a map: top-level keys sorted, and
+    // a blank line after the object.
+    if let serde_json::Value::Object(map) = &mut shown {
+        map.sort_keys();
+    }
     let yaml = serde_saphyr::to_string(&shown).unwrap_or_default();
-    println!("[dryrun] Attached object:\n{}", yaml.trim_end());
+    println!("[dryrun] Attached object:\n{}\n", yaml.trim_end());
 }
 
 #[cfg(test)]
