@@ -11,10 +11,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 use support::TestCluster;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use support::join::{create_join_line, text, token_id_in};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -23,18 +20,7 @@ fn script(name: &str) -> PathBuf {
 }
 
 fn join(c: &TestCluster, cmd: &str, node: &str, timeout: &str) -> Output {
-    c.tokensmith()
-        .args([
-            "dev-cluster",
-            "join",
-            cmd,
-            "--node-name",
-            node,
-            "--timeout",
-            timeout,
-        ])
-        .output()
-        .expect("run dev-cluster join")
+    support::join::join(c.tokensmith(), cmd, node, timeout)
 }
 
 fn audit(c: &TestCluster) -> Value {
@@ -92,12 +78,7 @@ fn rotate_then_three_joins_with_the_published_command_show_in_the_audit_exactly(
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
     let cmd = std::fs::read_to_string(&published).expect("published join command");
     let cmd = cmd.trim();
-    let id = cmd
-        .split_whitespace()
-        .skip_while(|w| *w != "--token")
-        .nth(1)
-        .map(|t| t[..6].to_string())
-        .expect("token in the published command");
+    let id = token_id_in(cmd);
 
     for node in ["node-a", "node-b", "node-c"] {
         let out = join(&c, cmd, node, "20s");
@@ -186,19 +167,8 @@ fn rotate_then_three_joins_with_the_published_command_show_in_the_audit_exactly(
 #[test]
 fn a_one_shot_token_is_gone_after_its_first_join_and_a_second_join_fails_discovery() {
     let c = TestCluster::start();
-    let out = c
-        .tokensmith()
-        .args(["token", "create", "--ttl", "1h", "--print-join-command"])
-        .output()
-        .expect("token create");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let cmd = text(&out.stdout).trim().to_string();
-    let id = cmd
-        .split_whitespace()
-        .skip_while(|w| *w != "--token")
-        .nth(1)
-        .map(|t| t[..6].to_string())
-        .expect("token in the command");
+    let cmd = create_join_line(c.tokensmith());
+    let id = token_id_in(&cmd);
     let keep = created_token(&c, &[]);
 
     let first = join(&c, &cmd, "asg-node-1", "20s");

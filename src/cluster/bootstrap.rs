@@ -14,14 +14,14 @@ use base64::engine::general_purpose::STANDARD;
 use k8s_openapi::api::certificates::v1::{
     CertificateSigningRequest, CertificateSigningRequestSpec,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Node};
-use kube::api::{Api, ObjectMeta, PostParams};
+use k8s_openapi::api::core::v1::Node;
+use futures::StreamExt;
+use kube::api::{Api, ObjectMeta, PostParams, WatchEvent, WatchParams};
 
 use super::error::{ClusterError, describe};
 use super::join::JoinCommand;
-use super::verify::check_pins;
+use super::verify::Discovery;
 use crate::token::BootstrapTokenString;
-use crate::token::jws::detached_signature_is_valid;
 
 const POLL: Duration = Duration::from_millis(200);
 pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
@@ -142,56 +142,14 @@ pub async fn discover(req: &JoinRequest, timeout: Duration) -> Result<Vec<u8>, C
         server: join.endpoint.clone(),
         reason: e.to_string(),
     })?;
-    let api: Api<ConfigMap> = Api::namespaced(client, "kube-public");
-    let id = join.token.id().as_str().to_owned();
-    let get_url = format!(
-        "https://{}/api/v1/namespaces/kube-public/configmaps/cluster-info",
-        join.endpoint
-    );
-    let deadline = tokio::time::Instant::now() + timeout;
-    let time_left = || tokio::time::Instant::now() + POLL <= deadline;
-    loop {
-        let cm = match api.get("cluster-info").await {
-            Ok(cm) => cm,
-            Err(e) if time_left() => {
-                tracing::debug!(server = %join.endpoint, error = %e, "failed to request cluster-info, will try again");
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-            Err(e) => {
-                return Err(describe(&e, "Get", &get_url)
-                    .into_error("couldn't validate the identity of the API Server: failed to request the cluster-info ConfigMap"));
-            }
-        };
-        let data = cm.data.unwrap_or_default();
-        let Some(kubeconfig_text) = data.get("kubeconfig") else {
-            return Err(bad(
-                "couldn't validate the identity of the API Server: there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect",
-            ));
-        };
-        let Some(sig) = data.get(&format!("jws-kubeconfig-{id}")) else {
-            if time_left() {
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-            return Err(bad(format!(
-                "couldn't validate the identity of the API Server: token id \"{id}\" is invalid for this cluster or it has expired. Use \"kubeadm token create\" on the control-plane node to create a new valid token"
-            )));
-        };
-        if !detached_signature_is_valid(sig, kubeconfig_text, &id, join.token.secret()) {
-            return Err(bad(
-                "couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server",
-            ));
-        }
-        if !req.unsafe_skip_ca_verification {
-            check_pins(kubeconfig_text, join).map_err(|e| {
-                bad(format!(
-                    "couldn't validate the identity of the API Server: {e}"
-                ))
-            })?;
-        }
-        return cluster_info_ca(kubeconfig_text);
-    }
+    let discovery = Discovery {
+        deadline: Some(tokio::time::Instant::now() + timeout),
+        poll: POLL,
+        check_pins: !req.unsafe_skip_ca_verification,
+        prefix: "couldn't validate the identity of the API Server: ",
+    };
+    let kubeconfig_text = discovery.cluster_info(client, join).await?;
+    cluster_info_ca(&kubeconfig_text)
 }
 
 fn cluster_info_ca(kubeconfig_text: &str) -> Result<Vec<u8>, ClusterError> {
@@ -275,32 +233,68 @@ pub async fn request_client_certificate(
         })?;
     let name = created.metadata.name.clone().unwrap_or_default();
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut current = created;
+    // kubelet's WaitForCertificate (client-go util/certificate/csr): a watch
+    // of this one CSR, so the decision is seen the moment it is made (an
+    // `on: csr` handler may delete the token right after). A watch that ends
+    // early is resumed after a fresh get.
+    let wp = WatchParams::default().fields(&format!("metadata.name={name}"));
     loop {
-        let current = api.get(&name).await.map_err(|e| {
-            describe(&e, "Get", "certificatesigningrequests")
-                .into_error("error execution phase kubelet-start: failed to get the certificate signing request")
-        })?;
-        let conds = current
-            .status
-            .and_then(|s| s.conditions)
-            .unwrap_or_default();
-        if let Some(c) = conds.iter().find(|c| c.type_ == "Denied") {
-            return Err(bad(format!(
-                "error execution phase kubelet-start: certificate signing request {name} is denied, reason: {}, message: {}",
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default()
-            )));
+        if let Some(decided) = decision(&current, &name) {
+            return decided.map(|()| name);
         }
-        if conds.iter().any(|c| c.type_ == "Approved") {
-            return Ok(name);
+        let rv = current.metadata.resource_version.clone().unwrap_or_default();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let secs = u32::try_from(left.as_secs().max(1)).unwrap_or(u32::MAX).min(290);
+        let waited = tokio::time::timeout_at(deadline, async {
+            let stream = api.watch(&wp.clone().timeout(secs), &rv).await?;
+            let mut stream = std::pin::pin!(stream);
+            while let Some(ev) = stream.next().await {
+                if let WatchEvent::Added(c) | WatchEvent::Modified(c) = ev?
+                    && decision(&c, &name).is_some()
+                {
+                    return Ok(Some(c));
+                }
+            }
+            Ok::<_, kube::Error>(None)
+        })
+        .await;
+        match waited {
+            Ok(Ok(Some(c))) => current = c,
+            Err(_elapsed) => {
+                return Err(bad(format!(
+                    "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was not approved"
+                )));
+            }
+            Ok(Ok(None) | Err(_)) => {
+                if let Ok(Err(e)) = &waited {
+                    tracing::debug!(csr = %name, error = %e, "watching the certificate signing request failed; getting it again");
+                    tokio::time::sleep(POLL.min(left)).await;
+                }
+                current = api.get(&name).await.map_err(|e| {
+                    describe(&e, "Get", "certificatesigningrequests")
+                        .into_error("error execution phase kubelet-start: failed to get the certificate signing request")
+                })?;
+            }
         }
-        if tokio::time::Instant::now() + POLL > deadline {
-            return Err(bad(format!(
-                "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was not approved"
-            )));
-        }
-        tokio::time::sleep(POLL).await;
     }
+}
+
+/// Approved (`Ok`), denied or failed (`Err`), or undecided (`None`).
+fn decision(csr: &CertificateSigningRequest, name: &str) -> Option<Result<(), ClusterError>> {
+    let conds = csr
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())?;
+    if let Some(c) = conds.iter().find(|c| c.type_ == "Denied" || c.type_ == "Failed") {
+        let what = if c.type_ == "Denied" { "denied" } else { "failed" };
+        return Some(Err(bad(format!(
+            "error execution phase kubelet-start: certificate signing request {name} is {what}, reason: {}, message: {}",
+            c.reason.clone().unwrap_or_default(),
+            c.message.clone().unwrap_or_default()
+        ))));
+    }
+    conds.iter().any(|c| c.type_ == "Approved").then_some(Ok(()))
 }
 
 /// Registers the Node (labels as kubeadm's kubelet-start leaves them).
