@@ -2,10 +2,9 @@
 //! line, read cluster-info anonymously (without trusting the server yet),
 //! verify the token's JWS and the CA pins (kubeadm `discovery/token`), create
 //! a kubelet client CSR as `system:bootstrap:<id>` (kubelet `bootstrap.go`),
-//! wait for its approval and register the Node.
-//!
-//! The dev cluster authenticates no client certificates, so the Node is
-//! registered with the caller's own credentials rather than the kubelet's.
+//! wait for its approval and certificate, and register the Node with that
+//! certificate, as the kubelet does (the Node authorizer lets a node create
+//! only its own Node).
 
 use std::time::Duration;
 
@@ -202,14 +201,31 @@ fn generated_node_name() -> String {
     format!("rehearsal-{suffix}")
 }
 
+/// A node's client credentials, as the TLS bootstrap leaves them.
+pub struct ClientCertificate {
+    /// The CSR they were issued for.
+    pub csr: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key stays out of logs.
+        f.debug_struct("ClientCertificate")
+            .field("csr", &self.csr)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Creates the kubelet client CSR as the bootstrap user and waits (bounded
-/// by `timeout`) for it to be approved. Returns the CSR's name.
+/// by `timeout`) for it to be approved and its certificate issued.
 pub async fn request_client_certificate(
     client: kube::Client,
     node: &str,
     timeout: Duration,
-) -> Result<String, ClusterError> {
-    let pem = crate::token::csr::kubelet_client_request(node).map_err(bad)?;
+) -> Result<ClientCertificate, ClusterError> {
+    let (key_pem, pem) = crate::token::csr::kubelet_client_key_and_request(node).map_err(bad)?;
     let csr = CertificateSigningRequest {
         metadata: ObjectMeta {
             generate_name: Some("csr-".into()),
@@ -241,7 +257,11 @@ pub async fn request_client_certificate(
     let wp = WatchParams::default().fields(&format!("metadata.name={name}"));
     loop {
         if let Some(decided) = decision(&current, &name) {
-            return decided.map(|()| name);
+            return decided.map(|cert_pem| ClientCertificate {
+                csr: name,
+                cert_pem,
+                key_pem,
+            });
         }
         let rv = current.metadata.resource_version.clone().unwrap_or_default();
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -262,9 +282,16 @@ pub async fn request_client_certificate(
         match waited {
             Ok(Ok(Some(c))) => current = c,
             Err(_elapsed) => {
-                return Err(bad(format!(
-                    "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was not approved"
-                )));
+                let approved = approved(&current);
+                return Err(bad(if approved {
+                    format!(
+                        "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was approved but no certificate was issued"
+                    )
+                } else {
+                    format!(
+                        "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was not approved"
+                    )
+                }));
             }
             Ok(Ok(None) | Err(_)) => {
                 if let Ok(Err(e)) = &waited {
@@ -280,12 +307,18 @@ pub async fn request_client_certificate(
     }
 }
 
-/// Approved (`Ok`), denied or failed (`Err`), or undecided (`None`).
-fn decision(csr: &CertificateSigningRequest, name: &str) -> Option<Result<(), ClusterError>> {
-    let conds = csr
-        .status
+fn approved(csr: &CertificateSigningRequest) -> bool {
+    csr.status
         .as_ref()
-        .and_then(|s| s.conditions.as_ref())?;
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Approved"))
+}
+
+/// Issued (`Ok`, the certificate PEM), denied or failed (`Err`), or not yet
+/// (`None`: pending, or approved without a certificate so far).
+fn decision(csr: &CertificateSigningRequest, name: &str) -> Option<Result<String, ClusterError>> {
+    let status = csr.status.as_ref()?;
+    let conds = status.conditions.as_deref().unwrap_or_default();
     if let Some(c) = conds.iter().find(|c| c.type_ == "Denied" || c.type_ == "Failed") {
         let what = if c.type_ == "Denied" { "denied" } else { "failed" };
         return Some(Err(bad(format!(
@@ -294,12 +327,41 @@ fn decision(csr: &CertificateSigningRequest, name: &str) -> Option<Result<(), Cl
             c.message.clone().unwrap_or_default()
         ))));
     }
-    conds.iter().any(|c| c.type_ == "Approved").then_some(Ok(()))
+    let cert = status.certificate.as_ref().filter(|c| !c.0.is_empty())?;
+    approved(csr).then(|| Ok(String::from_utf8_lossy(&cert.0).into_owned()))
 }
 
-/// Registers the Node (labels as kubeadm's kubelet-start leaves them).
-pub async fn register_node(registrar: kube::Client, node: &str) -> Result<(), ClusterError> {
-    let api: Api<Node> = Api::all(registrar);
+/// A client for the join endpoint that trusts `ca_pem` and presents the
+/// node's issued certificate (kubelet's kubelet.conf after the bootstrap).
+pub async fn node_client(
+    join: &JoinCommand,
+    ca_pem: &[u8],
+    cert: &ClientCertificate,
+) -> Result<kube::Client, ClusterError> {
+    let yaml = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: default-cluster\n  cluster:\n    server: https://{}\n    certificate-authority-data: {}\nusers:\n- name: default-auth\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\ncontexts:\n- name: default-context\n  context:\n    cluster: default-cluster\n    user: default-auth\ncurrent-context: default-context\n",
+        join.endpoint,
+        STANDARD.encode(ca_pem),
+        STANDARD.encode(&cert.cert_pem),
+        STANDARD.encode(&cert.key_pem),
+    );
+    let kc = kube::config::Kubeconfig::from_yaml(&yaml)
+        .map_err(|e| bad(format!("building the node kubeconfig: {e}")))?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .map_err(|e| bad(format!("building the node kubeconfig: {e}")))?;
+    config.default_retry = false;
+    kube::Client::try_from(config).map_err(|e| ClusterError::Client {
+        server: join.endpoint.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// Registers the Node as the node itself (labels as kubeadm's kubelet-start
+/// leaves them).
+pub async fn register_node(node_client: kube::Client, node: &str) -> Result<(), ClusterError> {
+    let api: Api<Node> = Api::all(node_client);
     let mut labels = std::collections::BTreeMap::new();
     labels.insert("kubernetes.io/hostname".to_string(), node.to_string());
     let obj = Node {
@@ -320,11 +382,10 @@ pub async fn register_node(registrar: kube::Client, node: &str) -> Result<(), Cl
     }
 }
 
-/// The whole rehearsal. `registrar` registers the Node (see the module doc).
+/// The whole rehearsal, with nothing but the join line (as `kubeadm join`).
 pub async fn rehearse(
     line: &str,
     node_name: Option<&str>,
-    registrar: kube::Client,
     timeout: Duration,
 ) -> Result<JoinOutcome, ClusterError> {
     let req = parse_join_line(line)?;
@@ -334,11 +395,12 @@ pub async fn rehearse(
         .unwrap_or_else(generated_node_name);
     let ca = discover(&req, timeout).await?;
     let client = bootstrap_client(&req.join, &ca).await?;
-    let csr = request_client_certificate(client, &node, timeout).await?;
-    register_node(registrar, &node).await?;
+    let cert = request_client_certificate(client, &node, timeout).await?;
+    let as_node = node_client(&req.join, &ca, &cert).await?;
+    register_node(as_node, &node).await?;
     Ok(JoinOutcome {
         node,
-        csr,
+        csr: cert.csr,
         token_id: req.join.token.id().as_str().to_string(),
     })
 }
