@@ -206,7 +206,7 @@ fn a_missing_or_wrong_handler_fails_check_and_is_refused_by_watch() {
     let missing = dir.join("missing.rhai");
     std::fs::write(
         &missing,
-        "// no handler below\n//! on: csr\nfn on_crs(csr) {}\n",
+        "//! on: csr\n//! timeout: 1m\n\nfn on_crs(csr) {}\n",
     )
     .expect("write");
     let wrong = dir.join("wrong.rhai");
@@ -225,12 +225,12 @@ fn a_missing_or_wrong_handler_fails_check_and_is_refused_by_watch() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let report = text(&out.stdout);
     assert!(
-        report.contains(&format!("{}:2", missing.display()))
+        report.contains(&format!("{}:1:1: invalid header: ", missing.display()))
             && report.contains("`on: csr` calls fn on_csr(event), which this script does not define"),
         "{report}"
     );
     assert!(
-        report.contains(&format!("{}:2", wrong.display()))
+        report.contains(&format!("{}:2:1: invalid header: ", wrong.display()))
             && report.contains("but this script's on_token_deleted takes 0"),
         "{report}"
     );

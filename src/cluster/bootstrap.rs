@@ -266,21 +266,27 @@ pub async fn request_client_certificate(
         let rv = current.metadata.resource_version.clone().unwrap_or_default();
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let secs = u32::try_from(left.as_secs().max(1)).unwrap_or(u32::MAX).min(290);
+        let mut latest: Option<CertificateSigningRequest> = None;
         let waited = tokio::time::timeout_at(deadline, async {
             let stream = api.watch(&wp.clone().timeout(secs), &rv).await?;
             let mut stream = std::pin::pin!(stream);
             while let Some(ev) = stream.next().await {
-                if let WatchEvent::Added(c) | WatchEvent::Modified(c) = ev?
-                    && decision(&c, &name).is_some()
-                {
-                    return Ok(Some(c));
+                if let WatchEvent::Added(c) | WatchEvent::Modified(c) = ev? {
+                    let decided = decision(&c, &name).is_some();
+                    latest = Some(c);
+                    if decided {
+                        return Ok(true);
+                    }
                 }
             }
-            Ok::<_, kube::Error>(None)
+            Ok::<_, kube::Error>(false)
         })
         .await;
+        if let Some(c) = latest {
+            current = c;
+        }
         match waited {
-            Ok(Ok(Some(c))) => current = c,
+            Ok(Ok(true)) => {}
             Err(_elapsed) => {
                 let approved = approved(&current);
                 return Err(bad(if approved {
@@ -293,8 +299,8 @@ pub async fn request_client_certificate(
                     )
                 }));
             }
-            Ok(Ok(None) | Err(_)) => {
-                if let Ok(Err(e)) = &waited {
+            Ok(result) => {
+                if let Err(e) = result {
                     tracing::debug!(csr = %name, error = %e, "watching the certificate signing request failed; getting it again");
                     tokio::time::sleep(POLL.min(left)).await;
                 }

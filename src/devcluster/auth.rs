@@ -104,7 +104,7 @@ pub fn admit_node_create(user: &User, resource: Resource, body: &[u8]) -> Result
     }
     Err(ApiError::forbidden(
         format!("nodes \"{asked}\" is forbidden: node \"{own}\" is not allowed to modify node \"{asked}\""),
-        Some(&asked),
+        Some(asked.as_str()),
         Some("nodes"),
     ))
 }

@@ -496,4 +496,21 @@ mod tests {
         let ok = validate_conditions("c", &[], vec![a]).expect("valid");
         assert!(ok[0].get("lastUpdateTime").is_some());
     }
+
+    #[test]
+    fn the_signing_duration_is_the_requested_one_within_the_signer_bounds() {
+        assert_eq!(signing_duration(&json!({"spec": {}})), MAX_SIGNING_DURATION);
+        assert_eq!(
+            signing_duration(&json!({"spec": {"expirationSeconds": 3600}})),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            signing_duration(&json!({"spec": {"expirationSeconds": 5}})),
+            MIN_SIGNING_DURATION
+        );
+        assert_eq!(
+            signing_duration(&json!({"spec": {"expirationSeconds": 1_000_000_000_000u64}})),
+            MAX_SIGNING_DURATION
+        );
+    }
 }

@@ -214,3 +214,71 @@ pub fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rustls::server::danger::ClientCertVerifier;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, UnixTime};
+
+    use super::*;
+    use crate::token::csr;
+
+    #[test]
+    fn a_signed_client_certificate_chains_to_the_ca_and_names_the_requester() {
+        let pki = Pki::generate().expect("pki");
+        let (_, request) = csr::kubelet_client_key_and_request("n1").expect("csr");
+        let req = csr::parse_pem(request.as_bytes()).expect("request");
+        let pem = pki
+            .sign_client_certificate(&req, jiff::Timestamp::now(), Duration::from_secs(3600))
+            .expect("signed");
+        let der = CertificateDer::from_pem_slice(pem.as_bytes()).expect("a PEM certificate");
+        assert_eq!(
+            csr::certificate_subject(&der),
+            Ok((
+                Some("system:node:n1".to_string()),
+                vec!["system:nodes".to_string()]
+            ))
+        );
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(pki.ca_der().expect("ca der")))
+            .expect("root");
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        .expect("verifier");
+        verifier
+            .verify_client_cert(&der, &[], UnixTime::now())
+            .expect("a client certificate of the cluster CA");
+
+        // Another CA's certificate does not verify.
+        let other = Pki::generate().expect("pki");
+        let foreign = other
+            .sign_client_certificate(&req, jiff::Timestamp::now(), Duration::from_secs(3600))
+            .expect("signed");
+        let foreign = CertificateDer::from_pem_slice(foreign.as_bytes()).expect("pem");
+        assert!(
+            verifier
+                .verify_client_cert(&foreign, &[], UnixTime::now())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_state_directory_without_a_ca_key_cannot_sign() {
+        let mut pki = Pki::generate().expect("pki");
+        pki.ca_key_pem = None;
+        let (_, request) = csr::kubelet_client_key_and_request("n1").expect("csr");
+        let req = csr::parse_pem(request.as_bytes()).expect("request");
+        let e = pki
+            .sign_client_certificate(&req, jiff::Timestamp::now(), Duration::from_secs(3600))
+            .expect_err("no key");
+        assert!(e.to_string().contains("no CA key"), "{e}");
+    }
+}

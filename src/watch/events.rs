@@ -16,7 +16,7 @@
 //! waits for the scheduler (and the watch for this loop) instead of growing
 //! a queue; the scheduler coalesces repeats.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
@@ -179,11 +179,6 @@ impl Watched {
             *uses.entry(id.as_str()).or_default() += 1;
         }
         uses
-    }
-
-    /// The ids of the watched tokens.
-    pub fn token_ids(&self) -> BTreeSet<&str> {
-        self.tokens.keys().map(String::as_str).collect()
     }
 }
 
