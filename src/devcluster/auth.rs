@@ -352,6 +352,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_node_certificate_may_create_and_get_only_its_own_node() {
+        let node = User::Certificate {
+            name: "system:node:a".into(),
+            groups: vec!["system:nodes".into()],
+        };
+        let t = |verb, name| Target::Resource {
+            verb,
+            resource: Resource::Nodes,
+            namespace: "",
+            name,
+        };
+        assert!(authorize(&node, &t("create", None)).is_ok());
+        assert!(authorize(&node, &t("get", Some("a"))).is_ok());
+        assert!(authorize(&node, &t("get", Some("b"))).is_err());
+        assert!(authorize(&node, &t("delete", Some("a"))).is_err());
+        assert!(admit_node_create(&node, Resource::Nodes, br#"{"metadata":{"name":"a"}}"#).is_ok());
+        let e = admit_node_create(&node, Resource::Nodes, br#"{"metadata":{"name":"b"}}"#)
+            .expect_err("another node's");
+        assert_eq!(e.code, 403);
+        let not_a_node = User::Certificate {
+            name: "someone".into(),
+            groups: vec!["system:nodes".into()],
+        };
+        assert!(authorize(&not_a_node, &t("create", None)).is_err());
+        assert_eq!(node.name(), "system:node:a");
+        assert_eq!(node.groups(), ["system:nodes", "system:authenticated"]);
+    }
+
+    #[test]
     fn anonymous_may_only_read_cluster_info() {
         let ok = Target::Resource {
             verb: "get",
