@@ -220,7 +220,6 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use rustls::server::danger::ClientCertVerifier;
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, UnixTime};
 

@@ -67,7 +67,7 @@ pub async fn reflect(
                 }
                 match api.list(&lp).await {
                     Ok(list) => {
-                        let items = list
+                        let items: Vec<Value> = list
                             .items
                             .iter()
                             .filter_map(|o| serde_json::to_value(o).ok())
