@@ -458,10 +458,12 @@ async fn a_node_certificate_may_register_and_read_only_its_own_node() {
         .await
         .expect("its own Node");
     nodes.get("own").await.expect("get its own Node");
-    let code = |r: Result<_, kube::Error>| match r {
-        Err(kube::Error::Api(s)) => s.code,
-        other => panic!("expected an API error, got {:?}", other.map(|_| ())),
-    };
+    fn code<T>(r: Result<T, kube::Error>) -> u16 {
+        match r {
+            Err(kube::Error::Api(s)) => s.code,
+            other => panic!("expected an API error, got {:?}", other.map(|_| ())),
+        }
+    }
     assert_eq!(
         code(nodes.create(&PostParams::default(), &node("other")).await),
         403
