@@ -11,10 +11,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 use support::TestCluster;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use support::join::{create_join_line, text, token_id_in};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -23,18 +20,7 @@ fn script(name: &str) -> PathBuf {
 }
 
 fn join(c: &TestCluster, cmd: &str, node: &str, timeout: &str) -> Output {
-    c.tokensmith()
-        .args([
-            "dev-cluster",
-            "join",
-            cmd,
-            "--node-name",
-            node,
-            "--timeout",
-            timeout,
-        ])
-        .output()
-        .expect("run dev-cluster join")
+    support::join::join(c.tokensmith(), cmd, node, timeout)
 }
 
 fn audit(c: &TestCluster) -> Value {
@@ -92,12 +78,7 @@ fn rotate_then_three_joins_with_the_published_command_show_in_the_audit_exactly(
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
     let cmd = std::fs::read_to_string(&published).expect("published join command");
     let cmd = cmd.trim();
-    let id = cmd
-        .split_whitespace()
-        .skip_while(|w| *w != "--token")
-        .nth(1)
-        .map(|t| t[..6].to_string())
-        .expect("token in the published command");
+    let id = token_id_in(cmd);
 
     for node in ["node-a", "node-b", "node-c"] {
         let out = join(&c, cmd, node, "20s");
@@ -186,19 +167,8 @@ fn rotate_then_three_joins_with_the_published_command_show_in_the_audit_exactly(
 #[test]
 fn a_one_shot_token_is_gone_after_its_first_join_and_a_second_join_fails_discovery() {
     let c = TestCluster::start();
-    let out = c
-        .tokensmith()
-        .args(["token", "create", "--ttl", "1h", "--print-join-command"])
-        .output()
-        .expect("token create");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let cmd = text(&out.stdout).trim().to_string();
-    let id = cmd
-        .split_whitespace()
-        .skip_while(|w| *w != "--token")
-        .nth(1)
-        .map(|t| t[..6].to_string())
-        .expect("token in the command");
+    let cmd = create_join_line(c.tokensmith());
+    let id = token_id_in(&cmd);
     let keep = created_token(&c, &[]);
 
     let first = join(&c, &cmd, "asg-node-1", "20s");
@@ -406,4 +376,104 @@ fn kubectl_lists_approves_and_denies_csrs() {
                 .is_some_and(|c| c.iter().all(|c| c["name"] != "by-hand"))),
         "{a:#}"
     );
+}
+
+#[test]
+fn the_rehearsal_registers_the_node_with_its_issued_certificate_and_no_kubeconfig() {
+    let c = TestCluster::start();
+    let line = create_join_line(c.tokensmith());
+    c.reset_requests_blocking();
+    // A sandbox without a kubeconfig: the join line is all the join has.
+    let out = support::join::join(support::tokensmith(), &line, "cert-node", "20s");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let log = c.requests_blocking();
+    let creates: Vec<&Value> = log["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|r| r["verb"] == "create" && r["resource"] == "nodes")
+        .collect();
+    assert_eq!(creates.len(), 1, "{log:#}");
+    assert_eq!(creates[0]["user"], "system:node:cert-node", "{log:#}");
+    assert_eq!(creates[0]["code"], 201, "{log:#}");
+
+    // The CSR carries the certificate the signer issued for its subject.
+    let csrs = c
+        .raw_blocking(
+            "GET",
+            "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+            Some(&c.admin_token()),
+            None,
+            "",
+        )
+        .json();
+    let cert = csrs["items"][0]["status"]["certificate"]
+        .as_str()
+        .expect("status.certificate");
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(cert)
+        .expect("base64");
+    let pem = String::from_utf8(pem).expect("utf-8");
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).expect("a PEM certificate");
+    let (cn, orgs) = tokensmith::token::csr::certificate_subject(&der).expect("subject");
+    assert_eq!(cn.as_deref(), Some("system:node:cert-node"));
+    assert_eq!(orgs, ["system:nodes"]);
+}
+
+#[tokio::test]
+async fn a_node_certificate_may_register_and_read_only_its_own_node() {
+    use k8s_openapi::api::core::v1::{Node, Secret};
+    use kube::api::{Api, ObjectMeta, PostParams};
+    use tokensmith::cluster::bootstrap;
+
+    let c = TestCluster::start();
+    let line = create_join_line(c.tokensmith());
+    let req = bootstrap::parse_join_line(&line).expect("join line");
+    let timeout = std::time::Duration::from_secs(20);
+    let ca = bootstrap::discover(&req, timeout).await.expect("discovery");
+    let as_bootstrap = bootstrap::bootstrap_client(&req.join, &ca)
+        .await
+        .expect("bootstrap client");
+    let cert = bootstrap::request_client_certificate(as_bootstrap, "own", timeout)
+        .await
+        .expect("an issued certificate");
+    let as_node = bootstrap::node_client(&req.join, &ca, &cert)
+        .await
+        .expect("node client");
+
+    let nodes: Api<Node> = Api::all(as_node.clone());
+    let node = |name: &str| Node {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        },
+        ..Node::default()
+    };
+    nodes
+        .create(&PostParams::default(), &node("own"))
+        .await
+        .expect("its own Node");
+    nodes.get("own").await.expect("get its own Node");
+    fn code<T>(r: Result<T, kube::Error>) -> u16 {
+        match r {
+            Err(kube::Error::Api(s)) => s.code,
+            other => panic!("expected an API error, got {:?}", other.map(|_| ())),
+        }
+    }
+    assert_eq!(
+        code(nodes.create(&PostParams::default(), &node("other")).await),
+        403
+    );
+    let admin: Api<Node> = Api::all(c.client().await);
+    admin
+        .create(&PostParams::default(), &node("other"))
+        .await
+        .expect("admin creates another Node");
+    assert_eq!(code(nodes.get("other").await), 403);
+    let secrets: Api<Secret> = Api::namespaced(as_node, "kube-system");
+    assert_eq!(code(secrets.list(&Default::default()).await), 403);
 }

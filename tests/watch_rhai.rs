@@ -2,56 +2,16 @@
 //! the embedded dev cluster (real HTTPS, the real kube client), and /metrics
 //! shows the tokens they create, by token ID only.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-const PATIENCE: Duration = Duration::from_secs(60);
-
-struct Daemon {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait_log(&self, needle: &str) {
-        let start = Instant::now();
-        while !self.log().contains(needle) {
-            assert!(
-                start.elapsed() < PATIENCE,
-                "gave up waiting for {needle:?}; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").expect("send");
-    let mut body = String::new();
-    s.read_to_string(&mut body).expect("read");
-    body
-}
+use support::daemon::{Daemon, http_get, write_script};
 
 fn spawn(dir: &Path, work: &Path, pre: &[&str], extra: &[&str]) -> Daemon {
-    let log = work.join("daemon.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_tokensmith"))
-        .args(pre)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokensmith"));
+    cmd.args(pre)
         .arg("watch")
         .arg(dir)
         .arg("--state-dir")
@@ -59,33 +19,8 @@ fn spawn(dir: &Path, work: &Path, pre: &[&str], extra: &[&str]) -> Daemon {
         .args(extra)
         .env("XDG_STATE_HOME", work.join("xdg"))
         .env("HOME", work)
-        .env("RUST_LOG", "info")
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start");
-    Daemon { child, log }
-}
-
-fn stop(d: &mut Daemon) {
-    let ok = Command::new("kill")
-        .arg("-TERM")
-        .arg(d.child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(ok.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = d.child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(start.elapsed() < PATIENCE, "no exit:\n{}", d.log());
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status:?}\n{}", d.log());
+        .env_remove("KUBECONFIG");
+    Daemon::spawn(cmd, work.join("daemon.log"))
 }
 
 #[test]
@@ -124,13 +59,7 @@ fn rhai_jobs_run_import_their_neighbours_and_report_errors_without_a_cluster() {
         "//! schedule: * * * * * *\ntoken::list();\n",
     );
     d.wait_log("job=needs result=\"error\"");
-    stop(&mut d);
-}
-
-fn write_script(dir: &Path, name: &str, body: &str) {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, body).expect("write script");
-    std::fs::rename(&tmp, dir.join(name)).expect("rename script");
+    d.stop();
 }
 
 #[test]
@@ -198,7 +127,7 @@ fn rhai_jobs_against_the_dev_cluster_are_added_edited_broken_fixed_and_deleted()
 
     // Edited: the new version runs against the cluster, the old one never again.
     write_script(&dir, "rotate.rhai", &rotation("v2"));
-    wait_count(&d, "v2 created ", 2);
+    d.wait_count("v2 created ", 2);
     let log = d.log();
     let first_v2 = log.find("v2 created ").expect("v2 ran");
     assert!(!log[first_v2..].contains("v1 created "), "{log}");
@@ -210,8 +139,8 @@ fn rhai_jobs_against_the_dev_cluster_are_added_edited_broken_fixed_and_deleted()
         "//! schedule: * * * * * *\nlet t = token::create(;\n",
     );
     d.wait_log("script failed to load; its last good version stays scheduled");
-    let v2_runs = count(&d.log(), "v2 created ");
-    wait_count(&d, "v2 created ", v2_runs + 2);
+    let v2_runs = d.count("v2 created ");
+    d.wait_count("v2 created ", v2_runs + 2);
 
     // Fixed, as a script that fails at every run: reported, never fatal.
     write_script(
@@ -229,20 +158,20 @@ fn rhai_jobs_against_the_dev_cluster_are_added_edited_broken_fixed_and_deleted()
     // Deleted: it stops; another job proves time went on.
     std::fs::remove_file(dir.join("rotate.rhai")).expect("delete");
     d.wait_log("script removed");
-    let failures = count(&d.log(), "rotation failed\n");
+    let failures = d.count("rotation failed\n");
     write_script(
         &dir,
         "list.rhai",
         "//! schedule: * * * * * *\nlog::info(\"listed \" + token::list().len());\n",
     );
-    wait_count(&d, "listed ", 3);
+    d.wait_count("listed ", 3);
     assert!(
-        count(&d.log(), "rotation failed\n") <= failures + 1,
+        d.count("rotation failed\n") <= failures + 1,
         "{}",
         d.log()
     );
 
-    stop(&mut d);
+    d.stop();
 }
 
 fn rotation(version: &str) -> String {
@@ -251,20 +180,4 @@ fn rotation(version: &str) -> String {
          let t = token::create(#{{ttl: \"2h\", description: \"watch {version}\"}});\n\
          log::info(\"{version} created \" + t.id);\n"
     )
-}
-
-fn count(log: &str, needle: &str) -> usize {
-    log.matches(needle).count()
-}
-
-fn wait_count(d: &Daemon, needle: &str, n: usize) {
-    let start = Instant::now();
-    while count(&d.log(), needle) < n {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "gave up waiting for {n} x {needle:?}; log:\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -58,8 +58,8 @@ pub struct DevClusterArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum DevClusterAction {
     /// Rehearse `kubeadm join`: discovery (cluster-info, JWS, CA pin), a
-    /// kubelet client CSR as the bootstrap user, its approval, and the Node
-    /// registered (with this command's own credentials: --dev or --kubeconfig).
+    /// kubelet client CSR as the bootstrap user, its approval and certificate,
+    /// and the Node registered with that certificate; no kubeconfig is used.
     Join(JoinArgs),
 }
 
@@ -73,12 +73,12 @@ pub struct JoinArgs {
     #[arg(long, value_name = "NAME")]
     pub node_name: Option<String>,
 
-    /// How long discovery and the CSR approval may take.
+    /// How long discovery and the CSR's approval and certificate may take.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub timeout: String,
 }
 
-fn join(global: &GlobalArgs, args: JoinArgs) -> Result<(), Failure> {
+fn join(_global: &GlobalArgs, args: JoinArgs) -> Result<(), Failure> {
     let timeout = crate::token::parse_go_duration(&args.timeout)
         .ok()
         .and_then(|d| std::time::Duration::try_from(d).ok())
@@ -97,13 +97,10 @@ fn join(global: &GlobalArgs, args: JoinArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
     rt.block_on(async move {
-        let cluster = crate::cluster::Cluster::connect(&crate::cluster::ConnectOptions::from_global(global))
-            .await
-            .map_err(|e| Failure::new(1, e.to_string()))?;
+        // Like kubeadm join, the line is all it needs: no kubeconfig.
         let done = crate::cluster::bootstrap::rehearse(
             &args.command,
             args.node_name.as_deref(),
-            cluster.client(),
             timeout,
         )
         .await

@@ -2,10 +2,9 @@
 //! line, read cluster-info anonymously (without trusting the server yet),
 //! verify the token's JWS and the CA pins (kubeadm `discovery/token`), create
 //! a kubelet client CSR as `system:bootstrap:<id>` (kubelet `bootstrap.go`),
-//! wait for its approval and register the Node.
-//!
-//! The dev cluster authenticates no client certificates, so the Node is
-//! registered with the caller's own credentials rather than the kubelet's.
+//! wait for its approval and certificate, and register the Node with that
+//! certificate, as the kubelet does (the Node authorizer lets a node create
+//! only its own Node).
 
 use std::time::Duration;
 
@@ -14,14 +13,14 @@ use base64::engine::general_purpose::STANDARD;
 use k8s_openapi::api::certificates::v1::{
     CertificateSigningRequest, CertificateSigningRequestSpec,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Node};
-use kube::api::{Api, ObjectMeta, PostParams};
+use k8s_openapi::api::core::v1::Node;
+use futures::StreamExt;
+use kube::api::{Api, ObjectMeta, PostParams, WatchEvent, WatchParams};
 
 use super::error::{ClusterError, describe};
 use super::join::JoinCommand;
-use super::verify::check_pins;
+use super::verify::Discovery;
 use crate::token::BootstrapTokenString;
-use crate::token::jws::detached_signature_is_valid;
 
 const POLL: Duration = Duration::from_millis(200);
 pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
@@ -142,56 +141,14 @@ pub async fn discover(req: &JoinRequest, timeout: Duration) -> Result<Vec<u8>, C
         server: join.endpoint.clone(),
         reason: e.to_string(),
     })?;
-    let api: Api<ConfigMap> = Api::namespaced(client, "kube-public");
-    let id = join.token.id().as_str().to_owned();
-    let get_url = format!(
-        "https://{}/api/v1/namespaces/kube-public/configmaps/cluster-info",
-        join.endpoint
-    );
-    let deadline = tokio::time::Instant::now() + timeout;
-    let time_left = || tokio::time::Instant::now() + POLL <= deadline;
-    loop {
-        let cm = match api.get("cluster-info").await {
-            Ok(cm) => cm,
-            Err(e) if time_left() => {
-                tracing::debug!(server = %join.endpoint, error = %e, "failed to request cluster-info, will try again");
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-            Err(e) => {
-                return Err(describe(&e, "Get", &get_url)
-                    .into_error("couldn't validate the identity of the API Server: failed to request the cluster-info ConfigMap"));
-            }
-        };
-        let data = cm.data.unwrap_or_default();
-        let Some(kubeconfig_text) = data.get("kubeconfig") else {
-            return Err(bad(
-                "couldn't validate the identity of the API Server: there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect",
-            ));
-        };
-        let Some(sig) = data.get(&format!("jws-kubeconfig-{id}")) else {
-            if time_left() {
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-            return Err(bad(format!(
-                "couldn't validate the identity of the API Server: token id \"{id}\" is invalid for this cluster or it has expired. Use \"kubeadm token create\" on the control-plane node to create a new valid token"
-            )));
-        };
-        if !detached_signature_is_valid(sig, kubeconfig_text, &id, join.token.secret()) {
-            return Err(bad(
-                "couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server",
-            ));
-        }
-        if !req.unsafe_skip_ca_verification {
-            check_pins(kubeconfig_text, join).map_err(|e| {
-                bad(format!(
-                    "couldn't validate the identity of the API Server: {e}"
-                ))
-            })?;
-        }
-        return cluster_info_ca(kubeconfig_text);
-    }
+    let discovery = Discovery {
+        deadline: Some(tokio::time::Instant::now() + timeout),
+        poll: POLL,
+        check_pins: !req.unsafe_skip_ca_verification,
+        prefix: "couldn't validate the identity of the API Server: ",
+    };
+    let kubeconfig_text = discovery.cluster_info(client, join).await?;
+    cluster_info_ca(&kubeconfig_text)
 }
 
 fn cluster_info_ca(kubeconfig_text: &str) -> Result<Vec<u8>, ClusterError> {
@@ -244,14 +201,31 @@ fn generated_node_name() -> String {
     format!("rehearsal-{suffix}")
 }
 
+/// A node's client credentials, as the TLS bootstrap leaves them.
+pub struct ClientCertificate {
+    /// The CSR they were issued for.
+    pub csr: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key stays out of logs.
+        f.debug_struct("ClientCertificate")
+            .field("csr", &self.csr)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Creates the kubelet client CSR as the bootstrap user and waits (bounded
-/// by `timeout`) for it to be approved. Returns the CSR's name.
+/// by `timeout`) for it to be approved and its certificate issued.
 pub async fn request_client_certificate(
     client: kube::Client,
     node: &str,
     timeout: Duration,
-) -> Result<String, ClusterError> {
-    let pem = crate::token::csr::kubelet_client_request(node).map_err(bad)?;
+) -> Result<ClientCertificate, ClusterError> {
+    let (key_pem, pem) = crate::token::csr::kubelet_client_key_and_request(node).map_err(bad)?;
     let csr = CertificateSigningRequest {
         metadata: ObjectMeta {
             generate_name: Some("csr-".into()),
@@ -275,37 +249,125 @@ pub async fn request_client_certificate(
         })?;
     let name = created.metadata.name.clone().unwrap_or_default();
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut current = created;
+    // kubelet's WaitForCertificate (client-go util/certificate/csr): a watch
+    // of this one CSR, so the decision is seen the moment it is made (an
+    // `on: csr` handler may delete the token right after). A watch that ends
+    // early is resumed after a fresh get.
+    let wp = WatchParams::default().fields(&format!("metadata.name={name}"));
     loop {
-        let current = api.get(&name).await.map_err(|e| {
-            describe(&e, "Get", "certificatesigningrequests")
-                .into_error("error execution phase kubelet-start: failed to get the certificate signing request")
-        })?;
-        let conds = current
-            .status
-            .and_then(|s| s.conditions)
-            .unwrap_or_default();
-        if let Some(c) = conds.iter().find(|c| c.type_ == "Denied") {
-            return Err(bad(format!(
-                "error execution phase kubelet-start: certificate signing request {name} is denied, reason: {}, message: {}",
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default()
-            )));
+        if let Some(decided) = decision(&current, &name) {
+            return decided.map(|cert_pem| ClientCertificate {
+                csr: name,
+                cert_pem,
+                key_pem,
+            });
         }
-        if conds.iter().any(|c| c.type_ == "Approved") {
-            return Ok(name);
+        let rv = current.metadata.resource_version.clone().unwrap_or_default();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let secs = u32::try_from(left.as_secs().max(1)).unwrap_or(u32::MAX).min(290);
+        let mut latest: Option<CertificateSigningRequest> = None;
+        let waited = tokio::time::timeout_at(deadline, async {
+            let stream = api.watch(&wp.clone().timeout(secs), &rv).await?;
+            let mut stream = std::pin::pin!(stream);
+            while let Some(ev) = stream.next().await {
+                if let WatchEvent::Added(c) | WatchEvent::Modified(c) = ev? {
+                    let decided = decision(&c, &name).is_some();
+                    latest = Some(c);
+                    if decided {
+                        return Ok(true);
+                    }
+                }
+            }
+            Ok::<_, kube::Error>(false)
+        })
+        .await;
+        if let Some(c) = latest {
+            current = c;
         }
-        if tokio::time::Instant::now() + POLL > deadline {
-            return Err(bad(format!(
-                "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was not approved"
-            )));
+        match waited {
+            Ok(Ok(true)) => {}
+            Err(_elapsed) => {
+                let approved = approved(&current);
+                return Err(bad(if approved {
+                    format!(
+                        "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was approved but no certificate was issued"
+                    )
+                } else {
+                    format!(
+                        "error execution phase kubelet-start: timed out waiting for the condition: certificate signing request {name} was not approved"
+                    )
+                }));
+            }
+            Ok(result) => {
+                if let Err(e) = result {
+                    tracing::debug!(csr = %name, error = %e, "watching the certificate signing request failed; getting it again");
+                    tokio::time::sleep(POLL.min(left)).await;
+                }
+                current = api.get(&name).await.map_err(|e| {
+                    describe(&e, "Get", "certificatesigningrequests")
+                        .into_error("error execution phase kubelet-start: failed to get the certificate signing request")
+                })?;
+            }
         }
-        tokio::time::sleep(POLL).await;
     }
 }
 
-/// Registers the Node (labels as kubeadm's kubelet-start leaves them).
-pub async fn register_node(registrar: kube::Client, node: &str) -> Result<(), ClusterError> {
-    let api: Api<Node> = Api::all(registrar);
+fn approved(csr: &CertificateSigningRequest) -> bool {
+    csr.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Approved"))
+}
+
+/// Issued (`Ok`, the certificate PEM), denied or failed (`Err`), or not yet
+/// (`None`: pending, or approved without a certificate so far).
+fn decision(csr: &CertificateSigningRequest, name: &str) -> Option<Result<String, ClusterError>> {
+    let status = csr.status.as_ref()?;
+    let conds = status.conditions.as_deref().unwrap_or_default();
+    if let Some(c) = conds.iter().find(|c| c.type_ == "Denied" || c.type_ == "Failed") {
+        let what = if c.type_ == "Denied" { "denied" } else { "failed" };
+        return Some(Err(bad(format!(
+            "error execution phase kubelet-start: certificate signing request {name} is {what}, reason: {}, message: {}",
+            c.reason.clone().unwrap_or_default(),
+            c.message.clone().unwrap_or_default()
+        ))));
+    }
+    let cert = status.certificate.as_ref().filter(|c| !c.0.is_empty())?;
+    approved(csr).then(|| Ok(String::from_utf8_lossy(&cert.0).into_owned()))
+}
+
+/// A client for the join endpoint that trusts `ca_pem` and presents the
+/// node's issued certificate (kubelet's kubelet.conf after the bootstrap).
+pub async fn node_client(
+    join: &JoinCommand,
+    ca_pem: &[u8],
+    cert: &ClientCertificate,
+) -> Result<kube::Client, ClusterError> {
+    let yaml = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: default-cluster\n  cluster:\n    server: https://{}\n    certificate-authority-data: {}\nusers:\n- name: default-auth\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\ncontexts:\n- name: default-context\n  context:\n    cluster: default-cluster\n    user: default-auth\ncurrent-context: default-context\n",
+        join.endpoint,
+        STANDARD.encode(ca_pem),
+        STANDARD.encode(&cert.cert_pem),
+        STANDARD.encode(&cert.key_pem),
+    );
+    let kc = kube::config::Kubeconfig::from_yaml(&yaml)
+        .map_err(|e| bad(format!("building the node kubeconfig: {e}")))?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .map_err(|e| bad(format!("building the node kubeconfig: {e}")))?;
+    config.default_retry = false;
+    kube::Client::try_from(config).map_err(|e| ClusterError::Client {
+        server: join.endpoint.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// Registers the Node as the node itself (labels as kubeadm's kubelet-start
+/// leaves them).
+pub async fn register_node(node_client: kube::Client, node: &str) -> Result<(), ClusterError> {
+    let api: Api<Node> = Api::all(node_client);
     let mut labels = std::collections::BTreeMap::new();
     labels.insert("kubernetes.io/hostname".to_string(), node.to_string());
     let obj = Node {
@@ -326,11 +388,10 @@ pub async fn register_node(registrar: kube::Client, node: &str) -> Result<(), Cl
     }
 }
 
-/// The whole rehearsal. `registrar` registers the Node (see the module doc).
+/// The whole rehearsal, with nothing but the join line (as `kubeadm join`).
 pub async fn rehearse(
     line: &str,
     node_name: Option<&str>,
-    registrar: kube::Client,
     timeout: Duration,
 ) -> Result<JoinOutcome, ClusterError> {
     let req = parse_join_line(line)?;
@@ -340,11 +401,12 @@ pub async fn rehearse(
         .unwrap_or_else(generated_node_name);
     let ca = discover(&req, timeout).await?;
     let client = bootstrap_client(&req.join, &ca).await?;
-    let csr = request_client_certificate(client, &node, timeout).await?;
-    register_node(registrar, &node).await?;
+    let cert = request_client_certificate(client, &node, timeout).await?;
+    let as_node = node_client(&req.join, &ca, &cert).await?;
+    register_node(as_node, &node).await?;
     Ok(JoinOutcome {
         node,
-        csr,
+        csr: cert.csr,
         token_id: req.join.token.id().as_str().to_string(),
     })
 }

@@ -25,58 +25,103 @@ pub async fn verify_join(
     wait: Option<Duration>,
 ) -> Result<(), ClusterError> {
     let client = anonymous_client(cluster, join)?;
-    let api: Api<ConfigMap> = Api::namespaced(client, "kube-public");
-    let url = format!(
-        "https://{}/api/v1/namespaces/kube-public/configmaps/cluster-info",
-        join.endpoint
-    );
-    let id = join.token.id().as_str().to_owned();
-    let deadline = wait.map(|w| tokio::time::Instant::now() + w);
-    let time_left = || deadline.is_some_and(|d| tokio::time::Instant::now() + POLL <= d);
-    loop {
-        let cm = match api.get("cluster-info").await {
-            Ok(cm) => cm,
-            // kubeadm's discovery retries a failed request until its timeout
-            // ("Failed to request cluster-info, will try again").
-            Err(e) if time_left() => {
-                tracing::debug!(server = %join.endpoint, error = %e, "failed to request cluster-info, will try again");
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-            Err(e) => {
-                return Err(describe(&e, "Get", &url)
-                    .into_error("failed to request the cluster-info ConfigMap"));
-            }
+    let discovery = Discovery {
+        deadline: wait.map(|w| tokio::time::Instant::now() + w),
+        poll: POLL,
+        check_pins: true,
+        prefix: "",
+    };
+    discovery.cluster_info(client, join).await.map(drop)
+}
+
+/// How one caller runs kubeadm's token discovery (`discovery/token`).
+pub(crate) struct Discovery {
+    /// Until when a missing signature or a failed request is retried
+    /// (`None`: tried once).
+    pub deadline: Option<tokio::time::Instant>,
+    pub poll: Duration,
+    /// `false` with `--discovery-token-unsafe-skip-ca-verification`.
+    pub check_pins: bool,
+    /// Put before every error message (kubeadm join's own wording).
+    pub prefix: &'static str,
+}
+
+impl Discovery {
+    /// Reads `kube-public/cluster-info` over `client` (no credentials),
+    /// checks the token's JWS signature and the CA pins, and returns the
+    /// kubeconfig it holds, now trusted.
+    pub(crate) async fn cluster_info(
+        &self,
+        client: kube::Client,
+        join: &JoinCommand,
+    ) -> Result<String, ClusterError> {
+        let prefix = self.prefix;
+        let fail = |msg: String| ClusterError::Join(format!("{prefix}{msg}"));
+        let api: Api<ConfigMap> = Api::namespaced(client, "kube-public");
+        let url = format!(
+            "https://{}/api/v1/namespaces/kube-public/configmaps/cluster-info",
+            join.endpoint
+        );
+        let id = join.token.id().as_str().to_owned();
+        let time_left = || {
+            self.deadline
+                .is_some_and(|d| tokio::time::Instant::now() + self.poll <= d)
         };
-        let data = cm.data.unwrap_or_default();
-        let Some(kubeconfig_text) = data.get("kubeconfig") else {
-            return Err(ClusterError::Join(
-                "there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect"
-                    .to_owned(),
-            ));
-        };
-        match data.get(&format!("jws-kubeconfig-{id}")) {
-            Some(sig) => {
-                if !detached_signature_is_valid(sig, kubeconfig_text, &id, join.token.secret()) {
-                    return Err(ClusterError::Join(
-                        "failed to verify JWS signature of received cluster info object, can't trust this API Server"
-                            .to_owned(),
-                    ));
+        loop {
+            let cm = match api.get("cluster-info").await {
+                Ok(cm) => cm,
+                // kubeadm's discovery retries a failed request until its timeout
+                // ("Failed to request cluster-info, will try again").
+                Err(e) if time_left() => {
+                    tracing::debug!(server = %join.endpoint, error = %e, "failed to request cluster-info, will try again");
+                    tokio::time::sleep(self.poll).await;
+                    continue;
                 }
-                return check_pins(kubeconfig_text, join);
-            }
-            None if time_left() => tokio::time::sleep(POLL).await,
-            None => {
-                return Err(ClusterError::Join(format!(
-                    "token id \"{id}\" is invalid for this cluster or it has expired. Use \"kubeadm token create\" on the control-plane node to create a new valid token"
-                )));
+                Err(e) => {
+                    return Err(describe(&e, "Get", &url).into_error(&format!(
+                        "{prefix}failed to request the cluster-info ConfigMap"
+                    )));
+                }
+            };
+            let mut data = cm.data.unwrap_or_default();
+            let Some(kubeconfig_text) = data.remove("kubeconfig") else {
+                return Err(fail(
+                    "there is no kubeconfig key in the cluster-info ConfigMap. This API Server isn't set up for token bootstrapping, can't connect"
+                        .to_owned(),
+                ));
+            };
+            match data.get(&format!("jws-kubeconfig-{id}")) {
+                Some(sig) => {
+                    if !detached_signature_is_valid(sig, &kubeconfig_text, &id, join.token.secret()) {
+                        return Err(fail(
+                            "failed to verify JWS signature of received cluster info object, can't trust this API Server"
+                                .to_owned(),
+                        ));
+                    }
+                    if self.check_pins {
+                        check_pins(&kubeconfig_text, join).map_err(|e| {
+                            if prefix.is_empty() {
+                                e
+                            } else {
+                                fail(e.to_string())
+                            }
+                        })?;
+                    }
+                    return Ok(kubeconfig_text);
+                }
+                None if time_left() => tokio::time::sleep(self.poll).await,
+                None => {
+                    return Err(fail(format!(
+                        "token id \"{id}\" is invalid for this cluster or it has expired. Use \"kubeadm token create\" on the control-plane node to create a new valid token"
+                    )));
+                }
             }
         }
     }
 }
 
 /// The CA in cluster-info must match one of the pins (kubeadm `pubkeypin.CheckAny`).
-pub(crate) fn check_pins(kubeconfig_text: &str, join: &JoinCommand) -> Result<(), ClusterError> {
+fn check_pins(kubeconfig_text: &str, join: &JoinCommand) -> Result<(), ClusterError> {
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig_text).map_err(|e| {
         ClusterError::Join(format!(
             "couldn't parse the kubeconfig file in the cluster-info ConfigMap: {e}"

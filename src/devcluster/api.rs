@@ -146,7 +146,17 @@ pub async fn handle(api: Arc<ApiServer>, req: Request<Body>) -> Outcome {
         .headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let Some(user) = auth::authenticate(authorization, &api.admin_token, &api.store) else {
+    // x509 first, as kube-apiserver's authenticator union orders it; the
+    // handshake already verified the certificate against the cluster CA.
+    let client_cert = parts
+        .extensions
+        .get::<std::sync::Arc<axum_server::tls::TlsInfo>>()
+        .and_then(|t| t.peer_certificates.first().cloned());
+    let user = client_cert
+        .as_deref()
+        .and_then(auth::certificate_user)
+        .or_else(|| auth::authenticate(authorization, &api.admin_token, &api.store));
+    let Some(user) = user else {
         let e = ApiError::unauthorized();
         record.code = e.code;
         if !matches!(route, Route::Admin(_)) {
@@ -373,9 +383,13 @@ async fn authorized_body(
         return Err(error_response(&ApiError::method_not_allowed()));
     }
     auth::authorize(user, target).map_err(|e| error_response(&e))?;
-    read_body(body, content_length)
+    let bytes = read_body(body, content_length)
         .await
-        .map_err(|e| error_response(&e))
+        .map_err(|e| error_response(&e))?;
+    if let (Target::Resource { resource, .. }, "create") = (target, verb) {
+        auth::admit_node_create(user, *resource, &bytes).map_err(|e| error_response(&e))?;
+    }
+    Ok(bytes)
 }
 
 pub(super) async fn read_body(

@@ -23,6 +23,8 @@ pub enum User {
     Admin,
     Anonymous,
     Bootstrap { id: String, groups: Vec<String> },
+    /// A client certificate signed by the cluster CA: CN and O.
+    Certificate { name: String, groups: Vec<String> },
 }
 
 impl User {
@@ -35,7 +37,7 @@ impl User {
                 "system:authenticated".into(),
             ],
             User::Anonymous => vec!["system:unauthenticated".into()],
-            User::Bootstrap { groups, .. } => {
+            User::Bootstrap { groups, .. } | User::Certificate { groups, .. } => {
                 let mut g = groups.clone();
                 g.push("system:authenticated".into());
                 g
@@ -48,8 +50,63 @@ impl User {
             User::Admin => "kubernetes-admin".to_string(),
             User::Anonymous => "system:anonymous".to_string(),
             User::Bootstrap { id, .. } => format!("system:bootstrap:{id}"),
+            User::Certificate { name, .. } => name.clone(),
         }
     }
+}
+
+/// kube-apiserver's x509 authenticator (request/x509 `CommonNameUserConversion`):
+/// a client certificate the TLS handshake verified against the cluster CA
+/// names the user (CN) and its groups (O). One without a CN authenticates nobody.
+pub fn certificate_user(der: &[u8]) -> Option<User> {
+    let (cn, groups) = crate::token::csr::certificate_subject(der).ok()?;
+    let name = cn.filter(|c| !c.is_empty())?;
+    Some(User::Certificate { name, groups })
+}
+
+/// The Node authorizer, approximated for registration: a member of
+/// `system:nodes` named `system:node:<name>` may create and get the Node
+/// `<name>`, and no other (plugin/pkg/auth/authorizer/node, NodeRestriction).
+fn node_may(user: &User, verb: &str, resource: Resource, name: Option<&str>) -> bool {
+    let User::Certificate { name: cn, groups } = user else {
+        return false;
+    };
+    let Some(own) = cn.strip_prefix("system:node:") else {
+        return false;
+    };
+    // A create names its Node in the body: [`admit_node_create`] checks it.
+    resource == Resource::Nodes
+        && groups.iter().any(|g| g == "system:nodes")
+        && match verb {
+            "create" => name.is_none() || name == Some(own),
+            "get" => name == Some(own),
+            _ => false,
+        }
+}
+
+/// NodeRestriction admission for a Node create by a node: only its own Node.
+pub fn admit_node_create(user: &User, resource: Resource, body: &[u8]) -> Result<(), ApiError> {
+    let User::Certificate { name: cn, .. } = user else {
+        return Ok(());
+    };
+    let Some(own) = cn.strip_prefix("system:node:") else {
+        return Ok(());
+    };
+    if resource != Resource::Nodes {
+        return Ok(());
+    }
+    let asked = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
+    if asked == own {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        format!("nodes \"{asked}\" is forbidden: node \"{own}\" is not allowed to modify node \"{asked}\""),
+        Some(asked.as_str()),
+        Some("nodes"),
+    ))
 }
 
 /// The Authorization header's verdict. `None` is a 401.
@@ -264,6 +321,9 @@ pub fn authorize(user: &User, target: &Target<'_>) -> Result<(), ApiError> {
             {
                 return Ok(());
             }
+            if node_may(user, verb, *resource, *name) {
+                return Ok(());
+            }
             let scope = if resource.namespaced() && !namespace.is_empty() {
                 format!("in the namespace \"{namespace}\"")
             } else {
@@ -290,6 +350,35 @@ pub fn authorize(user: &User, target: &Target<'_>) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_certificate_may_create_and_get_only_its_own_node() {
+        let node = User::Certificate {
+            name: "system:node:a".into(),
+            groups: vec!["system:nodes".into()],
+        };
+        let t = |verb, name| Target::Resource {
+            verb,
+            resource: Resource::Nodes,
+            namespace: "",
+            name,
+        };
+        assert!(authorize(&node, &t("create", None)).is_ok());
+        assert!(authorize(&node, &t("get", Some("a"))).is_ok());
+        assert!(authorize(&node, &t("get", Some("b"))).is_err());
+        assert!(authorize(&node, &t("delete", Some("a"))).is_err());
+        assert!(admit_node_create(&node, Resource::Nodes, br#"{"metadata":{"name":"a"}}"#).is_ok());
+        let e = admit_node_create(&node, Resource::Nodes, br#"{"metadata":{"name":"b"}}"#)
+            .expect_err("another node's");
+        assert_eq!(e.code, 403);
+        let not_a_node = User::Certificate {
+            name: "someone".into(),
+            groups: vec!["system:nodes".into()],
+        };
+        assert!(authorize(&not_a_node, &t("create", None)).is_err());
+        assert_eq!(node.name(), "system:node:a");
+        assert_eq!(node.groups(), ["system:nodes", "system:authenticated"]);
+    }
 
     #[test]
     fn anonymous_may_only_read_cluster_info() {

@@ -3,11 +3,15 @@
 //! that kube-controller-manager runs (pkg/controller/certificates/approver/
 //! sarapprove.go): it approves a kubelet client CSR when the requester may
 //! `create certificatesigningrequests/nodeclient`, which kubeadm grants the
-//! default node-token group.
+//! default node-token group; then the kubelet-client signer (csrsigning,
+//! pkg/controller/certificates/signer) issues the certificate with the
+//! cluster CA into `status.certificate`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::token::csr;
@@ -22,6 +26,11 @@ use super::store::Store;
 pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
 const APPROVAL_TYPES: [&str; 3] = ["Approved", "Denied", "Failed"];
 const RESYNC: Duration = Duration::from_secs(30);
+/// kube-controller-manager's `--cluster-signing-duration` default (8760h),
+/// the most a certificate is issued for.
+const MAX_SIGNING_DURATION: Duration = Duration::from_secs(8760 * 3600);
+/// The least `spec.expirationSeconds` may ask for (the API validates 600).
+const MIN_SIGNING_DURATION: Duration = Duration::from_secs(600);
 
 /// PrepareForCreate and Validate: the requester's identity is the server's
 /// to fill in, status starts empty, and the request must be a signed PKCS#10.
@@ -283,11 +292,17 @@ pub fn not_kubelet_client(obj: &Value) -> Option<String> {
     None
 }
 
-/// The csrapprover loop: one pass now, after every CSR change, and on resync.
-pub async fn run_approver(store: Arc<Store>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+/// The csrapprover and signer loop: one pass now, after every CSR change,
+/// and on resync.
+pub async fn run_approver(
+    store: Arc<Store>,
+    pki: super::pki::Pki,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let mut changes = store.changes();
     loop {
         approve_once(&store).await;
+        sign_once(&store, &pki).await;
         let sleep = tokio::time::sleep(RESYNC);
         tokio::pin!(sleep);
         loop {
@@ -389,6 +404,62 @@ async fn approve_once(store: &Store) {
     }
 }
 
+/// How long a certificate for `csr` is valid: its `spec.expirationSeconds`,
+/// within the signer's bounds.
+fn signing_duration(csr: &Value) -> Duration {
+    csr.pointer("/spec/expirationSeconds")
+        .and_then(Value::as_u64)
+        .map_or(MAX_SIGNING_DURATION, Duration::from_secs)
+        .clamp(MIN_SIGNING_DURATION, MAX_SIGNING_DURATION)
+}
+
+/// The kubelet-client signer: every approved kubelet client CSR without a
+/// certificate gets one, signed by the cluster CA.
+async fn sign_once(store: &Store, pki: &super::pki::Pki) {
+    let (csrs, _) = store.list(Resource::CertificateSigningRequests, None);
+    for c in csrs {
+        let (approved, denied) = approval(&c);
+        if !approved || denied || c.pointer("/status/certificate").is_some() {
+            continue;
+        }
+        let name = objects::name(&c).to_string();
+        if let Some(why) = not_kubelet_client(&c) {
+            tracing::debug!(csr = %name, reason = %why, "signer: not a kubelet client CSR; not signing");
+            continue;
+        }
+        let Some(req) = c
+            .pointer("/spec/request")
+            .and_then(Value::as_str)
+            .and_then(|r| csr::parse_request_field(r).ok())
+        else {
+            continue;
+        };
+        let now = store.clock().now();
+        let pem = match pki.sign_client_certificate(&req, now, signing_duration(&c)) {
+            Ok(pem) => pem,
+            Err(e) => {
+                tracing::warn!(csr = %name, error = %format!("{e:#}"), "signer could not sign");
+                continue;
+            }
+        };
+        let mut updated = Value::clone(&c);
+        updated["status"]["certificate"] = json!(STANDARD.encode(pem));
+        let ctx = WriteContext {
+            resource: Resource::CertificateSigningRequests,
+            namespace: "",
+            manager: "csrsigning".into(),
+            dry_run: false,
+        };
+        match crud::update_subresource(store, &ctx, &name, "status", updated.to_string().as_bytes())
+            .await
+        {
+            Ok(_) => tracing::info!(csr = %name, "signer issued the certificate"),
+            Err(e) if e.code == 409 || e.code == 404 => {}
+            Err(e) => tracing::warn!(csr = %name, error = %e.message, "signer could not write the certificate"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,5 +495,22 @@ mod tests {
         assert!(validate_conditions("c", std::slice::from_ref(&a), vec![]).is_err());
         let ok = validate_conditions("c", &[], vec![a]).expect("valid");
         assert!(ok[0].get("lastUpdateTime").is_some());
+    }
+
+    #[test]
+    fn the_signing_duration_is_the_requested_one_within_the_signer_bounds() {
+        assert_eq!(signing_duration(&json!({"spec": {}})), MAX_SIGNING_DURATION);
+        assert_eq!(
+            signing_duration(&json!({"spec": {"expirationSeconds": 3600}})),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            signing_duration(&json!({"spec": {"expirationSeconds": 5}})),
+            MIN_SIGNING_DURATION
+        );
+        assert_eq!(
+            signing_duration(&json!({"spec": {"expirationSeconds": 1_000_000_000_000u64}})),
+            MAX_SIGNING_DURATION
+        );
     }
 }

@@ -273,7 +273,7 @@ impl DevCluster {
                 shutdown_rx.clone(),
                 clock,
             )),
-            tokio::spawn(csr::run_approver(store.clone(), shutdown_rx)),
+            tokio::spawn(csr::run_approver(store.clone(), pki.clone(), shutdown_rx)),
         ];
 
         let kubeconfig_yaml = kubeconfig::admin(&url, &pki.ca_pem, &admin_token);

@@ -1,5 +1,5 @@
-//! HTTPS serving: axum-server with rustls (ring) on a std listener, and a
-//! service wrapper that can close a connection without answering (the
+//! HTTPS serving: axum-server with rustls (ring) on a std listener, client
+//! certificates verified against the cluster CA, and a service wrapper that can close a connection without answering (the
 //! "drop" fault), which hyper does when the service returns an error.
 
 use std::convert::Infallible;
@@ -26,6 +26,36 @@ impl std::fmt::Display for DroppedConnection {
 
 impl std::error::Error for DroppedConnection {}
 
+/// The serving certificate, and client certificates asked for but not
+/// required (kube-apiserver's `--client-ca-file`): one that is presented
+/// must chain to the cluster CA, and then names the user (see
+/// [`super::auth::certificate_user`]); without one, tokens and anonymous
+/// requests work as before.
+fn tls_config(pki: &Pki) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(pki.ca_der()?))
+        .context("adding the dev cluster CA as the client CA")?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+        .allow_unauthenticated()
+        .build()
+        .context("building the client certificate verifier")?;
+    let chain = CertificateDer::pem_slice_iter(pki.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("the serving certificate is not valid PEM: {e:?}"))?;
+    let key = PrivateKeyDer::from_pem_slice(pki.key_pem.as_bytes())
+        .map_err(|e| anyhow::anyhow!("the serving key is not valid PEM: {e:?}"))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .context("loading the dev cluster's serving certificate")?;
+    // What axum-server's `RustlsConfig::from_pem` sets.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 /// Serves `api` on `listener` until `handle` shuts it down.
 pub async fn serve(
     listener: std::net::TcpListener,
@@ -34,12 +64,7 @@ pub async fn serve(
     handle: Handle<SocketAddr>,
 ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = RustlsConfig::from_pem(
-        pki.cert_pem.clone().into_bytes(),
-        pki.key_pem.clone().into_bytes(),
-    )
-    .await
-    .context("loading the dev cluster's serving certificate")?;
+    let tls = RustlsConfig::from_config(Arc::new(tls_config(pki)?));
     listener
         .set_nonblocking(true)
         .context("setting the listener non-blocking")?;

@@ -3,7 +3,8 @@
 //! parser reads as free text, which would silently leave a job unscheduled:
 //! `//! Schedule: …` (the key is lower case), `//! schedule 0 3 * * *` (no
 //! colon), a `//!` line after a `//` comment has ended the header, a header
-//! written with `//`; and schedules that never fire (`0 0 31 2 *`).
+//! written with `//`; schedules that never fire (`0 0 31 2 *`); and an
+//! `on:` header whose handler function is missing ([`missing_handler`]).
 
 use super::header::{KEYS, ScriptHeader};
 
@@ -147,6 +148,49 @@ fn check_line(
     }
 }
 
+/// An `on:` header whose handler the script does not define, or defines
+/// with other than the one parameter (the event) it is called with: the
+/// daemon would only fail at the first event. `functions` are the script's
+/// own `(name, parameter count)`s; the finding is on the `on:` line.
+pub fn missing_handler(source: &str, functions: &[(&str, usize)]) -> Option<HeaderFinding> {
+    let on = ScriptHeader::parse(source).ok()?.on?;
+    let handler = on.handler();
+    let line = source
+        .lines()
+        .position(|l| {
+            l.trim()
+                .strip_prefix("//!")
+                .is_some_and(|d| d.trim_start().starts_with("on:"))
+        })
+        .map_or(1, |i| i + 1);
+    let arities: Vec<usize> = functions
+        .iter()
+        .filter(|(name, _)| *name == handler)
+        .map(|(_, n)| *n)
+        .collect();
+    if arities.contains(&1) {
+        return None;
+    }
+    let message = match arities.as_slice() {
+        [] => format!(
+            "`on: {on}` calls fn {handler}(event), which this script does not define"
+        ),
+        [n, ..] => format!(
+            "`on: {on}` calls fn {handler} with one argument (the event), but this script's {handler} takes {n}"
+        ),
+    };
+    Some(error(line, message))
+}
+
+/// [`missing_handler`] over a compiled script's own functions.
+pub fn missing_handler_in(source: &str, ast: &rhai::AST) -> Option<HeaderFinding> {
+    let functions: Vec<(&str, usize)> = ast
+        .iter_functions()
+        .map(|f| (f.name, f.params.len()))
+        .collect();
+    missing_handler(source, &functions)
+}
+
 /// True when no tick comes within five years (leap days recur within four).
 fn never_fires(spec: &super::cron::CronSpec) -> bool {
     let now = jiff::Timestamp::now();
@@ -220,6 +264,22 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(!f[0].1 && f[0].2.contains("never fires"), "{f:?}");
         assert!(messages("//! schedule: 0 0 29 2 *\n").is_empty());
+    }
+
+    #[test]
+    fn an_on_header_needs_its_one_parameter_handler() {
+        let src = "//! on: csr\n//! overlap: queue\nfn on_csr(c) {}\n";
+        assert_eq!(missing_handler(src, &[("on_csr", 1)]), None);
+        let f = missing_handler("#!/x\n//! overlap: queue\n//! on: token-deleted\n", &[("helper", 1)])
+            .expect("a finding");
+        assert_eq!((f.line, f.error), (3, true));
+        assert!(f.message.contains("fn on_token_deleted(event)"), "{f:?}");
+        let f = missing_handler("//! on: token-expiring 1h\n", &[("on_token_expiring", 0)])
+            .expect("a finding");
+        assert!(f.message.contains("takes 0"), "{f:?}");
+        // Scheduled scripts and plain modules have no handler to find.
+        assert_eq!(missing_handler("//! schedule: @daily\n", &[]), None);
+        assert_eq!(missing_handler("let x = 1;", &[]), None);
     }
 
     #[test]

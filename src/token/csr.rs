@@ -16,6 +16,25 @@ pub struct CertRequest {
     pub organizations: Vec<String>,
     /// The request asks for subject alternative names (DNS, IP, email, URI).
     pub has_sans: bool,
+    /// The key the certificate is asked for.
+    pub public_key: RequestKey,
+}
+
+/// A request's public key: what a certificate issued for it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    pub algorithm: KeyAlgorithm,
+    /// The SubjectPublicKeyInfo's key bits.
+    pub bits: Vec<u8>,
+}
+
+/// The key types kube-apiserver's CSR validation accepts signatures from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    EcdsaP256,
+    EcdsaP384,
+    Rsa,
+    Ed25519,
 }
 
 impl CertRequest {
@@ -35,6 +54,7 @@ const OID_ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02
 const OID_ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
 const OID_RSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
 const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 
 struct Tlv<'a> {
     tag: u8,
@@ -159,12 +179,41 @@ pub fn parse_der(der: &[u8]) -> Result<CertRequest, String> {
         .verify(info.raw, &sig)
         .map_err(|_| "x509: signature verification failure".to_string())?;
 
+    let algorithm = match (key_oid.as_slice(), curve.as_deref()) {
+        (OID_EC_PUBLIC_KEY, Some(OID_P256)) => KeyAlgorithm::EcdsaP256,
+        (OID_EC_PUBLIC_KEY, Some(OID_P384)) => KeyAlgorithm::EcdsaP384,
+        (OID_RSA_ENCRYPTION, _) => KeyAlgorithm::Rsa,
+        (OID_ED25519, _) => KeyAlgorithm::Ed25519,
+        _ => return Err("x509: unsupported public key algorithm".into()),
+    };
     let (common_name, organizations) = subject(name.body)?;
     Ok(CertRequest {
         common_name,
         organizations,
         has_sans: attributes.windows(OID_SAN.len()).any(|w| w == OID_SAN),
+        public_key: RequestKey {
+            algorithm,
+            bits: key,
+        },
     })
+}
+
+/// A DER certificate's subject: (CN, [O]), as kube-apiserver's x509
+/// authenticator makes them the user name and groups.
+pub fn certificate_subject(der: &[u8]) -> Result<(Option<String>, Vec<String>), String> {
+    let (cert, _) = expect(der, 0x30, "a certificate")?;
+    let (tbs, _) = expect(cert.body, 0x30, "a TBSCertificate")?;
+    let mut rest = tbs.body;
+    // [0] EXPLICIT version, when not v1.
+    if rest.first() == Some(&0xa0) {
+        rest = next(rest)?.1;
+    }
+    let (_serial, rest) = expect(rest, 0x02, "a serial number")?;
+    let (_sig, rest) = expect(rest, 0x30, "a signature algorithm")?;
+    let (_issuer, rest) = expect(rest, 0x30, "an issuer")?;
+    let (_validity, rest) = expect(rest, 0x30, "a validity")?;
+    let (name, _) = expect(rest, 0x30, "a subject")?;
+    subject(name.body)
 }
 
 /// Parses `spec.request` as the API carries it: PEM, base64-encoded.
@@ -196,6 +245,11 @@ pub fn parse_pem(pem: &[u8]) -> Result<CertRequest, String> {
 /// A fresh ECDSA P-256 request for `system:node:<node>` in `system:nodes`,
 /// as a kubelet's bootstrap writes it. Returns the PEM.
 pub fn kubelet_client_request(node: &str) -> Result<String, String> {
+    kubelet_client_key_and_request(node).map(|(_, csr)| csr)
+}
+
+/// [`kubelet_client_request`] with its private key: `(key PEM, request PEM)`.
+pub fn kubelet_client_key_and_request(node: &str) -> Result<(String, String), String> {
     use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
     let key = KeyPair::generate().map_err(|e| format!("generating a private key: {e}"))?;
     let mut params = CertificateParams::default();
@@ -203,10 +257,11 @@ pub fn kubelet_client_request(node: &str) -> Result<String, String> {
     dn.push(DnType::OrganizationName, "system:nodes");
     dn.push(DnType::CommonName, format!("system:node:{node}"));
     params.distinguished_name = dn;
-    params
+    let csr = params
         .serialize_request(&key)
         .and_then(|csr| csr.pem())
-        .map_err(|e| format!("creating the certificate request: {e}"))
+        .map_err(|e| format!("creating the certificate request: {e}"))?;
+    Ok((key.serialize_pem(), csr))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! `tokensmith watch`: the daemon around the scheduler.
 //!
 //! [`daemon::run`] is the loop; [`loader`] reads the script directory,
-//! [`watcher`] notices changes to it, [`http`] serves health and metrics.
+//! [`watcher`] notices changes to it, [`http`] serves health and metrics,
+//! [`events`] (over [`reflector`]) watches the cluster for `on:` jobs.
 //! What a job does is behind [`crate::schedule::JobExecutor`]: the Rhai
 //! engine in production, [`test_executor`] in the daemon's own tests.
 
@@ -9,6 +10,7 @@ pub mod daemon;
 pub mod events;
 pub mod http;
 pub mod loader;
+pub mod reflector;
 pub mod rhai_executor;
 pub mod test_executor;
 pub mod watcher;

@@ -36,6 +36,10 @@ impl JobExecutor for RhaiExecutor {
     fn compile(&self, path: &Path, source: &str) -> Result<RhaiJob, String> {
         // From the file, not the text: the host resolves `import` next to it.
         let script = self.host.compile_file(path).map_err(|e| e.to_string())?;
+        // Refused now, not at the first event (`check` reports the same).
+        if let Some(f) = crate::schedule::header_lint::missing_handler_in(source, script.ast()) {
+            return Err(format!("{}:{}: {}", path.display(), f.line, f.message));
+        }
         // A helper that later breaks is imported in this version meanwhile.
         self.host.remember_module(&script);
         let header = crate::schedule::header::parse(source).map_err(|e| e.to_string())?;

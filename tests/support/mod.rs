@@ -11,6 +11,8 @@
 //! ```
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod daemon;
+pub mod join;
 pub mod leader;
 pub mod upstream;
 

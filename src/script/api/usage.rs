@@ -61,12 +61,7 @@ fn join(
     }
     let cmd = cmd.to_string();
     let done = run.block_on(F, pos, async move {
-        crate::cluster::bootstrap::rehearse(
-            &cmd,
-            node.as_deref(),
-            cluster.client(),
-            std::time::Duration::from_secs(30),
-        )
+        crate::cluster::bootstrap::rehearse(&cmd, node.as_deref(), std::time::Duration::from_secs(30))
         .await
     })?;
     let mut m = rhai::Map::new();
@@ -103,8 +98,9 @@ pub mod dev_api {
 
     /// Rehearses `kubeadm join` with the published line `cmd`: discovery
     /// (anonymous cluster-info, JWS, CA pin), a kubelet client CSR as the
-    /// bootstrap user, its approval, then the Node registered with the
-    /// script's own credentials. Returns `#{node, csr, token_id}` or throws
+    /// bootstrap user, its approval and certificate, then the Node
+    /// registered with that certificate, as the kubelet does. Returns
+    /// `#{node, csr, token_id}` or throws
     /// kubeadm's message (e.g. `token id "abcdef" is invalid for this
     /// cluster or it has expired…`).
     ///
