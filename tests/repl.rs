@@ -162,3 +162,55 @@ fn help_functions_and_command_completion_without_a_cluster() {
     let history = std::fs::read_to_string(path).unwrap();
     assert!(history.contains("duration(\"90m\")"), "{history}");
 }
+
+/// Every line of `:functions` reads as a script author writes a call: Rhai's
+/// type names, alternatives spelled out, no `&mut` receiver, no Rust path.
+#[test]
+fn functions_render_signatures_in_rhai_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = start(dir.path(), &dir.path().join("no-kubeconfig"));
+    p.send_line(":functions").unwrap();
+    // The listing ends with the next prompt; the echoed command line and
+    // the line editor's escape sequences come before it.
+    let listing = p.exp_string(PROMPT).unwrap().replace('\r', "");
+    let lines: Vec<&str> = listing
+        .lines()
+        .filter(|l| !l.is_empty() && !l.contains(":functions") && !l.contains('\u{1b}'))
+        .collect();
+    assert!(lines.len() > 60, "{listing}");
+    for want in [
+        "token::create() -> Token",
+        "token::create(options: Map) -> Token",
+        "token::create(token: Token or String, options: Map) -> Token",
+        "token::delete(what: String or Token or Array) -> () or Array",
+        "token::get(id: String or Token) -> Token or ()",
+        "token::current(rotation: String) -> Token or ()",
+        "Token.expires_within(d: Duration or String) -> bool",
+        "Token.expires -> Timestamp or ()",
+        "Token.to_map() -> Map",
+        "Duration.seconds -> int",
+        "sleep(seconds: float)",
+        "log::info(message: any)",
+    ] {
+        assert!(lines.contains(&want), "{want} not in:\n{listing}");
+    }
+    let shape = |l: &str| {
+        let (call, ret) = l.split_once(" -> ").unwrap_or((l, ""));
+        let parens_ok = match call.find('(') {
+            Some(i) => call.ends_with(')') && !call[..i].contains(' '),
+            None => !call.contains(' ') && call.contains('.'),
+        };
+        parens_ok && !ret.contains("->")
+    };
+    for l in &lines {
+        for rust in [
+            "&mut", "&str", "rhai::", "tokensmith::", "ImmutableString", "i64", "f64", "INT",
+            "FLOAT", "Dynamic", "Result<", "EvalAltResult", "get$", "set$",
+        ] {
+            assert!(!l.contains(rust), "{rust} in `{l}`");
+        }
+        assert!(shape(l), "not a signature: `{l}`");
+    }
+    p.send_line(":quit").unwrap();
+    p.exp_eof().unwrap();
+}

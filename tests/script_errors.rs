@@ -166,6 +166,25 @@ fn huge_strings_arrays_and_maps_hit_size_limits() {
 }
 
 #[test]
+fn a_loop_adding_map_keys_by_index_stops_at_the_map_size_limit() {
+    let d = dir();
+    // Each insertion prints how many keys went in: the run must stop right
+    // after the one that went past the limit, not run the loop to its end.
+    let (code, out, err) = run(
+        d.path(),
+        "map.rhai",
+        b"let m = #{};\nfor i in 0..1000 {\n    m[`k${i}`] = i;\n    print(i + 1);\n}\n",
+        &["--max-map-size", "10"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(out.lines().last(), Some("11"), "{out}");
+    assert!(
+        err.contains("map.rhai:3:5: Size of object map `m` (11 entries) exceeds the map size limit (raise it with --max-map-size)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn deeply_nested_source_is_a_syntax_error_not_a_crash() {
     let d = dir();
     let src = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));

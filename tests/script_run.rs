@@ -229,6 +229,26 @@ fn dry_run_writes_nothing() {
     assert_eq!(c.counts_blocking().get("create"), None);
 }
 
+/// kubeadm v1.37.2's dry-run client answers every bootstrap-token delete
+/// from a reactor without asking the cluster, so `token delete --dry-run`
+/// of a missing token succeeds, and the CLI, a drop-in, does the same; a
+/// script's dry run predicts its real run, so `token::delete` fails there
+/// (docs/departures.md).
+#[test]
+fn a_dry_run_delete_of_a_missing_token_succeeds_on_the_cli_and_fails_in_a_script() {
+    let c = TestCluster::start();
+    let (code, out, err) = outcome(c.tokensmith().args(["--dry-run", "token", "delete", "zzzzz9"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with("bootstrap token \"zzzzz9\" deleted\n"), "{out}");
+    let p = script(c.dir(), "del.rhai", "token::delete(\"zzzzz9\")");
+    let (code, _, err) = outcome(c.tokensmith().args(["--dry-run", "run"]).arg(&p));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("token::delete: failed to delete bootstrap token \"zzzzz9\": secrets \"bootstrap-token-zzzzz9\" not found"),
+        "{err}"
+    );
+}
+
 #[test]
 fn args_env_print_and_log_reach_the_user() {
     let c = TestCluster::start();

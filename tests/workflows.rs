@@ -48,6 +48,11 @@ fn the_api_workflows_hold_against_the_dev_cluster() {
         "signing_only.rhai",
         "verify_report.rhai",
         "expiring.rhai",
+        "time_math.rhai",
+        "caught_errors.rhai",
+        "delete_forms.rhai",
+        "many.rhai",
+        "pitfalls.rhai",
     ] {
         let stdout = ok(&c, &[], name);
         assert_eq!(stdout.trim_end(), "ok", "{name}: {stdout}");
@@ -136,5 +141,35 @@ fn a_polling_loop_runs_into_the_api_call_budget_and_a_try_does_not_hide_it() {
     assert!(
         err.contains("too many API calls: the script hit its API-call limit of 25 (raise it with --max-api-calls)"),
         "{err}"
+    );
+}
+
+/// The workflows are what a user writes, so `check` must pass them all; the
+/// ones that fail on purpose (to show where an error points) are the exception.
+#[test]
+fn every_workflow_passes_check() {
+    let dir = workflow("");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/workflows")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
+        .filter(|p| {
+            !p.ends_with("broken_helper_user.rhai")
+                && !p.ends_with("helper.rhai")
+                && !p.ends_with("closure_error.rhai")
+        })
+        .collect();
+    paths.sort();
+    let out = support::tokensmith()
+        .arg("check")
+        .args(&paths)
+        .output()
+        .expect("run tokensmith check");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        stdout.matches(": ok\n").count(),
+        paths.len(),
+        "{stdout}"
     );
 }

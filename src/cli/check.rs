@@ -70,9 +70,11 @@ fn read_text(path: &std::path::Path) -> Option<String> {
 }
 
 /// Adds the header check and renders the report.
-fn finish(name: &str, source: &str, mut problems: Vec<ScriptError>) -> Report {
+fn finish(name: &str, source: &str, problems: Vec<ScriptError>) -> Report {
     let header = ScriptHeader::parse(source).ok();
-    let mut warnings = Vec::new();
+    let (mut warnings, mut problems): (Vec<_>, Vec<_>) = problems
+        .into_iter()
+        .partition(|p| p.message.starts_with(lint::WARNING));
     for f in crate::schedule::header_lint::findings(source) {
         let at = Position::new(u16::try_from(f.line).unwrap_or(u16::MAX), 1);
         let e = ScriptError::at(
@@ -92,6 +94,7 @@ fn finish(name: &str, source: &str, mut problems: Vec<ScriptError>) -> Report {
         }
     }
     problems.sort_by_key(|p| p.line);
+    warnings.sort_by_key(|p| p.line);
     let mut text = String::new();
     for p in problems.iter().chain(&warnings) {
         text.push_str(&format!("{p}\n"));

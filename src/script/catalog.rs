@@ -128,7 +128,7 @@ fn refine(f: &mut FnDoc) {
         let better = match p.as_str() {
             "token: any" => "token: Token or String",
             "id: any" => "id: String or Token",
-            "what: any" => "what: String, Token or Array",
+            "what: any" => "what: String or Token or Array",
             "sink: any" => "sink: Map",
             "d: any" => "d: Duration or String",
             _ => continue,

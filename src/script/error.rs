@@ -274,7 +274,7 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
             // Name the one limit that was hit, so the fix is obvious.
             let (noun, flag) = if what.starts_with("Length of string") {
                 ("string", "--max-string-size")
-            } else if what.contains("map") {
+            } else if what.starts_with("Size of object map") {
                 ("map", "--max-map-size")
             } else {
                 ("array", "--max-array-size")

@@ -337,7 +337,14 @@ impl ScriptHost {
             super::resolver::DirResolver::new(dir).with_memory(inner.modules.clone()),
         );
         install_hooks(&mut engine, &ctx, inner.opts.echo_print);
-        Session::new(engine, ctx, name, args, inner.opts.limits.timeout)
+        Session::new(
+            engine,
+            ctx,
+            name,
+            args,
+            inner.opts.limits.timeout,
+            inner.opts.limits.size_check(),
+        )
     }
 }
 

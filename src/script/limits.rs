@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rhai::Engine;
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 
 /// Resource limits for one script run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,5 +80,55 @@ impl Limits {
             .set_max_map_size(self.max_map_size)
             .set_max_modules(self.max_modules)
             .set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
+    }
+}
+
+/// The sizes a variable may reach, checked each time a script reads it.
+///
+/// Rhai 1.27 checks a collection's size when a function returns it or
+/// changes it through `&mut`, and after `m.key = v`; after `m[key] = v` it
+/// checks only the value assigned (`eval/chaining.rs`), so a loop adding
+/// keys that way grew a map past `--max-map-size` unnoticed. Reading the
+/// variable again (the loop's next `m[…] = …`) now stops it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SizeCheck {
+    map: usize,
+    array: usize,
+    string: usize,
+}
+
+impl Limits {
+    pub(crate) fn size_check(&self) -> SizeCheck {
+        SizeCheck {
+            map: self.max_map_size,
+            array: self.max_array_size,
+            string: self.max_string_size,
+        }
+    }
+}
+
+impl SizeCheck {
+    /// Fails with Rhai's own size error, which [`super::error`] turns into
+    /// the message naming the flag. Only the variable's own length is read,
+    /// so that a read costs the same for a large map as for a small one.
+    pub(crate) fn check(&self, name: &str, value: &Dynamic) -> Result<(), Box<EvalAltResult>> {
+        // 0 is Rhai's "no limit" (the CLI refuses it; the library allows it).
+        let over = |n: usize, max: usize| max > 0 && n > max;
+        let what = if let Some(m) = value.read_lock::<Map>() {
+            over(m.len(), self.map)
+                .then(|| format!("Size of object map `{name}` ({} entries)", m.len()))
+        } else if let Some(a) = value.read_lock::<Array>() {
+            over(a.len(), self.array)
+                .then(|| format!("Size of array `{name}` ({} elements)", a.len()))
+        } else if let Some(s) = value.read_lock::<ImmutableString>() {
+            over(s.len(), self.string)
+                .then(|| format!("Length of string `{name}` ({} bytes)", s.len()))
+        } else {
+            None
+        };
+        match what {
+            Some(what) => Err(EvalAltResult::ErrorDataTooLarge(what, Position::NONE).into()),
+            None => Ok(()),
+        }
     }
 }

@@ -19,11 +19,15 @@ struct Known {
     /// `x.f(a)`, a script function binds `x` to `this` and takes `a` alone,
     /// so both call forms pass exactly as many arguments as it has parameters.
     script: BTreeMap<String, BTreeSet<usize>>,
+    /// Each overload's parameters (`name: Type`), per namespace and name,
+    /// for the argument-type check.
+    params: BTreeMap<(String, String), Vec<Vec<String>>>,
 }
 
 impl Known {
     fn new(engine: &Engine, script: &CompiledScript) -> Self {
         let mut by_ns: BTreeMap<String, BTreeMap<String, BTreeSet<usize>>> = BTreeMap::new();
+        let mut params: BTreeMap<(String, String), Vec<Vec<String>>> = BTreeMap::new();
         for f in all_functions(engine) {
             // Properties and methods of API types are callable globally.
             let ns = if f.kind() == FnKind::Function {
@@ -32,11 +36,12 @@ impl Known {
                 String::new()
             };
             by_ns
-                .entry(ns)
+                .entry(ns.clone())
                 .or_default()
                 .entry(f.name.clone())
                 .or_default()
                 .insert(f.params.len());
+            params.entry((ns, f.name.clone())).or_default().push(f.params);
         }
         let mut own: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         for f in script.ast().iter_functions() {
@@ -44,7 +49,24 @@ impl Known {
                 .or_default()
                 .insert(f.params.len());
         }
-        Self { by_ns, script: own }
+        Self {
+            by_ns,
+            script: own,
+            params,
+        }
+    }
+
+    /// The parameter lists of `ns::name`'s overloads that take `argc` arguments.
+    fn overloads(&self, ns: &str, name: &str, argc: usize) -> Vec<&[String]> {
+        self.params
+            .get(&(ns.to_owned(), name.to_owned()))
+            .map(|all| {
+                all.iter()
+                    .filter(|p| p.len() == argc)
+                    .map(Vec::as_slice)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn arities(&self, ns: &str, name: &str) -> Option<&BTreeSet<usize>> {
@@ -75,6 +97,9 @@ impl Known {
             })
     }
 }
+
+/// How a problem that does not fail the check starts its message.
+pub const WARNING: &str = "warning: ";
 
 /// Most syntax errors `check` reports for one file. Rhai stops at the
 /// first, so each failing line is blanked and the text compiled again.
@@ -263,9 +288,41 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             None
         };
         let native = known.arities(&ns, name);
-        if own.is_some_and(|a| a.contains(&call.args.len()))
-            || native.is_some_and(|a| a.contains(&argc))
-        {
+        if own.is_some_and(|a| a.contains(&call.args.len())) {
+            return true;
+        }
+        if native.is_some_and(|a| a.contains(&argc)) {
+            // The receiver of a method call is not among `call.args`; its
+            // type is left unknown.
+            let mut types: Vec<Option<super::arg_types::Literal>> =
+                Vec::with_capacity(argc);
+            if is_method {
+                types.push(None);
+            }
+            types.extend(call.args.iter().map(super::arg_types::Literal::of));
+            let overloads = known.overloads(&ns, name, argc);
+            let mut found = Vec::new();
+            if let Some(m) = super::arg_types::mismatch(&shown, &types, &overloads) {
+                found.push((pos, m));
+            } else if !is_method {
+                for (i, arg) in call.args.iter().enumerate() {
+                    for (at, m) in super::arg_types::option_problems(&shown, i, argc, arg) {
+                        found.push((if at.is_none() { pos } else { at }, m));
+                    }
+                }
+            }
+            // Inside a `try` the script may be making the call fail on
+            // purpose (a test of the error): say so, without failing it.
+            let in_try = path
+                .iter()
+                .any(|n| matches!(n, ASTNode::Stmt(Stmt::TryCatch(..))));
+            for (at, m) in found {
+                if in_try {
+                    report(at, format!("{WARNING}{m} (inside `try`: it throws at run time)"));
+                } else {
+                    report(at, m);
+                }
+            }
             return true;
         }
         if let Some(params) = own.filter(|_| native.is_none()) {
@@ -412,6 +469,47 @@ mod tests {
                 "t.rhai:4:14: function not found: frobnicate",
             ]
         );
+    }
+
+    #[test]
+    fn literal_arguments_of_the_wrong_type_are_reported() {
+        let got = lint(concat!(
+            "token::create(5);\n",
+            "let t = token::create(#{ ttl: 5, descripton: \"x\" });\n",
+            "token::list(#{ published: \"yes\" });\n",
+            "duration(90);\n",
+            "join::command(t, #{ control_plane: 1 });\n",
+            "token::create(#{ ttl: 5, description: t.id });\n",
+        ));
+        assert_eq!(
+            got,
+            [
+                "t.rhai:1:8: type mismatch: token::create takes map as argument 1, not int",
+                // A map of constants is folded into one value: its problems
+                // point at the map.
+                "t.rhai:2:23: token::create: unknown option \"descripton\" (accepted: ttl, expires, usages, groups, description)",
+                "t.rhai:2:23: type mismatch: token::create takes string or Duration as option \"ttl\", not int",
+                "t.rhai:3:13: type mismatch: token::list takes bool as option \"published\", not string",
+                "t.rhai:4:1: type mismatch: duration takes string as argument 1, not int",
+                "t.rhai:5:18: type mismatch: join::command takes bool as option \"control_plane\", not int",
+                "t.rhai:6:23: type mismatch: token::create takes string or Duration as option \"ttl\", not int",
+            ]
+        );
+    }
+
+    #[test]
+    fn arguments_of_unknown_type_and_valid_literals_pass() {
+        let src = r#"
+            let opts = #{ ttl: "1h" };
+            let t = token::create(opts);
+            token::create(#{ ttl: args.ttl ?? "2h", usages: ["signing"], description: `x${1}` });
+            token::create(t, #{ ttl: duration("30m"), expires: () });
+            token::list(#{ expiring_within: "1h", published: true });
+            token::delete([t]); token::delete(t.id); token::get("abcdef");
+            log::info(5); print(1.5); [1, 2].contains(1); "abc".sub_string(1, 1);
+            token::rotate(#{ name: "nightly", keep: 2, verify: "30s", publish: [] });
+        "#;
+        assert_eq!(lint(src), Vec::<String>::new());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod arg_keys;
+pub mod arg_types;
 pub mod catalog;
 pub mod context;
 pub mod definitions;

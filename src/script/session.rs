@@ -10,6 +10,7 @@ use rhai::{AST, Dynamic, Engine, Map, Scope};
 use super::context::RunContext;
 use super::error::ScriptError;
 use super::host::CompiledScript;
+use super::limits::SizeCheck;
 
 pub struct Session {
     engine: Engine,
@@ -19,6 +20,7 @@ pub struct Session {
     functions: AST,
     name: String,
     timeout: Option<Duration>,
+    sizes: SizeCheck,
 }
 
 impl Session {
@@ -28,6 +30,7 @@ impl Session {
         name: &str,
         args: &BTreeMap<String, String>,
         timeout: Option<Duration>,
+        sizes: SizeCheck,
     ) -> Self {
         let map: Map = args
             .iter()
@@ -36,15 +39,21 @@ impl Session {
         let args_value = Dynamic::from_map(map);
         let mut scope = Scope::new();
         scope.push_constant("args", args_value.clone());
-        // Function bodies do not see the caller's scope; this makes `args`
-        // readable in them too, unless the function has its own `args`.
+        // Every read of a variable passes here first (Rhai's variable
+        // resolver), which is the one place a script's own values can be
+        // looked at between its statements.
         #[allow(deprecated)] // "volatile", not deprecated: Rhai's own wording.
-        engine.on_var(move |var, _, ctx| {
-            if var == "args" && !ctx.scope().contains("args") {
-                Ok(Some(args_value.clone()))
-            } else {
-                Ok(None)
+        engine.on_var(move |var, _, mut ctx| {
+            let scope = ctx.scope_mut();
+            if let Some(value) = scope.get_mut(var) {
+                super::typenames::normalize_caught(value);
+                sizes.check(var, value)?;
+            } else if var == "args" && !scope.contains("args") {
+                // Function bodies do not see the caller's scope; this makes
+                // `args` readable in them too, unless the function has its own.
+                return Ok(Some(args_value.clone()));
             }
+            Ok(None)
         });
         Self {
             engine,
@@ -53,6 +62,7 @@ impl Session {
             functions: AST::empty(),
             name: name.to_owned(),
             timeout,
+            sizes,
         }
     }
 
@@ -95,9 +105,19 @@ impl Session {
         self.ctx.start_clock(deadline, self.timeout);
         let result = self
             .engine
-            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &script.ast);
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &script.ast)
+            .and_then(|v| self.check_sizes().map(|()| v));
         self.ctx.start_clock(None, None);
         result
+    }
+
+    /// The size limits over what the run left in its scope: a collection
+    /// grown by its last statement was never read again (see [`SizeCheck`]).
+    fn check_sizes(&self) -> Result<(), Box<rhai::EvalAltResult>> {
+        for (name, _, value) in self.scope.iter_raw() {
+            self.sizes.check(name, value)?;
+        }
+        Ok(())
     }
 
     /// Calls `handler(arg)` of a compiled script (an `on:` job's event)

@@ -455,3 +455,104 @@ fn a_broken_helper_is_imported_in_its_last_good_version_by_the_same_host() {
     assert!(e.file.ends_with("lib.rhai"), "{e}");
     assert!(e.chain[0].starts_with("in module "), "{e}");
 }
+
+fn host_with(limits: Limits) -> ScriptHost {
+    ScriptHost::new(
+        None,
+        ScriptOptions {
+            limits,
+            ..ScriptOptions::default()
+        },
+    )
+}
+
+#[test]
+fn a_map_grown_by_index_assignment_stops_at_the_map_size_limit() {
+    let h = host_with(Limits {
+        max_map_size: 10,
+        ..Limits::default()
+    });
+    // `n` counts the insertions that went through; the 11th key is the one
+    // past the limit, and the loop stops at its next use of `m`.
+    let src = "let m = #{};\nlet n = 0;\nfor i in 0..1000 {\n  m[`k${i}`] = i;\n  n += 1;\n}\nn";
+    let e = run_with(&h, src, &[]).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Runtime);
+    assert_eq!((e.line, e.col), (Some(4), Some(3)), "{e}");
+    assert_eq!(
+        e.message,
+        "Size of object map `m` (11 entries) exceeds the map size limit (raise it with --max-map-size)"
+    );
+    // The same inside a function, on its parameter.
+    let src = "fn fill(m) { for i in 0..100 { m[`k${i}`] = i; } m }\nfill(#{}).len()";
+    let e = run_with(&h, src, &[]).unwrap_err();
+    assert!(e.message.contains("exceeds the map size limit"), "{e}");
+    // Up to the limit is fine, and reading a full map is too.
+    let ok = run_with(
+        &h,
+        "let m = #{}; for i in 0..10 { m[`k${i}`] = i; } m.k3 + m.len() + (m.nope ?? 0)",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(ok.as_int().unwrap(), 13);
+}
+
+#[test]
+fn every_way_of_growing_a_map_or_array_is_bounded() {
+    let h = host_with(Limits {
+        max_map_size: 5,
+        max_array_size: 5,
+        ..Limits::default()
+    });
+    for src in [
+        "let m = #{}; for i in 0..50 { m[`k${i}`] = i; }",
+        "let m = #{}; for i in 0..50 { let one = #{}; one[`k${i}`] = i; m.mixin(one); }",
+        "let m = #{ a: 1, b: 2, c: 3 }; m += #{ d: 4, e: 5, f: 6 };",
+        "let m = #{ a: 1, b: 2, c: 3 }; let n = m + #{ d: 4, e: 5, f: 6 };",
+        "let m = #{}; m.a = 1; m.b = 2; m.c = 3; m.d = 4; m.e = 5; m.f = 6;",
+    ] {
+        let e = run_with(&h, src, &[]).expect_err(src);
+        assert!(
+            e.message.contains("exceeds the map size limit (raise it with --max-map-size)"),
+            "{src}: {e}"
+        );
+    }
+    for src in [
+        "let a = []; for i in 0..50 { a.push(i); }",
+        "let a = []; for i in 0..50 { a += i; }",
+        // Rhai checks `a += b` before it appends; the end of the run checks
+        // what is left in the scope.
+        "let a = [1, 2, 3]; a += [4, 5, 6];",
+    ] {
+        let e = run_with(&h, src, &[]).expect_err(src);
+        assert!(
+            e.message.contains("exceeds the array size limit (raise it with --max-array-size)"),
+            "{src}: {e}"
+        );
+    }
+}
+
+#[test]
+fn caught_rhai_errors_say_rhai_type_names() {
+    let got = eval_str(
+        "let r = []; let f = Fn(\"nope\");\n\
+         try { f.call(1, \"s\", 1.5, true, 'c', [], #{}, ()) } catch (e) { r.push(e.message); r.push(e.function) }\n\
+         try { let x = 5; x.nope() } catch (e) { r.push(e.message) }\n\
+         try { token::generate().nope(duration(\"1h\"), now()) } catch (e) { r.push(e.message) }\n\
+         r",
+    );
+    assert_eq!(
+        got,
+        "[\"Function not found: nope (int, string, float, bool, char, array, map, ())\", \
+         \"nope (int, string, float, bool, char, array, map, ())\", \
+         \"Function not found: nope (int)\", \
+         \"Function not found: nope (Token, Duration, Timestamp)\"]"
+    );
+    // A thrown map that merely looks like one is the script's own: left alone.
+    assert_eq!(
+        eval_str("let r; try { throw #{ error: \"Mine\", message: \"i64\" } } catch (e) { r = e.message } r"),
+        "i64"
+    );
+    // Uncaught, the same error says the same names.
+    let e = eval("let x = 5;\nx.nope(\"a\")").unwrap_err();
+    assert_eq!(e.message, "Function not found: nope (int, string)");
+}

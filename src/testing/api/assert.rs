@@ -109,6 +109,7 @@ fn caught(err: &EvalAltResult) -> Dynamic {
             let text = text
                 .strip_suffix(&suffix)
                 .map_or(text.clone(), str::to_owned);
+            let text = crate::script::typenames::script_type_names(&text);
             map.insert("message".into(), text.into());
             Dynamic::from_map(map)
         }
