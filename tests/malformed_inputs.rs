@@ -32,6 +32,16 @@ fn corpus(dir: &std::path::Path) -> Vec<(Vec<String>, bool)> {
             false,
         ));
     }
+    // Kubeconfig bearer tokens an Authorization header cannot carry, inline
+    // and in a tokenFile (a_kubeconfig_token_with_a_control_character… checks
+    // the message and the exit status).
+    for (i, kc) in bad_token_kubeconfigs(dir).iter().enumerate() {
+        let kc = kc.display().to_string();
+        cases.push((s(&["--kubeconfig", &kc, "token", "list"]), false));
+        if i % 2 == 0 {
+            cases.push((s(&["--kubeconfig", &kc, "token", "create"]), false));
+        }
+    }
     // `token create ""` is not here: kubeadm v1.37 generates a token for an
     // empty argument (the upstream differential tier checks tokensmith does too).
     cases.push((s(&["token", "delete", ""]), false));
@@ -194,6 +204,254 @@ fn corpus(dir: &std::path::Path) -> Vec<(Vec<String>, bool)> {
         cases.push((s(&[w]), false));
     }
     cases
+}
+
+/// The secret part every bad kubeconfig token below carries: it must never show.
+const KC_SECRET: &str = "kcs3cr3tv4lu3";
+
+/// Kubeconfigs (each in its own file under `dir`) whose user token holds a
+/// newline, CR, NUL, ESC or DEL, inline or in a tokenFile, and what the
+/// error must say about it.
+fn bad_token_kubeconfigs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    bad_token_cases(dir).into_iter().map(|(p, _)| p).collect()
+}
+
+fn bad_token_cases(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let kubeconfig = |name: &str, user: &str| {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n\
+                 contexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n\
+                 users:\n- name: u\n  user:\n    {user}\n"
+            ),
+        )
+        .expect("write kubeconfig");
+        p
+    };
+    let chars = [
+        ("\\n", "a newline"),
+        ("\\r", "a carriage return"),
+        ("\\0", "a NUL character"),
+        ("\\e", "the control character U+001B"),
+        ("\\x7f", "the control character U+007F"),
+    ];
+    for (i, (escape, what)) in chars.iter().enumerate() {
+        let p = kubeconfig(
+            &format!("kc-inline-{i}"),
+            &format!("token: \"abcdef.{KC_SECRET}{escape}tail\""),
+        );
+        out.push((
+            p,
+            format!("the token of user \"u\" contains {what}, which an Authorization header cannot carry"),
+        ));
+        let file = dir.join(format!("tokenfile-{i}"));
+        let raw = match *escape {
+            "\\n" => "\n",
+            "\\r" => "\r",
+            "\\0" => "\0",
+            "\\e" => "\u{1b}",
+            _ => "\u{7f}",
+        };
+        std::fs::write(&file, format!("abcdef.{KC_SECRET}{raw}tail\n")).expect("token file");
+        let p = kubeconfig(&format!("kc-file-{i}"), &format!("tokenFile: {}", file.display()));
+        out.push((
+            p,
+            format!(
+                "the token in {} (tokenFile of user \"u\") contains {what}, which an Authorization header cannot carry",
+                file.display()
+            ),
+        ));
+    }
+    let p = kubeconfig("kc-file-zero", "tokenFile: /dev/zero");
+    out.push((
+        p,
+        "tokenFile of user \"u\": open /dev/zero: is not a regular file".to_owned(),
+    ));
+    out
+}
+
+#[test]
+fn a_kubeconfig_token_with_a_control_character_is_one_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (kc, want) in bad_token_cases(dir.path()) {
+        for args in [&["token", "list"][..], &["token", "create", "--print-join-command"][..]] {
+            let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tokensmith"))
+                .env("HOME", dir.path())
+                .env_remove("KUBECONFIG")
+                .arg("--kubeconfig")
+                .arg(&kc)
+                .args(args)
+                .timeout(Duration::from_secs(30))
+                .output()
+                .expect("run");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?} {}: {stderr}", kc.display());
+            assert_eq!(
+                stderr,
+                format!(
+                    "error: failed to load admin kubeconfig: {}: {want}\n\
+                     To see the stack trace of this error execute with --v=5 or higher\n",
+                    kc.display()
+                ),
+                "{args:?}"
+            );
+            assert!(!stderr.contains(KC_SECRET), "{stderr}");
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
+    }
+}
+
+#[test]
+fn a_script_that_cannot_be_read_is_a_usage_error() {
+    // README and docs/guide.md: `run` exits 2 on a usage error, an
+    // unreadable script included; a FIFO must not block the read.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo.rhai");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let big = dir.path().join("big.rhai");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(tokensmith::input::MAX_INPUT + 1))
+        .expect("big file");
+    let cases = [
+        (std::path::PathBuf::from("/dev/zero"), "is not a regular file"),
+        (fifo, "is not a regular file"),
+        (dir.path().to_path_buf(), "is not a regular file"),
+        (big, "is larger than 16 MiB"),
+        (dir.path().join("missing.rhai"), "No such file or directory"),
+    ];
+    for (path, why) in cases {
+        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tokensmith"))
+            .env("HOME", dir.path())
+            .arg("run")
+            .arg(&path)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+        assert_eq!(
+            stderr,
+            format!("error: {}: cannot read the script: {why}\n", path.display()),
+        );
+    }
+}
+
+#[test]
+fn only_the_token_subcommand_gets_kubeadm_flag_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tokensmith"))
+            .env("HOME", dir.path())
+            .args(args)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("run");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // A word `token` elsewhere on the line (a script, a flag's value) does
+    // not make the command `token`: clap's error and exit 2.
+    for args in [
+        &["run", "token", "--bogus"][..],
+        &["--kubeconfig", "token", "run", "x.rhai", "--bogus"][..],
+        &["--context", "token", "check", "--bogus"][..],
+    ] {
+        let (code, stderr) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: unexpected argument '--bogus'"), "{args:?}: {stderr}");
+    }
+    // The `token` subcommand after global flags with values: kubeadm's.
+    for args in [
+        &["--kubeconfig", "token", "token", "list", "--bogus"][..],
+        &["--v", "5", "--context=x", "token", "list", "--bogus"][..],
+    ] {
+        let (code, stderr) = run(args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: unknown flag: --bogus\n"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn cron_messages_name_the_limit_and_the_field_through_check_and_watch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir(&jobs).expect("jobs dir");
+    let crons = [
+        ("minute", "60 * * * *", "minute field \"60\": Minutes must be less than 60"),
+        (
+            "dow",
+            "0 3 * * 1-8",
+            "day-of-week field \"1-8\": Day of week must be between 0 and 7 (0 and 7 are Sunday) \
+             or SUN-SAT (\"8\" in the range)",
+        ),
+        ("step", "*/0 * * * *", "minute field \"*/0\": the step must be at least 1"),
+        (
+            "reversed",
+            "0 5-1 * * *",
+            "hour field \"5-1\": the range \"5-1\" runs backwards (write the lower value first)",
+        ),
+        ("name", "0 3 * FOO *", "month field \"FOO\": \"FOO\" is not a month name (JAN-DEC)"),
+        (
+            "list",
+            "0 3 1,,2 * *",
+            "day-of-month field \"1,,2\", item \"\": an item is empty (two commas in a row, or a comma at an end)",
+        ),
+        ("seconds", "60 0 3 * * *", "second field \"60\": Seconds must be less than 60"),
+    ];
+    let expected = |expr: &str, want: &str| format!("invalid cron expression \"{expr}\": {want}");
+    for (name, expr, want) in crons {
+        let path = jobs.join(format!("{name}.rhai"));
+        std::fs::write(&path, format!("//! schedule: {expr}\n1\n")).expect("script");
+        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tokensmith"))
+            .env("HOME", dir.path())
+            .arg("check")
+            .arg(&path)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("check");
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{expr}: {shown}");
+        assert!(shown.contains(&expected(expr, want)), "{expr}: {shown}");
+        // The crate's input (a seconds field, Sunday as 1, names) never shows.
+        assert!(!shown.contains(&format!("0 {expr}")), "{shown}");
+        assert!(!shown.contains("Invalid"), "{shown}");
+    }
+    let log = dir.path().join("daemon.log");
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_tokensmith"))
+        .env("HOME", dir.path())
+        .env_remove("RUST_LOG")
+        .arg("watch")
+        .arg(&jobs)
+        .arg("--test-executor")
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("watch");
+    let start = std::time::Instant::now();
+    let all_logged = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        crons.iter().all(|(_, e, w)| text.contains(&expected(e, w)))
+    };
+    while !all_logged() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    for (_, expr, want) in crons {
+        assert!(text.contains(&expected(expr, want)), "{expr}: {text}");
+    }
+    assert!(!text.contains("Invalid"), "{text}");
 }
 
 #[test]

@@ -215,3 +215,128 @@ fn no_secret_reaches_a_stream_or_a_file_at_any_verbosity() {
         assert_clean(&p.display().to_string(), &body, &secrets);
     }
 }
+
+/// The output paths added after the sweep above: `token audit` in each
+/// format, `dev-cluster join` (accepted and refused) and the daemon's `on:`
+/// event handlers, at several verbosities. Exempt: `token create` stdout.
+#[test]
+fn audit_join_and_event_handlers_show_no_secret() {
+    let c = TestCluster::start();
+    let made = c
+        .tokensmith()
+        .args(["token", "create", "--print-join-command", "--ttl", "1h"])
+        .output()
+        .expect("create");
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let join_line = text(&made.stdout).trim().to_owned();
+    let token = join_line
+        .split_whitespace()
+        .skip_while(|w| *w != "--token")
+        .nth(1)
+        .expect("a --token in the join command")
+        .to_owned();
+    let (id, secret) = token.split_once('.').expect("id.secret");
+    // A wrong secret for the same id: parsed from the join line, refused, and
+    // never repeated either.
+    let wrong = "wr0ngs3cr3tv4lu3";
+    let wrong_line = join_line.replace(secret, wrong);
+    let secrets = vec![secret.to_owned(), wrong.to_owned()];
+    let levels: [&[&str]; 4] = [&[], &["--v=5"], &["-vvv"], &["-vvv", "--log-format", "json"]];
+    for (i, flags) in levels.iter().enumerate() {
+        for format in ["text", "json", "yaml"] {
+            let out = c
+                .tokensmith()
+                .args(*flags)
+                .args(["token", "audit", "-o", format])
+                .env_remove("RUST_LOG")
+                .output()
+                .expect("audit");
+            assert!(out.status.success(), "{flags:?}: {}", text(&out.stderr));
+            assert!(text(&out.stdout).contains(id), "the audit lists {id}");
+            assert_clean(&format!("audit {format} {flags:?} stdout"), &text(&out.stdout), &secrets);
+            assert_clean(&format!("audit {format} {flags:?} stderr"), &text(&out.stderr), &secrets);
+        }
+        let out = c
+            .tokensmith()
+            .args(*flags)
+            .args(["dev-cluster", "join", &join_line, "--node-name", &format!("hygiene-{i}")])
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("join");
+        assert!(out.status.success(), "{flags:?}: {}", text(&out.stderr));
+        assert_clean(&format!("join {flags:?} stdout"), &text(&out.stdout), &secrets);
+        assert_clean(&format!("join {flags:?} stderr"), &text(&out.stderr), &secrets);
+        let out = c
+            .tokensmith()
+            .args(*flags)
+            .args(["dev-cluster", "join", &wrong_line, "--node-name", "refused", "--timeout", "5s"])
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("join");
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: a wrong secret is refused");
+        assert_clean(&format!("refused join {flags:?} stdout"), &text(&out.stdout), &secrets);
+        assert_clean(&format!("refused join {flags:?} stderr"), &text(&out.stderr), &secrets);
+    }
+
+    // Event handlers: each logs the token it is given and throws it.
+    let jobs = c.dir().join("event-jobs");
+    std::fs::create_dir_all(&jobs).expect("jobs dir");
+    std::fs::write(
+        jobs.join("expiring.rhai"),
+        "//! on: token-expiring 2h\nfn on_token_expiring(t) { log::info(`expiring saw ${t.secret} ${t}`); throw t.value; }\n",
+    )
+    .expect("job");
+    std::fs::write(
+        jobs.join("deleted.rhai"),
+        "//! on: token-deleted\nfn on_token_deleted(t) { log::warn(`deleted saw ${t}`); print(t); throw `gone: ${t}`; }\n",
+    )
+    .expect("job");
+    let log = c.dir().join("events.log");
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tokensmith"))
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LOG")
+        .env("HOME", c.dir().join("home"))
+        .env("KUBECONFIG", c.kubeconfig_path())
+        .current_dir(c.dir())
+        .args(["-vvv", "watch"])
+        .arg(&jobs)
+        .arg("--state-dir")
+        .arg(c.dir().join("event-state"))
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(c.dir().join("events.out")).expect("out"))
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("watch");
+    let wait_for = |needle: &str| {
+        let start = Instant::now();
+        while !std::fs::read_to_string(&log).unwrap_or_default().contains(needle) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no {needle:?} in the daemon log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("expiring saw");
+    let deleted = c
+        .tokensmith()
+        .args(["token", "delete", id])
+        .output()
+        .expect("delete");
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    wait_for("deleted saw");
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    for f in ["events.log", "events.out"] {
+        let body = std::fs::read_to_string(c.dir().join(f)).unwrap_or_default();
+        assert_clean(f, &body, &secrets);
+    }
+    let mut written = Vec::new();
+    files(&c.dir().join("event-state"), &[], &mut written);
+    for p in written {
+        let body = String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).into_owned();
+        assert_clean(&p.display().to_string(), &body, &secrets);
+    }
+}

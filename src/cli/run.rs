@@ -10,7 +10,9 @@ use crate::script::{ErrorKind, Limits, RunControl, ScriptHost, ScriptOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The script to run (a `.rhai` file).
+    /// The script to run (a `.rhai` file). Exit status: 1 when the script
+    /// fails, 2 on a usage error, a script that cannot be read included (a
+    /// missing file, a directory, FIFO or device, over 16 MiB, not UTF-8).
     #[arg(value_name = "SCRIPT")]
     pub script: PathBuf,
 

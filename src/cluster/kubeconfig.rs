@@ -88,7 +88,7 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
             path.display()
         ))
     })?;
-    absolutize_ca_paths(&mut config, path);
+    absolutize_paths(&mut config, path);
     let context = context
         .map(str::to_owned)
         .or_else(|| config.current_context.clone().filter(|c| !c.is_empty()));
@@ -96,9 +96,18 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
         && !config.contexts.iter().any(|c| &c.name == name)
     {
         return Err(ClusterError::Kubeconfig(format!(
-            "failed to load admin kubeconfig: {}: context \"{name}\" does not exist",
-            path.display()
+            "failed to load admin kubeconfig: {}: context {} does not exist",
+            path.display(),
+            crate::token::go_quote(name)
         )));
+    }
+    if let Some(name) = &context {
+        check_bearer_token(&mut config, name).map_err(|e| {
+            ClusterError::Kubeconfig(format!(
+                "failed to load admin kubeconfig: {}: {e}",
+                path.display()
+            ))
+        })?;
     }
     Ok(LoadedKubeconfig {
         path: path.to_path_buf(),
@@ -107,17 +116,103 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
     })
 }
 
-/// Relative `certificate-authority` paths are relative to the kubeconfig file.
-fn absolutize_ca_paths(config: &mut Kubeconfig, path: &Path) {
+/// Relative `certificate-authority` and `tokenFile` paths are relative to
+/// the kubeconfig file (client-go `ResolveLocalPaths`).
+fn absolutize_paths(config: &mut Kubeconfig, path: &Path) {
     let Some(dir) = path.parent() else { return };
+    let absolute = |p: &String| Path::new(p).is_relative().then(|| dir.join(p).display().to_string());
     for named in &mut config.clusters {
         if let Some(c) = &mut named.cluster
-            && let Some(ca) = &c.certificate_authority
-            && Path::new(ca).is_relative()
+            && let Some(ca) = c.certificate_authority.as_ref().and_then(absolute)
         {
-            c.certificate_authority = Some(dir.join(ca).display().to_string());
+            c.certificate_authority = Some(ca);
         }
     }
+    for named in &mut config.auth_infos {
+        if let Some(a) = &mut named.auth_info
+            && let Some(file) = a.token_file.as_ref().and_then(absolute)
+        {
+            a.token_file = Some(file);
+        }
+    }
+}
+
+/// The bearer token of `context`'s user, inline or in its `tokenFile`, must
+/// fit an `Authorization` header: a newline, CR, NUL or other control
+/// character is one clear error here (kubectl fails each request with
+/// `net/http: invalid header field value for "Authorization"`), never the
+/// token itself. The token is remembered as a secret ([`crate::script::redact`]).
+///
+/// A `tokenFile` is read with the input size cap and trimmed as client-go
+/// trims it (kube sends it raw, so the usual trailing newline made every
+/// request fail); when trimming changed it, the trimmed token is used inline,
+/// which gives up kube's once-a-minute re-read of that file.
+fn check_bearer_token(config: &mut Kubeconfig, context: &str) -> Result<(), String> {
+    use secrecy::ExposeSecret;
+    let Some(user) = config
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| c.user.clone())
+    else {
+        return Ok(());
+    };
+    let Some(auth) = config
+        .auth_infos
+        .iter_mut()
+        .find(|a| a.name == user)
+        .and_then(|a| a.auth_info.as_mut())
+    else {
+        return Ok(());
+    };
+    let quoted_user = crate::token::go_quote(&user);
+    if let Some(token) = &auth.token {
+        let token = token.expose_secret();
+        crate::script::redact::remember(token);
+        if let Some(c) = header_breaker(token) {
+            return Err(format!(
+                "the token of user {quoted_user} contains {c}, which an Authorization header cannot carry"
+            ));
+        }
+        return Ok(());
+    }
+    let Some(file) = auth.token_file.clone() else {
+        return Ok(());
+    };
+    let raw = crate::input::read_capped_string(Path::new(&file)).map_err(|e| {
+        format!(
+            "tokenFile of user {quoted_user}: {}",
+            go_path_error("open", Path::new(&file), &e)
+        )
+    })?;
+    let token = raw.trim();
+    crate::script::redact::remember(token);
+    if let Some(c) = header_breaker(token) {
+        return Err(format!(
+            "the token in {file} (tokenFile of user {quoted_user}) contains {c}, \
+             which an Authorization header cannot carry"
+        ));
+    }
+    if token.len() != raw.len() {
+        auth.token = Some(token.to_owned().into());
+        auth.token_file = None;
+    }
+    Ok(())
+}
+
+/// The first character of `token` that an HTTP header value cannot hold
+/// (controls other than tab, and DEL), named for a message.
+fn header_breaker(token: &str) -> Option<String> {
+    let c = token
+        .chars()
+        .find(|&c| (c < ' ' && c != '\t') || c == '\u{7f}')?;
+    Some(match c {
+        '\n' => "a newline".to_owned(),
+        '\r' => "a carriage return".to_owned(),
+        '\0' => "a NUL character".to_owned(),
+        c => format!("the control character U+{:04X}", u32::from(c)),
+    })
 }
 
 impl LoadedKubeconfig {
@@ -231,6 +326,81 @@ mod tests {
             ]
         );
         assert_eq!(candidates(Some(""), None), [PathBuf::from(ADMIN_CONF)]);
+    }
+
+    fn kubeconfig_with_user(dir: &Path, user: &str) -> PathBuf {
+        let p = dir.join("kubeconfig");
+        std::fs::write(
+            &p,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n\
+                 contexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n\
+                 users:\n- name: u\n  user:\n    {user}\n"
+            ),
+        )
+        .unwrap();
+        p
+    }
+
+    #[test]
+    fn a_token_with_a_control_character_is_one_clear_error_without_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        for (yaml, what) in [
+            (r#"token: "n3wl1n3.s3cr3t\nrest""#, "a newline"),
+            (r#"token: "n3wl1n3.s3cr3t\rrest""#, "a carriage return"),
+            (r#"token: "n3wl1n3.s3cr3t\0rest""#, "a NUL character"),
+            (r#"token: "n3wl1n3.s3cr3t\erest""#, "the control character U+001B"),
+            (r#"token: "n3wl1n3.s3cr3t\n""#, "a newline"),
+        ] {
+            let p = kubeconfig_with_user(dir.path(), yaml);
+            let err = load(&p, None).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "failed to load admin kubeconfig: {}: the token of user \"u\" contains {what}, \
+                     which an Authorization header cannot carry",
+                    p.display()
+                ),
+                "{yaml}"
+            );
+            assert!(!err.contains("s3cr3t"), "{err}");
+        }
+        let p = kubeconfig_with_user(dir.path(), "token: \"fine.t0k3n with\ttab\"");
+        assert!(load(&p, None).is_ok());
+    }
+
+    #[test]
+    fn a_token_file_is_read_capped_trimmed_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tf"), "f1l3t0k3n.s3cr3t\n").unwrap();
+        let p = kubeconfig_with_user(dir.path(), "tokenFile: tf");
+        let loaded = load(&p, None).expect("a trailing newline is trimmed");
+        let auth = loaded.config.auth_infos[0].auth_info.as_ref().unwrap();
+        assert!(auth.token_file.is_none());
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(auth.token.as_ref().unwrap()),
+            "f1l3t0k3n.s3cr3t"
+        );
+
+        std::fs::write(dir.path().join("tf"), "f1l3t0k3n\ns3cr3t\n").unwrap();
+        let err = load(&p, None).unwrap_err().to_string();
+        let file = dir.path().join("tf");
+        assert!(
+            err.ends_with(&format!(
+                "the token in {} (tokenFile of user \"u\") contains a newline, \
+                 which an Authorization header cannot carry",
+                file.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("s3cr3t"), "{err}");
+
+        let p = kubeconfig_with_user(dir.path(), "tokenFile: /dev/zero");
+        let err = load(&p, None).unwrap_err().to_string();
+        assert!(
+            err.ends_with("tokenFile of user \"u\": open /dev/zero: is not a regular file"),
+            "{err}"
+        );
     }
 
     #[test]

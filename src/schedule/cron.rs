@@ -5,8 +5,9 @@
 //! @weekly @monthly @yearly @annually`. Day-of-week numbers are crontab's
 //! `0-7` (0 and 7 are Sunday) in every form; names (`MON-FRI`) work too.
 //!
-//! The `cron` crate wants a seconds field and numbers Sunday 1, so input is
-//! rewritten before it is parsed. Its own iterator is not used for time zones:
+//! The `cron` crate wants a seconds field and numbers Sunday 1, so each field
+//! is checked and rewritten first (`cron_fields.rs`): a bad field is reported
+//! as written, with crontab's limits, never as the crate saw it. Its own iterator is not used for time zones:
 //! it skips a local time that falls in a spring-forward gap and yields one in a
 //! fall-back overlap twice. Ticks are computed in civil (wall-clock) time
 //! instead and mapped to instants here, with the rules of Vixie cron:
@@ -26,6 +27,11 @@ use chrono_tz::Tz;
 use cron::TimeUnitSpec;
 use jiff::Timestamp;
 
+use self::fields::Field;
+
+#[path = "cron_fields.rs"]
+mod fields;
+
 /// A parsed cron schedule; displays as the user wrote it.
 #[derive(Clone)]
 pub struct CronSpec {
@@ -34,13 +40,32 @@ pub struct CronSpec {
     hours_wildcard: bool,
 }
 
-/// Why a cron expression was rejected.
+/// Why a cron expression was rejected: the expression as written (its
+/// first characters when long) and the rule it breaks, in crontab's terms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid cron expression {expression:?}: {reason}")]
+#[error("invalid cron expression {}: {reason}", fields::quoted(.expression, 80))]
 pub struct CronError {
     pub expression: String,
     pub reason: String,
 }
+
+const FIVE_FIELDS: [Field; 5] = [
+    Field::Minute,
+    Field::Hour,
+    Field::DayOfMonth,
+    Field::Month,
+    Field::DayOfWeek,
+];
+
+const SEVEN_FIELDS: [Field; 7] = [
+    Field::Second,
+    Field::Minute,
+    Field::Hour,
+    Field::DayOfMonth,
+    Field::Month,
+    Field::DayOfWeek,
+    Field::Year,
+];
 
 const MACROS: &[(&str, &str)] = &[
     ("@yearly", "0 0 0 1 1 *"),
@@ -79,13 +104,11 @@ impl CronSpec {
                     ))
                 })?
         } else {
-            let mut fields: Vec<String> = source.split_whitespace().map(str::to_owned).collect();
-            let dow = match fields.len() {
-                5 => {
-                    fields.insert(0, "0".to_owned());
-                    5
-                }
-                6 | 7 => 5,
+            let parts: Vec<&str> = source.split_whitespace().collect();
+            let kinds: &[Field] = match parts.len() {
+                5 => &FIVE_FIELDS,
+                6 => &SEVEN_FIELDS[..6],
+                7 => &SEVEN_FIELDS,
                 n => {
                     return Err(err(format!(
                         "{n} fields; expected 5 (minute hour day-of-month month day-of-week), \
@@ -93,10 +116,20 @@ impl CronSpec {
                     )));
                 }
             };
-            fields[dow] = unix_day_of_week(&fields[dow]).map_err(err)?;
-            fields.join(" ")
+            let mut normalized = Vec::with_capacity(7);
+            if parts.len() == 5 {
+                normalized.push("0".to_owned());
+            }
+            for (kind, text) in kinds.iter().zip(&parts) {
+                normalized.push(fields::normalize(*kind, text).map_err(err)?);
+            }
+            normalized.join(" ")
         };
-        let schedule = cron::Schedule::from_str(&expanded).map_err(|e| err(e.to_string()))?;
+        // Every field was checked above; should the crate still refuse, the
+        // message is about what the user wrote, not the rewritten fields.
+        let schedule = cron::Schedule::from_str(&expanded).map_err(|_| {
+            err("the fields are valid one by one but cannot be scheduled together".to_owned())
+        })?;
         let hours_wildcard = schedule.hours().is_all();
         Ok(CronSpec {
             source,
@@ -183,51 +216,6 @@ fn offset_secs(tz: Tz, at: DateTime<Utc>) -> i64 {
             .fix()
             .local_minus_utc(),
     )
-}
-
-/// Crontab numbers Sunday 0 (and 7); the `cron` crate numbers it 1. Numbers are
-/// rewritten to names, which both agree on.
-fn unix_day_of_week(field: &str) -> Result<String, String> {
-    const NAMES: [&str; 8] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
-    let name = |n: &str| -> Result<Option<usize>, String> {
-        if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() {
-            match n.parse::<usize>() {
-                Ok(v) if v <= 7 => Ok(Some(v)),
-                _ => Err(format!(
-                    "day of week {n} is out of range (0-7, 0 and 7 are Sunday, or SUN-SAT)"
-                )),
-            }
-        } else {
-            Ok(None)
-        }
-    };
-    let mut out = Vec::new();
-    for item in field.split(',') {
-        let (base, step) = match item.split_once('/') {
-            Some((b, s)) => (b, Some(s)),
-            None => (item, None),
-        };
-        let step_suffix = step.map(|s| format!("/{s}")).unwrap_or_default();
-        let rewritten = match base.split_once('-') {
-            Some((a, b)) => match (name(a)?, name(b)?) {
-                // `5-7` ends on Sunday, which the cron crate cannot wrap to.
-                (Some(a), Some(7)) if a != 0 && a != 7 && step.is_none() => {
-                    format!("{}-SAT,SUN", NAMES[a])
-                }
-                (a_num, b_num) => format!(
-                    "{}-{}{step_suffix}",
-                    a_num.map_or(a, |v| NAMES[v]),
-                    b_num.map_or(b, |v| if v == 7 { "SAT" } else { NAMES[v] })
-                ),
-            },
-            None => match name(base)? {
-                Some(v) => format!("{}{step_suffix}", NAMES[v]),
-                None => format!("{base}{step_suffix}"),
-            },
-        };
-        out.push(rewritten);
-    }
-    Ok(out.join(","))
 }
 
 fn to_chrono(t: Timestamp) -> Option<DateTime<Utc>> {

@@ -118,9 +118,194 @@ fn bad_expressions_say_what_is_accepted() {
     let err = CronSpec::parse("@fortnightly").expect_err("unknown macro");
     assert!(err.to_string().contains("@hourly"), "{err}");
     let err = CronSpec::parse("0 3 * * 8").expect_err("day 8");
-    assert!(err.to_string().contains("0-7"), "{err}");
+    assert!(err.to_string().contains("between 0 and 7"), "{err}");
     assert!(CronSpec::parse("61 * * * *").is_err());
     assert!(CronSpec::parse("").is_err());
+}
+
+/// The reason part of the message for `expr`, which must be rejected.
+fn reason(expr: &str) -> String {
+    let err = CronSpec::parse(expr).expect_err(expr);
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("invalid cron expression {:?}: ", expr.trim())),
+        "{shown}"
+    );
+    assert!(!err.reason.is_empty(), "{expr:?}: empty reason");
+    err.reason
+}
+
+#[test]
+fn each_field_names_its_real_limit_and_the_item_as_written() {
+    let cases = [
+        ("60 * * * *", "minute field \"60\": Minutes must be less than 60"),
+        ("* 24 * * *", "hour field \"24\": Hours must be less than 24"),
+        (
+            "* * 0 * *",
+            "day-of-month field \"0\": Day of month must be between 1 and 31",
+        ),
+        (
+            "* * 32 * *",
+            "day-of-month field \"32\": Day of month must be between 1 and 31",
+        ),
+        (
+            "* * * 13 *",
+            "month field \"13\": Month must be between 1 and 12",
+        ),
+        (
+            "* * * 0 *",
+            "month field \"0\": Month must be between 1 and 12",
+        ),
+        (
+            "* * * * 8",
+            "day-of-week field \"8\": Day of week must be between 0 and 7 (0 and 7 are Sunday) or SUN-SAT",
+        ),
+        (
+            "60 * * * * *",
+            "second field \"60\": Seconds must be less than 60",
+        ),
+        (
+            "0 0 0 * * * 1969",
+            "year field \"1969\": Year must be between 1970 and 2100",
+        ),
+        // A value in a list or a range: the field and the item, as written.
+        (
+            "1,2,75 * * * *",
+            "minute field \"1,2,75\", item \"75\": Minutes must be less than 60",
+        ),
+        (
+            "* 20-25 * * *",
+            "hour field \"20-25\": Hours must be less than 24 (\"25\" in the range)",
+        ),
+        (
+            "99999999999999999999 * * * *",
+            "minute field \"99999999999999999999\": Minutes must be less than 60",
+        ),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(reason(expr), want, "{expr}");
+    }
+}
+
+#[test]
+fn steps_ranges_lists_names_and_numbers_are_checked_before_the_crate_sees_them() {
+    let cases = [
+        ("*/0 * * * *", "minute field \"*/0\": the step must be at least 1"),
+        ("* 1-5/0 * * *", "hour field \"1-5/0\": the step must be at least 1"),
+        ("*/61 * * * *", "minute field \"*/61\": the step must be at most 60"),
+        ("*/ * * * *", "minute field \"*/\": a step is missing after \"/\""),
+        ("/5 * * * *", "minute field \"/5\": a range or * is missing before \"/\""),
+        ("*/x * * * *", "minute field \"*/x\": the step \"x\" is not a number"),
+        (
+            "5-1 * * * *",
+            "minute field \"5-1\": the range \"5-1\" runs backwards (write the lower value first)",
+        ),
+        (
+            "* * * * FRI-MON",
+            "day-of-week field \"FRI-MON\": the range \"FRI-MON\" runs backwards (write the lower value first)",
+        ),
+        (
+            "1,,2 * * * *",
+            "minute field \"1,,2\", item \"\": an item is empty (two commas in a row, or a comma at an end)",
+        ),
+        (
+            "1, * * * *",
+            "minute field \"1,\", item \"\": an item is empty (two commas in a row, or a comma at an end)",
+        ),
+        (
+            "* * * FOO *",
+            "month field \"FOO\": \"FOO\" is not a month name (JAN-DEC)",
+        ),
+        (
+            "* * * * FUN",
+            "day-of-week field \"FUN\": \"FUN\" is not a day name (SUN-SAT)",
+        ),
+        ("abc * * * *", "minute field \"abc\": \"abc\" is not a number"),
+        ("1x * * * *", "minute field \"1x\": \"1x\" is not a number"),
+        (
+            "-1 * * * *",
+            "minute field \"-1\": a range needs a value on both sides of \"-\"",
+        ),
+        (
+            "* * * * MON-FUN",
+            "day-of-week field \"MON-FUN\": \"FUN\" is not a day name (SUN-SAT)",
+        ),
+        (
+            "* * * 1.5 *",
+            "month field \"1.5\": \"1.5\" is not a number or a month name (JAN-DEC)",
+        ),
+        ("? * * * *", "minute field \"?\": \"?\" is not a number"),
+        ("5#3 * * * *", "minute field \"5#3\": \"5#3\" is not a number"),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(reason(expr), want, "{expr}");
+    }
+}
+
+#[test]
+fn no_message_shows_the_rewritten_expression() {
+    // The crate is given a seconds field, Sunday-as-1 numbers and explicit
+    // lists; none of that may show.
+    for expr in ["* * * * 8", "61 * * * *", "* * * * MON-FUN", "0 3 * * 0,8"] {
+        let shown = CronSpec::parse(expr).expect_err(expr).to_string();
+        assert!(!shown.contains("0 61"), "{shown}");
+        assert!(!shown.contains("SUN,"), "{shown}");
+        assert!(!shown.contains("0 0 3"), "{shown}");
+        assert_eq!(shown.matches(expr).count(), 1, "{shown}");
+    }
+}
+
+#[test]
+fn a_huge_field_is_quoted_by_its_first_characters_only() {
+    let huge = format!("{} * * * *", "1".repeat(10_000));
+    let shown = CronSpec::parse(&huge).expect_err("huge").to_string();
+    assert!(shown.len() < 300, "{} bytes: {shown}", shown.len());
+    assert!(shown.contains("Minutes must be less than 60"), "{shown}");
+    let many = format!("{}77 * * * *", "1,".repeat(5_000));
+    let shown = CronSpec::parse(&many).expect_err("many").to_string();
+    assert!(shown.len() < 300, "{} bytes: {shown}", shown.len());
+}
+
+#[test]
+fn names_lists_steps_and_question_marks_still_schedule() {
+    // 2026-06-01 is a Monday.
+    let from = "2026-06-01T10:00:00Z";
+    assert_eq!(
+        ticks("0 3 * JUN,jul sat-sun", Tz::UTC, from, 3),
+        [
+            "2026-06-06T03:00:00Z",
+            "2026-06-07T03:00:00Z",
+            "2026-06-13T03:00:00Z"
+        ]
+    );
+    assert_eq!(
+        ticks("0 3 * * FRI-SUN", Tz::UTC, from, 3),
+        [
+            "2026-06-05T03:00:00Z",
+            "2026-06-06T03:00:00Z",
+            "2026-06-07T03:00:00Z"
+        ]
+    );
+    assert_eq!(
+        ticks("0 0 */2 * *", Tz::UTC, from, 2),
+        ["2026-06-03T00:00:00Z", "2026-06-05T00:00:00Z"]
+    );
+    assert_eq!(
+        ticks("10/20 * * * *", Tz::UTC, from, 3),
+        [
+            "2026-06-01T10:10:00Z",
+            "2026-06-01T10:30:00Z",
+            "2026-06-01T10:50:00Z"
+        ]
+    );
+    assert_eq!(
+        ticks("0 0 12 ? * 1-5/2", Tz::UTC, from, 2),
+        ["2026-06-01T12:00:00Z", "2026-06-03T12:00:00Z"]
+    );
+    assert_eq!(
+        ticks("0 3 * * */3", Tz::UTC, from, 2),
+        ["2026-06-03T03:00:00Z", "2026-06-06T03:00:00Z"]
+    );
 }
 
 #[test]

@@ -9,21 +9,39 @@
 //! that was never parsed still does not reach a log.
 
 use std::collections::HashSet;
-use std::sync::{LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
+use aho_corasick::AhoCorasick;
 use base64::Engine as _;
 
-/// What the registry holds: the texts to hide (each secret and its base64
-/// windows), deduplicated, longest first so a longer match wins.
+/// What the registry holds: the secrets seen, and the texts to hide (each
+/// secret and its base64 windows) in Aho-Corasick automata, so that one
+/// pass over a line finds them all however many there are.
+///
+/// New texts wait in `pending` until the next search, which builds them an
+/// automaton of their own after absorbing every level on top that is less
+/// than twice their number (as a binary counter carries): each level is at
+/// least twice the one above it, so there are O(log n) levels to search and
+/// each text is rebuilt into an automaton O(log n) times, even when secrets
+/// are learnt one at a time between log lines.
 struct Registry {
     seen: HashSet<String>,
+    needles: HashSet<String>,
+    pending: Vec<String>,
+    levels: Vec<Level>,
+}
+
+struct Level {
     needles: Vec<String>,
+    automaton: Arc<AhoCorasick>,
 }
 
 static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
     RwLock::new(Registry {
         seen: HashSet::new(),
-        needles: Vec::new(),
+        needles: HashSet::new(),
+        pending: Vec::new(),
+        levels: Vec::new(),
     })
 });
 
@@ -45,14 +63,11 @@ pub fn remember(secret: &str) {
     if !reg.seen.insert(secret.to_owned()) {
         return;
     }
-    let mut new = vec![secret.to_owned()];
-    new.extend(base64_windows(secret.as_bytes()));
-    for n in new {
-        if !reg.needles.contains(&n) {
-            reg.needles.push(n);
+    for form in hidden_forms(secret) {
+        if reg.needles.insert(form.clone()) {
+            reg.pending.push(form);
         }
     }
-    reg.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
 }
 
 /// An `Authorization` header value: the whole value and its credential part
@@ -66,6 +81,64 @@ pub fn remember_authorization(value: &str) {
 
 fn read_registry() -> std::sync::RwLockReadGuard<'static, Registry> {
     REGISTRY.read().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Registry {
+    /// Gives the pending texts an automaton (see [`Registry`]).
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut needles = std::mem::take(&mut self.pending);
+        while self
+            .levels
+            .last()
+            .is_some_and(|l| l.needles.len() < 2 * needles.len())
+        {
+            let absorbed = self.levels.pop().expect("checked just above");
+            needles.extend(absorbed.needles);
+        }
+        // Standard match kind: every occurrence, overlapping ones too. A
+        // contiguous NFA: a DFA (the default for small sets) costs more to
+        // build than these short texts save on search.
+        let automaton = AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+            .build(&needles)
+            .expect("an automaton holds any set of secrets that fits in memory");
+        self.levels.push(Level {
+            needles,
+            automaton: Arc::new(automaton),
+        });
+    }
+
+    fn automata(&self) -> Vec<Arc<AhoCorasick>> {
+        self.levels.iter().map(|l| Arc::clone(&l.automaton)).collect()
+    }
+}
+
+/// The automata to search, with every remembered text in one of them.
+fn automata() -> Vec<Arc<AhoCorasick>> {
+    {
+        let reg = read_registry();
+        if reg.pending.is_empty() {
+            return reg.automata();
+        }
+    }
+    let mut reg = REGISTRY.write().unwrap_or_else(|p| p.into_inner());
+    reg.flush();
+    reg.automata()
+}
+
+/// Every text that stands for `secret` and is hidden once it is
+/// remembered: the secret itself and its base64 windows.
+pub fn hidden_forms(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_owned()];
+    for w in base64_windows(secret.as_bytes()) {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
 }
 
 /// The base64 text that `secret` becomes inside any longer base64 stream:
@@ -93,18 +166,23 @@ fn base64_windows(secret: &[u8]) -> Vec<String> {
     out
 }
 
-/// Byte ranges of every remembered secret (or base64 window) in `text`.
+/// Byte ranges covered by remembered secrets (or base64 windows) in `text`:
+/// every occurrence, overlapping ones merged, sorted.
 fn value_spans(text: &str) -> Vec<(usize, usize)> {
-    let reg = read_registry();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for needle in &reg.needles {
-        let mut from = 0;
-        while let Some(i) = text[from..].find(needle.as_str()) {
-            let (s, e) = (from + i, from + i + needle.len());
-            if !spans.iter().any(|&(a, b)| s < b && a < e) {
-                spans.push((s, e));
-            }
-            from = e;
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    for automaton in automata() {
+        found.extend(
+            automaton
+                .find_overlapping_iter(text)
+                .map(|m| (m.start(), m.end())),
+        );
+    }
+    found.sort_unstable();
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+    for (s, e) in found {
+        match spans.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => spans.push((s, e)),
         }
     }
     spans
@@ -143,7 +221,7 @@ pub fn learn_tokens(text: &str) {
 
 /// True when `text` holds a whole token or a remembered secret.
 pub fn contains_token(text: &str) -> bool {
-    !token_spans(text).is_empty() || !value_spans(text).is_empty()
+    !token_spans(text).is_empty() || automata().iter().any(|a| a.is_match(text))
 }
 
 /// `text` with every secret hidden: a whole token's secret by 16 `*` (the
@@ -155,12 +233,19 @@ pub fn redact_tokens(text: &str) -> String {
     for (start, end) in token_spans(text).into_iter().rev() {
         out.replace_range(start + 7..end, &"*".repeat(16));
     }
-    let mut spans = value_spans(&out);
-    spans.sort_unstable();
-    for (start, end) in spans.into_iter().rev() {
-        out.replace_range(start..end, &"*".repeat(end - start));
+    let spans = value_spans(&out);
+    if spans.is_empty() {
+        return out;
     }
-    out
+    let mut hidden = String::with_capacity(out.len());
+    let mut at = 0;
+    for (start, end) in spans {
+        hidden.push_str(&out[at..start]);
+        hidden.extend(std::iter::repeat_n('*', end - start));
+        at = end;
+    }
+    hidden.push_str(&out[at..]);
+    hidden
 }
 
 #[cfg(test)]
@@ -202,6 +287,36 @@ mod tests {
             }
         }
         assert!(!contains_token("an ordinary line"));
+    }
+
+    #[test]
+    fn overlapping_secrets_are_hidden_whole() {
+        // Two secrets sharing 8 characters, written run together: neither
+        // half may show (one pass per secret, longest first, left the
+        // second one's tail visible).
+        remember("0verl4pAAAAmiddle");
+        remember("AAAAmiddleZZZZt4il");
+        let shown = redact_tokens("x 0verl4pAAAAmiddleZZZZt4il y");
+        assert_eq!(shown, format!("x {} y", "*".repeat(25)));
+    }
+
+    #[test]
+    fn a_thousand_secrets_learnt_one_by_one_are_all_hidden() {
+        // Interleaved as a token list and its log lines interleave them.
+        let secret = |i: usize| format!("m4ny{i:012}");
+        for i in 0..1000 {
+            remember(&secret(i));
+            if i % 7 == 0 {
+                assert!(!redact_tokens(&format!("saw {}", secret(i))).contains("m4ny"));
+            }
+        }
+        for i in (0..1000).step_by(37) {
+            let line = format!("a {} b", secret(i));
+            assert_eq!(redact_tokens(&line), format!("a {} b", "*".repeat(16)), "{i}");
+            assert!(contains_token(&line));
+        }
+        let levels = read_registry().levels.len();
+        assert!(levels <= 16, "{levels} automata");
     }
 
     #[test]
