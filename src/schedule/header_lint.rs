@@ -3,7 +3,8 @@
 //! parser reads as free text, which would silently leave a job unscheduled:
 //! `//! Schedule: …` (the key is lower case), `//! schedule 0 3 * * *` (no
 //! colon), a `//!` line after a `//` comment has ended the header, a header
-//! written with `//`; and schedules that never fire (`0 0 31 2 *`).
+//! written with `//`; schedules that never fire (`0 0 31 2 *`); and
+//! `contexts:` on a script that never runs on its own (no `schedule`, no `on`).
 
 use super::header::{KEYS, ScriptHeader};
 
@@ -66,6 +67,18 @@ pub fn findings(source: &str) -> Vec<HeaderFinding> {
                 }
             }
         }
+    }
+    if let Some((_, line)) = seen.iter().find(|(k, _)| k == "contexts")
+        && let Ok(h) = ScriptHeader::parse(source)
+        && h.schedule.is_none()
+        && h.on.is_none()
+    {
+        out.push(HeaderFinding {
+            line: *line,
+            error: false,
+            message: "`contexts:` has no effect: the script has no `schedule` or `on`, so `watch` never runs it".to_owned(),
+        });
+        out.sort_by_key(|f| f.line);
     }
     out
 }
@@ -220,6 +233,18 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(!f[0].1 && f[0].2.contains("never fires"), "{f:?}");
         assert!(messages("//! schedule: 0 0 29 2 *\n").is_empty());
+    }
+
+    #[test]
+    fn contexts_without_a_schedule_is_a_warning_and_a_bad_list_an_error() {
+        let f = messages("//! contexts: east, west\nfn helper() { 1 }\n");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(!f[0].1 && f[0].2.contains("no effect"), "{f:?}");
+        assert!(messages("//! schedule: @daily\n//! contexts: *\n").is_empty());
+        let f = messages("//! schedule: @daily\n//! Contexts: a\n//! contexts: a,,b\n");
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].1 && f[0].2.contains("lower case"), "{f:?}");
+        assert!(f[1].1 && f[1].2.contains("an empty name"), "{f:?}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! `tokensmith watch`: the daemon around the scheduler.
 //!
 //! [`daemon::run`] is the loop; [`loader`] reads the script directory,
-//! [`watcher`] notices changes to it, [`http`] serves health and metrics.
+//! [`watcher`] notices changes to it, [`http`] serves health and metrics,
+//! [`contexts`] runs jobs once per kubeconfig context.
 //! What a job does is behind [`crate::schedule::JobExecutor`]: the Rhai
 //! engine in production, [`test_executor`] in the daemon's own tests.
 
+pub mod contexts;
 pub mod daemon;
 pub mod events;
 pub mod http;

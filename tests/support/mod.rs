@@ -11,6 +11,7 @@
 //! ```
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod fleet;
 pub mod leader;
 pub mod upstream;
 
