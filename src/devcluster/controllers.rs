@@ -3,7 +3,8 @@
 //! on a change to the objects it watches and on a timer for the next token
 //! expiry, so both react within a second.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -30,6 +31,10 @@ const JWS_PREFIX: &str = "jws-kubeconfig-";
 const TOKEN_PREFIX: &str = "bootstrap-token-";
 /// Even with no change and no expiry in sight, look again this often.
 const RESYNC: Duration = Duration::from_secs(30);
+/// A pass costs O(tokens): under a stream of writes, passes are at least this
+/// far apart (and twice a pass's own time), the changes in between coalesced
+/// into the next one, as kube-controller-manager's work queue coalesces them.
+const MIN_GAP: Duration = Duration::from_millis(100);
 
 fn relevant(ev: &Event) -> bool {
     (ev.key.resource == Resource::Secrets && ev.key.namespace == "kube-system")
@@ -38,13 +43,13 @@ fn relevant(ev: &Event) -> bool {
             && ev.key.name == "cluster-info")
 }
 
-fn token_secrets(store: &Store) -> Vec<Value> {
+/// The token Secrets, shared with the store (not copied).
+fn token_secrets(store: &Store) -> Vec<Arc<objects::Stored>> {
     store
         .list(Resource::Secrets, Some("kube-system"))
         .0
         .into_iter()
         .filter(|s| s.get("type").and_then(Value::as_str) == Some(BOOTSTRAP_TOKEN_TYPE))
-        .map(|s| Value::clone(&s))
         .collect()
 }
 
@@ -74,7 +79,9 @@ async fn drive<F, Fut>(
     let mut changes = store.changes();
     let mut advanced = clock.subscribe();
     loop {
+        let started = tokio::time::Instant::now();
         pass(store.clone(), clock.now()).await;
+        let gap = MIN_GAP.max(started.elapsed() * 2);
         let wait = next_expiry(&store, clock.now())
             // Wake just after the instant, so it already counts as expired.
             .map(|d| (d + Duration::from_millis(5)).min(RESYNC))
@@ -90,6 +97,10 @@ async fn drive<F, Fut>(
                 got = changes.recv() => match got {
                     Ok(ev) if relevant(&ev) => {
                         // Coalesce a burst of changes into one pass.
+                        tokio::select! {
+                            _ = shutdown.changed() => return,
+                            () = tokio::time::sleep_until(started + gap) => {}
+                        }
                         while let Ok(_) | Err(TryRecvError::Lagged(_)) = changes.try_recv() {}
                         break;
                     }
@@ -109,18 +120,43 @@ pub async fn run_bootstrap_signer(
     shutdown: tokio::sync::watch::Receiver<bool>,
     clock: Clock,
 ) {
-    drive(store, shutdown, clock, |s, now| async move {
-        sign_once(&s, now).await
+    let cache = Arc::new(Mutex::new(SignatureCache::default()));
+    drive(store, shutdown, clock, move |s, now| {
+        let cache = cache.clone();
+        async move { sign_once(&s, now, &cache).await }
     })
     .await;
 }
 
+/// Signatures already computed, by token id and secret, for one cluster-info
+/// content: a pass then costs a lookup per token, not a JWS.
+#[derive(Default)]
+pub struct SignatureCache {
+    content: String,
+    signatures: HashMap<(String, String), String>,
+}
+
 /// The signatures cluster-info should carry now (bootstrapsigner.signConfigMap).
-pub fn wanted_signatures(
+pub fn wanted_signatures<'a>(
     kubeconfig: &str,
-    secrets: &[Value],
+    secrets: impl IntoIterator<Item = &'a Value>,
     now: jiff::Timestamp,
 ) -> Map<String, Value> {
+    wanted_signatures_cached(kubeconfig, secrets, now, &mut SignatureCache::default())
+}
+
+fn wanted_signatures_cached<'a>(
+    kubeconfig: &str,
+    secrets: impl IntoIterator<Item = &'a Value>,
+    now: jiff::Timestamp,
+    cache: &mut SignatureCache,
+) -> Map<String, Value> {
+    if cache.content != kubeconfig {
+        cache.content = kubeconfig.to_owned();
+        cache.signatures.clear();
+    }
+    // Only this pass's tokens stay cached.
+    let mut known = std::mem::take(&mut cache.signatures);
     let mut out = Map::new();
     for s in secrets {
         let Some(id) = objects::name(s)
@@ -151,19 +187,34 @@ pub fn wanted_signatures(
         if out.contains_key(&key) {
             continue;
         }
-        out.insert(key, json!(detached_signature(kubeconfig, token_id, secret)));
+        let ids = (token_id.to_owned(), secret.to_owned());
+        let signature = match known.remove(&ids) {
+            Some(sig) => sig,
+            None => detached_signature(kubeconfig, token_id, secret),
+        };
+        out.insert(key, json!(signature.clone()));
+        cache.signatures.insert(ids, signature);
     }
     out
 }
 
-async fn sign_once(store: &Store, now: jiff::Timestamp) {
+async fn sign_once(store: &Store, now: jiff::Timestamp, cache: &Mutex<SignatureCache>) {
     let Ok(cm) = crud::get(store, Resource::ConfigMaps, "kube-public", "cluster-info") else {
         return;
     };
     let Some(kubeconfig) = cm.pointer("/data/kubeconfig").and_then(Value::as_str) else {
         return;
     };
-    let wanted = wanted_signatures(kubeconfig, &token_secrets(store), now);
+    let secrets = token_secrets(store);
+    let wanted = {
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        wanted_signatures_cached(
+            kubeconfig,
+            secrets.iter().map(|s| s.value()),
+            now,
+            &mut cache,
+        )
+    };
     let data = cm
         .get("data")
         .and_then(Value::as_object)
@@ -205,7 +256,7 @@ async fn sign_once(store: &Store, now: jiff::Timestamp) {
 pub async fn reconcile_now(store: &Store) {
     let now = store.clock().now();
     clean_once(store, now).await;
-    sign_once(store, now).await;
+    sign_once(store, now, &Mutex::default()).await;
 }
 
 /// tokencleaner: deletes expired token Secrets (an unparsable expiration
