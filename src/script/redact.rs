@@ -8,22 +8,25 @@
 //! `[a-z0-9]{6}.[a-z0-9]{16}` is hidden too, so a token typed as a literal
 //! that was never parsed still does not reach a log.
 
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{LazyLock, RwLock};
 
 use base64::Engine as _;
 
 /// What the registry holds: the texts to hide (each secret and its base64
-/// windows), deduplicated, longest first so a longer match wins.
+/// windows), deduplicated, longest first so a longer match wins. Ordered on
+/// insert: a list of 1,000 tokens must not re-sort and re-scan the registry
+/// once per token (that was most of `token list`'s time).
 struct Registry {
     seen: HashSet<String>,
-    needles: Vec<String>,
+    needles: BTreeSet<(Reverse<usize>, String)>,
 }
 
 static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
     RwLock::new(Registry {
         seen: HashSet::new(),
-        needles: Vec::new(),
+        needles: BTreeSet::new(),
     })
 });
 
@@ -48,11 +51,8 @@ pub fn remember(secret: &str) {
     let mut new = vec![secret.to_owned()];
     new.extend(base64_windows(secret.as_bytes()));
     for n in new {
-        if !reg.needles.contains(&n) {
-            reg.needles.push(n);
-        }
+        reg.needles.insert((Reverse(n.len()), n));
     }
-    reg.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
 }
 
 /// An `Authorization` header value: the whole value and its credential part
@@ -97,7 +97,7 @@ fn base64_windows(secret: &[u8]) -> Vec<String> {
 fn value_spans(text: &str) -> Vec<(usize, usize)> {
     let reg = read_registry();
     let mut spans: Vec<(usize, usize)> = Vec::new();
-    for needle in &reg.needles {
+    for (_, needle) in &reg.needles {
         let mut from = 0;
         while let Some(i) = text[from..].find(needle.as_str()) {
             let (s, e) = (from + i, from + i + needle.len());
