@@ -32,7 +32,7 @@ const TOKEN_PREFIX: &str = "bootstrap-token-";
 /// Even with no change and no expiry in sight, look again this often.
 const RESYNC: Duration = Duration::from_secs(30);
 /// A pass costs O(tokens): under a stream of writes, passes are at least this
-/// far apart (and twice a pass's own time), the changes in between coalesced
+/// far apart (and four times a pass's own time), the changes in between coalesced
 /// into the next one, as kube-controller-manager's work queue coalesces them.
 const MIN_GAP: Duration = Duration::from_millis(100);
 
@@ -53,13 +53,30 @@ fn token_secrets(store: &Store) -> Vec<Arc<objects::Stored>> {
         .collect()
 }
 
+/// A Secret's `data`, if it has one.
+fn data_map(secret: &Value) -> Option<&Map<String, Value>> {
+    secret.get("data")?.as_object()
+}
+
+/// One `data` field decoded as [`auth::secret_data`] decodes it (text that is
+/// not base64 reads as empty): a pass decodes the fields it reads, not all.
+fn field(data: &Map<String, Value>, key: &str) -> Option<String> {
+    use base64::Engine;
+    let decoded = data
+        .get(key)?
+        .as_str()
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    Some(decoded)
+}
+
 /// Time until the earliest future expiration among token Secrets.
 fn next_expiry(store: &Store, now: jiff::Timestamp) -> Option<Duration> {
     token_secrets(store)
         .iter()
         .filter_map(|s| {
-            let data = auth::secret_data(s)?;
-            let exp = data.iter().find(|(k, _)| k == "expiration")?.1.clone();
+            let exp = field(data_map(s)?, "expiration")?;
             let remaining = Expiry::parse(&exp).ok()?.remaining(now);
             Some(Duration::try_from(remaining).unwrap_or(Duration::ZERO))
         })
@@ -81,7 +98,7 @@ async fn drive<F, Fut>(
     loop {
         let started = tokio::time::Instant::now();
         pass(store.clone(), clock.now()).await;
-        let gap = MIN_GAP.max(started.elapsed() * 2);
+        let gap = MIN_GAP.max(started.elapsed() * 4);
         let wait = next_expiry(&store, clock.now())
             // Wake just after the instant, so it already counts as expired.
             .map(|d| (d + Duration::from_millis(5)).min(RESYNC))
@@ -165,22 +182,19 @@ fn wanted_signatures_cached<'a>(
         else {
             continue;
         };
-        let Some(data) = auth::secret_data(s) else {
+        let Some(data) = data_map(s) else {
             continue;
         };
-        let get = |k: &str| {
-            data.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
-        let token_id = get("token-id").unwrap_or("");
-        let secret = get("token-secret").unwrap_or("");
-        if token_id.is_empty() || token_id != id.as_str() || secret.is_empty() {
+        let get = |k: &str| field(data, k);
+        if get("usage-bootstrap-signing").as_deref() != Some("true")
+            || auth::is_expired(get("expiration").as_deref(), now)
+        {
             continue;
         }
-        if auth::is_expired(get("expiration"), now)
-            || get("usage-bootstrap-signing") != Some("true")
-        {
+        let token_id = get("token-id").unwrap_or_default();
+        let secret = get("token-secret").unwrap_or_default();
+        let (token_id, secret) = (token_id.as_str(), secret.as_str());
+        if token_id.is_empty() || token_id != id.as_str() || secret.is_empty() {
             continue;
         }
         let key = format!("{JWS_PREFIX}{token_id}");
@@ -274,14 +288,10 @@ pub async fn run_token_cleaner(
 
 async fn clean_once(store: &Store, now: jiff::Timestamp) {
     for s in token_secrets(store) {
-        let Some(data) = auth::secret_data(&s) else {
+        let Some(data) = data_map(&s) else {
             continue;
         };
-        let exp = data
-            .iter()
-            .find(|(k, _)| k == "expiration")
-            .map(|(_, v)| v.as_str());
-        if !auth::is_expired(exp, now) {
+        if !auth::is_expired(field(data, "expiration").as_deref(), now) {
             continue;
         }
         let name = objects::name(&s).to_string();

@@ -437,14 +437,21 @@ impl Store {
         let Some(path) = self.state_file.clone() else {
             return Err("compacting without a state file".to_string());
         };
-        let (rv, bytes) = {
+        let (rv, objs) = {
             let mut inner = self.lock();
-            let objs: Vec<&Value> = inner.objects.values().map(|v| v.value()).collect();
-            let bytes = persist::encode(inner.rv, &objs);
+            // The objects are shared, immutable: take them, encode them
+            // without holding up readers and writers.
+            let objs: Vec<Arc<Stored>> = inner.objects.values().cloned().collect();
             // The snapshot holds these records' changes.
             inner.pending_log.clear();
-            (inner.rv, bytes)
+            (inner.rv, objs)
         };
+        let bytes = tokio::task::spawn_blocking(move || {
+            let values: Vec<&Value> = objs.iter().map(|v| v.value()).collect();
+            persist::encode(rv, &values)
+        })
+        .await
+        .map_err(|e| format!("encoding the state snapshot: {e}"))?;
         let size = bytes.len() as u64;
         let shown = path.display().to_string();
         tokio::task::spawn_blocking(move || persist::write_atomically(&path, &bytes))
