@@ -31,10 +31,12 @@ const JWS_PREFIX: &str = "jws-kubeconfig-";
 const TOKEN_PREFIX: &str = "bootstrap-token-";
 /// Even with no change and no expiry in sight, look again this often.
 const RESYNC: Duration = Duration::from_secs(30);
-/// A pass costs O(tokens): under a stream of writes, passes are at least this
-/// far apart (and four times a pass's own time), the changes in between coalesced
-/// into the next one, as kube-controller-manager's work queue coalesces them.
-const MIN_GAP: Duration = Duration::from_millis(100);
+/// A pass costs O(tokens): under a stream of writes, the next pass starts no
+/// sooner than four times the last one took after it began (so a controller
+/// uses at most a quarter of a core), the changes in between coalesced into it,
+/// as kube-controller-manager's work queue coalesces them. With few tokens a
+/// pass takes microseconds and the controllers answer a change at once.
+const MIN_GAP: Duration = Duration::from_millis(1);
 
 fn relevant(ev: &Event) -> bool {
     (ev.key.resource == Resource::Secrets && ev.key.namespace == "kube-system")
