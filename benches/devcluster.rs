@@ -75,27 +75,8 @@ async fn run(
     Ok(total as f64 / start.elapsed().as_secs_f64())
 }
 
-/// `BENCH_SERIALISE=list.json`: the median seconds serde_json takes to
-/// serialise that list, the floor benches/run.sh compares serving it with.
-fn serialise(path: &str) -> anyhow::Result<()> {
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
-    let mut times: Vec<f64> = (0..51)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(serde_json::to_vec(&doc).map(|v| v.len()).unwrap_or(0));
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    println!("{}", times[times.len() / 2]);
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    if let Ok(path) = std::env::var("BENCH_SERIALISE") {
-        return serialise(&path);
-    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()

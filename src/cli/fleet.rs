@@ -2,12 +2,15 @@
 //! members run concurrently (at most `--parallel` at once) so a fleet takes
 //! about as long as its slowest member, not the sum of all of them.
 //!
+//! [`select_contexts`] serves `watch --contexts/--all-contexts` too.
+//!
 //! Results still come out in the order the contexts were given, each as soon
 //! as every member before it is done; a progress bar shows on a terminal
 //! only, and a summary table on stderr closes the run.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,6 +18,64 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Failure, GlobalArgs};
 use crate::script::{CompiledScript, ScriptOptions};
+
+/// The kubeconfig's context names, in its order, and its path.
+pub fn kubeconfig_contexts(global: &GlobalArgs) -> Result<(PathBuf, Vec<String>), Failure> {
+    if global.dev {
+        return Err(Failure::new(
+            2,
+            "--contexts and --all-contexts need a kubeconfig, not --dev",
+        ));
+    }
+    let path = match crate::cluster::kubeconfig::resolve(global.kubeconfig.as_deref()) {
+        crate::cluster::KubeconfigSource::File(p) => p,
+        crate::cluster::KubeconfigSource::InCluster => {
+            return Err(Failure::new(
+                2,
+                "--contexts and --all-contexts need a kubeconfig file",
+            ));
+        }
+    };
+    let loaded = crate::cluster::kubeconfig::load(&path, None)
+        .map_err(|e| Failure::new(1, e.to_string()))?;
+    let known = loaded
+        .config
+        .contexts
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    Ok((path, known))
+}
+
+/// `--contexts a,b` (checked against the kubeconfig) or `--all-contexts`,
+/// for `run` and `watch`.
+pub fn select_contexts(
+    global: &GlobalArgs,
+    contexts: &[String],
+    all: bool,
+) -> Result<Vec<String>, Failure> {
+    let (path, known) = kubeconfig_contexts(global)?;
+    if all {
+        if known.is_empty() {
+            return Err(Failure::new(
+                1,
+                format!("{} has no contexts", path.display()),
+            ));
+        }
+        return Ok(known);
+    }
+    if let Some(bad) = contexts.iter().find(|c| !known.contains(c)) {
+        return Err(Failure::new(
+            2,
+            format!(
+                "context {bad:?} is not in {} (it has: {})",
+                path.display(),
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(contexts.to_vec())
+}
 
 /// `--parallel` when not given.
 pub const DEFAULT_PARALLEL: u16 = 8;

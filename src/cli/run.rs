@@ -277,47 +277,5 @@ fn fleet_contexts(global: &GlobalArgs, args: &RunArgs) -> Result<Vec<String>, Fa
     if args.contexts.is_empty() && !args.all_contexts {
         return Ok(Vec::new());
     }
-    if global.dev {
-        return Err(Failure::new(
-            2,
-            "--contexts and --all-contexts need a kubeconfig, not --dev",
-        ));
-    }
-    let path = match crate::cluster::kubeconfig::resolve(global.kubeconfig.as_deref()) {
-        crate::cluster::KubeconfigSource::File(p) => p,
-        crate::cluster::KubeconfigSource::InCluster => {
-            return Err(Failure::new(
-                2,
-                "--contexts and --all-contexts need a kubeconfig file",
-            ));
-        }
-    };
-    let loaded = crate::cluster::kubeconfig::load(&path, None)
-        .map_err(|e| Failure::new(1, e.to_string()))?;
-    let known: Vec<String> = loaded
-        .config
-        .contexts
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    if args.all_contexts {
-        if known.is_empty() {
-            return Err(Failure::new(
-                1,
-                format!("{} has no contexts", path.display()),
-            ));
-        }
-        return Ok(known);
-    }
-    if let Some(bad) = args.contexts.iter().find(|c| !known.contains(c)) {
-        return Err(Failure::new(
-            2,
-            format!(
-                "context {bad:?} is not in {} (it has: {})",
-                path.display(),
-                known.join(", ")
-            ),
-        ));
-    }
-    Ok(args.contexts.clone())
+    super::fleet::select_contexts(global, &args.contexts, args.all_contexts)
 }

@@ -12,6 +12,7 @@ use crate::cluster::leader::{self, Leadership, LeaseConfig};
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::script::{Limits, ScriptHost, ScriptOptions};
 use crate::token::parse_go_duration;
+use crate::watch::contexts::{Fleet, Member, StartMember, Targets};
 use crate::watch::rhai_executor::RhaiExecutor;
 use crate::watch::{DaemonOptions, TokenExpiries, TokenExpiry};
 
@@ -81,6 +82,23 @@ pub struct WatchArgs {
     #[arg(long, value_name = "NAME")]
     pub identity: Option<String>,
 
+    /// Run every job once per kubeconfig context named here (comma-separated
+    /// or repeated), each with its own client, overlap and timeout, leader
+    /// election and `context`-labelled metrics. A job's own `//! contexts:`
+    /// line wins over this.
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        conflicts_with = "all_contexts"
+    )]
+    pub contexts: Vec<String>,
+
+    /// Like --contexts with every context of the kubeconfig (as it is when
+    /// the daemon starts).
+    #[arg(long)]
+    pub all_contexts: bool,
+
     /// Run scripts with the daemon's line-command test executor instead of
     /// the Rhai engine (for tokensmith's own tests).
     #[arg(long, hide = true)]
@@ -96,6 +114,7 @@ A job's schedule is in its script's leading `//!` lines:
     //! timeout: 10m              cancel a run after this long
     //! starting-deadline: 1h     run a tick missed while down, if no older than this
     //! jitter: 30s               delay each run by up to this much, at random
+    //! contexts: east, west      run once per kubeconfig context; * for all of them
 
 SIGHUP reloads now; SIGTERM or SIGINT stops scheduling and lets running jobs finish
 within --grace.";
@@ -119,10 +138,11 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(1, format!("cannot start the async runtime: {e}")))?;
-    let election = if args.leader_elect {
-        Some(runtime.block_on(start_election(global, &args))?)
-    } else {
-        None
+    let targets = targets(global, &args)?;
+    let lease = args.leader_elect.then(|| LeaseSettings::from(&args));
+    let election = match &lease {
+        Some(lease) => Some(runtime.block_on(start_election(global, lease))?),
+        None => None,
     };
     let opts = DaemonOptions {
         state_dir: args.state_dir.clone().or_else(default_state_dir),
@@ -135,15 +155,13 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<(), Failure> {
     };
     let result = if args.test_executor {
         let exec = Arc::new(crate::watch::test_executor::TestExecutor);
-        runtime.block_on(crate::watch::run(opts, exec, None))
+        runtime.block_on(crate::watch::run(opts, exec, None, None))
     } else {
-        runtime.block_on(run_rhai(global, &args, opts))
+        runtime.block_on(run_rhai(global, &args, opts, targets, lease))
     };
     if let Some(e) = election {
         // Release the Lease so that another replica takes over at once.
-        let _ = e.stop.send(());
-        let _ =
-            runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), e.task).await });
+        runtime.block_on(e.release());
     }
     // Runs past the grace period were cancelled; do not wait for their threads.
     runtime.shutdown_timeout(Duration::from_millis(500));
@@ -157,6 +175,8 @@ async fn run_rhai(
     global: &GlobalArgs,
     args: &WatchArgs,
     opts: DaemonOptions,
+    targets: Targets,
+    lease: Option<LeaseSettings>,
 ) -> Result<(), crate::watch::DaemonError> {
     let (cluster, cluster_error) =
         match Cluster::connect(&ConnectOptions::from_global(global)).await {
@@ -184,12 +204,76 @@ async fn run_rhai(
         ..opts
     };
     let tokens = cluster.map(token_expiries);
-    crate::watch::run(
-        opts,
-        Arc::new(RhaiExecutor::new(host, args.args.iter().cloned().collect())),
-        tokens,
-    )
-    .await
+    let executor = Arc::new(RhaiExecutor::new(host, args.args.iter().cloned().collect()));
+    let fleet = Fleet {
+        targets,
+        start: start_member(global, executor.clone(), lease),
+    };
+    crate::watch::run(opts, executor, tokens, Some(fleet)).await
+}
+
+/// Where jobs run: the kubeconfig's contexts (for `contexts:` headers) and
+/// `--contexts/--all-contexts`. A bad flag stops the daemon before it starts;
+/// a kubeconfig without contexts only refuses the scripts that ask for one.
+fn targets(global: &GlobalArgs, args: &WatchArgs) -> Result<Targets, Failure> {
+    let default = if args.contexts.is_empty() && !args.all_contexts {
+        None
+    } else {
+        Some(super::fleet::select_contexts(
+            global,
+            &args.contexts,
+            args.all_contexts,
+        )?)
+    };
+    let known = super::fleet::kubeconfig_contexts(global)
+        .map(|(_, known)| known)
+        .map_err(|f| f.message);
+    Ok(Targets { known, default })
+}
+
+/// Starts a context's member: its own client (a context that cannot be
+/// configured fails each run of its jobs with the reason, as the daemon's own
+/// cluster does), and with --leader-elect its own Lease in that cluster.
+fn start_member(
+    global: &GlobalArgs,
+    base: Arc<RhaiExecutor>,
+    lease: Option<LeaseSettings>,
+) -> StartMember<RhaiExecutor> {
+    let global = global.clone();
+    Arc::new(move |context: String| {
+        let (base, lease) = (base.clone(), lease.clone());
+        let mut g = global.clone();
+        g.context = Some(context.clone());
+        async move {
+            let (cluster, error) = match Cluster::connect(&ConnectOptions::from_global(&g)).await {
+                Ok(c) => (Some(c), None),
+                Err(e) => {
+                    tracing::warn!(context = %context, error = %e, "no cluster for this context: its jobs' token functions will fail");
+                    (None, Some(e.to_string()))
+                }
+            };
+            let (leadership, release) = match lease {
+                Some(lease) => {
+                    let lease = LeaseSettings {
+                        name: crate::watch::contexts::lease_name(&lease.name, &context),
+                        ..lease
+                    };
+                    let e = start_election(&g, &lease)
+                        .await
+                        .map_err(|f| f.message)?;
+                    (Some(e.leadership.clone()), Some(e.release().boxed()))
+                }
+                None => (None, None),
+            };
+            Ok(Member {
+                executor: Arc::new(base.for_cluster(cluster.clone(), error)),
+                leadership,
+                cluster,
+                release,
+            })
+        }
+        .boxed()
+    })
 }
 
 /// The bootstrap tokens' expiries for /metrics, listed at scrape time.
@@ -223,24 +307,50 @@ struct Election {
     task: tokio::task::JoinHandle<()>,
 }
 
+impl Election {
+    /// Stops competing and releases the Lease (waiting at most 5s for it).
+    async fn release(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+/// The Lease flags; one identity for the whole replica, so that its
+/// contexts' elections name the same holder.
+#[derive(Debug, Clone)]
+struct LeaseSettings {
+    name: String,
+    namespace: Option<String>,
+    identity: String,
+    duration: Duration,
+}
+
+impl From<&WatchArgs> for LeaseSettings {
+    fn from(args: &WatchArgs) -> Self {
+        Self {
+            name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            identity: args
+                .identity
+                .clone()
+                .unwrap_or_else(leader::default_identity),
+            duration: args.lease_duration,
+        }
+    }
+}
+
 /// Connects to the cluster and starts competing for the Lease.
-async fn start_election(global: &GlobalArgs, args: &WatchArgs) -> Result<Election, Failure> {
+async fn start_election(global: &GlobalArgs, lease: &LeaseSettings) -> Result<Election, Failure> {
     let cluster = Cluster::connect(&ConnectOptions::from_global(global))
         .await
         .map_err(|e| Failure::new(1, format!("--leader-elect needs the cluster: {e}")))?;
-    let namespace = args
-        .lease_namespace
+    let namespace = lease
+        .namespace
         .clone()
         .or_else(leader::pod_namespace)
         .unwrap_or_else(|| "kube-system".to_owned());
-    let mut cfg = LeaseConfig::new(
-        namespace,
-        args.lease_name.clone(),
-        args.identity
-            .clone()
-            .unwrap_or_else(leader::default_identity),
-    );
-    cfg.lease_duration = args.lease_duration.max(Duration::from_secs(1));
+    let mut cfg = LeaseConfig::new(namespace, lease.name.clone(), lease.identity.clone());
+    cfg.lease_duration = lease.duration.max(Duration::from_secs(1));
     cfg.retry_period =
         (cfg.lease_duration / 5).clamp(Duration::from_millis(200), Duration::from_secs(2));
     tracing::info!(lease = %format!("{}/{}", cfg.namespace, cfg.name), identity = %cfg.identity, "leader election on");

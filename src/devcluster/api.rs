@@ -55,7 +55,13 @@ pub enum Outcome {
 }
 
 pub(super) fn json_response(code: u16, body: &Value) -> Response {
-    let mut resp = Response::new(Body::from(body.to_string()));
+    // to_vec, not to_string: no intermediate String.
+    bytes_response(code, serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// A JSON body already serialised.
+fn bytes_response(code: u16, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -529,13 +535,16 @@ async fn collection(
         {
             Err(e) => error_response(&e),
             Ok(opts) => {
-                let list = crud::list(&api.store, resource, namespace.as_deref(), &opts);
+                let page = crud::list(&api.store, resource, namespace.as_deref(), &opts);
                 if wants_table(accept) {
-                    json_response(200, &table::from_list(resource, &list))
+                    json_response(200, &table::from_list(&page))
                 } else if wants_metadata(accept) {
-                    json_response(200, &objects::as_partial_metadata_list(&list))
+                    json_response(
+                        200,
+                        &objects::as_partial_metadata_list(&page.metadata, &page.items),
+                    )
                 } else {
-                    json_response(200, &list)
+                    bytes_response(200, page.to_json())
                 }
             }
         },

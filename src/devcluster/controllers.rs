@@ -3,7 +3,8 @@
 //! on a change to the objects it watches and on a timer for the next token
 //! expiry, so both react within a second.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -30,6 +31,12 @@ const JWS_PREFIX: &str = "jws-kubeconfig-";
 const TOKEN_PREFIX: &str = "bootstrap-token-";
 /// Even with no change and no expiry in sight, look again this often.
 const RESYNC: Duration = Duration::from_secs(30);
+/// A pass costs O(tokens): under a stream of writes, the next pass starts no
+/// sooner than four times the last one took after it began (so a controller
+/// uses at most a quarter of a core), the changes in between coalesced into it,
+/// as kube-controller-manager's work queue coalesces them. With few tokens a
+/// pass takes microseconds and the controllers answer a change at once.
+const MIN_GAP: Duration = Duration::from_millis(1);
 
 fn relevant(ev: &Event) -> bool {
     (ev.key.resource == Resource::Secrets && ev.key.namespace == "kube-system")
@@ -38,14 +45,32 @@ fn relevant(ev: &Event) -> bool {
             && ev.key.name == "cluster-info")
 }
 
-fn token_secrets(store: &Store) -> Vec<Value> {
+/// The token Secrets, shared with the store (not copied).
+fn token_secrets(store: &Store) -> Vec<Arc<objects::Stored>> {
     store
         .list(Resource::Secrets, Some("kube-system"))
         .0
         .into_iter()
         .filter(|s| s.get("type").and_then(Value::as_str) == Some(BOOTSTRAP_TOKEN_TYPE))
-        .map(|s| Value::clone(&s))
         .collect()
+}
+
+/// A Secret's `data`, if it has one.
+fn data_map(secret: &Value) -> Option<&Map<String, Value>> {
+    secret.get("data")?.as_object()
+}
+
+/// One `data` field decoded as [`auth::secret_data`] decodes it (text that is
+/// not base64 reads as empty): a pass decodes the fields it reads, not all.
+fn field(data: &Map<String, Value>, key: &str) -> Option<String> {
+    use base64::Engine;
+    let decoded = data
+        .get(key)?
+        .as_str()
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    Some(decoded)
 }
 
 /// Time until the earliest future expiration among token Secrets.
@@ -53,8 +78,7 @@ fn next_expiry(store: &Store, now: jiff::Timestamp) -> Option<Duration> {
     token_secrets(store)
         .iter()
         .filter_map(|s| {
-            let data = auth::secret_data(s)?;
-            let exp = data.iter().find(|(k, _)| k == "expiration")?.1.clone();
+            let exp = field(data_map(s)?, "expiration")?;
             let remaining = Expiry::parse(&exp).ok()?.remaining(now);
             Some(Duration::try_from(remaining).unwrap_or(Duration::ZERO))
         })
@@ -74,7 +98,9 @@ async fn drive<F, Fut>(
     let mut changes = store.changes();
     let mut advanced = clock.subscribe();
     loop {
+        let started = tokio::time::Instant::now();
         pass(store.clone(), clock.now()).await;
+        let gap = MIN_GAP.max(started.elapsed() * 4);
         let wait = next_expiry(&store, clock.now())
             // Wake just after the instant, so it already counts as expired.
             .map(|d| (d + Duration::from_millis(5)).min(RESYNC))
@@ -90,6 +116,10 @@ async fn drive<F, Fut>(
                 got = changes.recv() => match got {
                     Ok(ev) if relevant(&ev) => {
                         // Coalesce a burst of changes into one pass.
+                        tokio::select! {
+                            _ = shutdown.changed() => return,
+                            () = tokio::time::sleep_until(started + gap) => {}
+                        }
                         while let Ok(_) | Err(TryRecvError::Lagged(_)) = changes.try_recv() {}
                         break;
                     }
@@ -109,18 +139,43 @@ pub async fn run_bootstrap_signer(
     shutdown: tokio::sync::watch::Receiver<bool>,
     clock: Clock,
 ) {
-    drive(store, shutdown, clock, |s, now| async move {
-        sign_once(&s, now).await
+    let cache = Arc::new(Mutex::new(SignatureCache::default()));
+    drive(store, shutdown, clock, move |s, now| {
+        let cache = cache.clone();
+        async move { sign_once(&s, now, &cache).await }
     })
     .await;
 }
 
+/// Signatures already computed, by token id and secret, for one cluster-info
+/// content: a pass then costs a lookup per token, not a JWS.
+#[derive(Default)]
+pub struct SignatureCache {
+    content: String,
+    signatures: HashMap<(String, String), String>,
+}
+
 /// The signatures cluster-info should carry now (bootstrapsigner.signConfigMap).
-pub fn wanted_signatures(
+pub fn wanted_signatures<'a>(
     kubeconfig: &str,
-    secrets: &[Value],
+    secrets: impl IntoIterator<Item = &'a Value>,
     now: jiff::Timestamp,
 ) -> Map<String, Value> {
+    wanted_signatures_cached(kubeconfig, secrets, now, &mut SignatureCache::default())
+}
+
+fn wanted_signatures_cached<'a>(
+    kubeconfig: &str,
+    secrets: impl IntoIterator<Item = &'a Value>,
+    now: jiff::Timestamp,
+    cache: &mut SignatureCache,
+) -> Map<String, Value> {
+    if cache.content != kubeconfig {
+        cache.content = kubeconfig.to_owned();
+        cache.signatures.clear();
+    }
+    // Only this pass's tokens stay cached.
+    let mut known = std::mem::take(&mut cache.signatures);
     let mut out = Map::new();
     for s in secrets {
         let Some(id) = objects::name(s)
@@ -129,41 +184,53 @@ pub fn wanted_signatures(
         else {
             continue;
         };
-        let Some(data) = auth::secret_data(s) else {
+        let Some(data) = data_map(s) else {
             continue;
         };
-        let get = |k: &str| {
-            data.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
-        let token_id = get("token-id").unwrap_or("");
-        let secret = get("token-secret").unwrap_or("");
-        if token_id.is_empty() || token_id != id.as_str() || secret.is_empty() {
+        let get = |k: &str| field(data, k);
+        if get("usage-bootstrap-signing").as_deref() != Some("true")
+            || auth::is_expired(get("expiration").as_deref(), now)
+        {
             continue;
         }
-        if auth::is_expired(get("expiration"), now)
-            || get("usage-bootstrap-signing") != Some("true")
-        {
+        let token_id = get("token-id").unwrap_or_default();
+        let secret = get("token-secret").unwrap_or_default();
+        let (token_id, secret) = (token_id.as_str(), secret.as_str());
+        if token_id.is_empty() || token_id != id.as_str() || secret.is_empty() {
             continue;
         }
         let key = format!("{JWS_PREFIX}{token_id}");
         if out.contains_key(&key) {
             continue;
         }
-        out.insert(key, json!(detached_signature(kubeconfig, token_id, secret)));
+        let ids = (token_id.to_owned(), secret.to_owned());
+        let signature = match known.remove(&ids) {
+            Some(sig) => sig,
+            None => detached_signature(kubeconfig, token_id, secret),
+        };
+        out.insert(key, json!(signature.clone()));
+        cache.signatures.insert(ids, signature);
     }
     out
 }
 
-async fn sign_once(store: &Store, now: jiff::Timestamp) {
+async fn sign_once(store: &Store, now: jiff::Timestamp, cache: &Mutex<SignatureCache>) {
     let Ok(cm) = crud::get(store, Resource::ConfigMaps, "kube-public", "cluster-info") else {
         return;
     };
     let Some(kubeconfig) = cm.pointer("/data/kubeconfig").and_then(Value::as_str) else {
         return;
     };
-    let wanted = wanted_signatures(kubeconfig, &token_secrets(store), now);
+    let secrets = token_secrets(store);
+    let wanted = {
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        wanted_signatures_cached(
+            kubeconfig,
+            secrets.iter().map(|s| s.value()),
+            now,
+            &mut cache,
+        )
+    };
     let data = cm
         .get("data")
         .and_then(Value::as_object)
@@ -205,7 +272,7 @@ async fn sign_once(store: &Store, now: jiff::Timestamp) {
 pub async fn reconcile_now(store: &Store) {
     let now = store.clock().now();
     clean_once(store, now).await;
-    sign_once(store, now).await;
+    sign_once(store, now, &Mutex::default()).await;
 }
 
 /// tokencleaner: deletes expired token Secrets (an unparsable expiration
@@ -223,14 +290,10 @@ pub async fn run_token_cleaner(
 
 async fn clean_once(store: &Store, now: jiff::Timestamp) {
     for s in token_secrets(store) {
-        let Some(data) = auth::secret_data(&s) else {
+        let Some(data) = data_map(&s) else {
             continue;
         };
-        let exp = data
-            .iter()
-            .find(|(k, _)| k == "expiration")
-            .map(|(_, v)| v.as_str());
-        if !auth::is_expired(exp, now) {
+        if !auth::is_expired(field(data, "expiration").as_deref(), now) {
             continue;
         }
         let name = objects::name(&s).to_string();

@@ -2,12 +2,13 @@
 //! `remainingItemCount`, as the generic registry answers a list.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use super::objects;
+use super::objects::{self, Stored};
 use super::resources::Resource;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::ApiError;
@@ -94,7 +95,45 @@ fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
     Ok((ns.to_string(), name.to_string()))
 }
 
-pub fn list(store: &Store, r: Resource, namespace: Option<&str>, opts: &ListOptions) -> Value {
+/// One page of a list: what the response is made of, whichever form the
+/// client asked for (JSON, Table, PartialObjectMetadata).
+pub struct ListPage {
+    pub resource: Resource,
+    /// `resourceVersion`, and `continue`/`remainingItemCount` when paged.
+    pub metadata: Value,
+    /// Shared with the store, not copied.
+    pub items: Vec<Arc<Stored>>,
+}
+
+impl ListPage {
+    /// The list as apiserver sends it, each item's stored JSON spliced in.
+    pub fn to_json(&self) -> Vec<u8> {
+        let items: usize = self
+            .items
+            .iter()
+            .map(|o| o.list_item_json().len() + 1)
+            .sum();
+        let mut out = Vec::with_capacity(items + 256);
+        // Writing JSON to memory cannot fail.
+        out.extend_from_slice(b"{\"kind\":");
+        let _ = serde_json::to_writer(&mut out, &self.resource.list_kind());
+        out.extend_from_slice(b",\"apiVersion\":");
+        let _ = serde_json::to_writer(&mut out, self.resource.api_version());
+        out.extend_from_slice(b",\"metadata\":");
+        let _ = serde_json::to_writer(&mut out, &self.metadata);
+        out.extend_from_slice(b",\"items\":[");
+        for (i, o) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(o.list_item_json());
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+}
+
+pub fn list(store: &Store, r: Resource, namespace: Option<&str>, opts: &ListOptions) -> ListPage {
     let (items, rv) = store.list(r, namespace);
     let mut matching =
         items
@@ -132,10 +171,48 @@ pub fn list(store: &Store, r: Resource, namespace: Option<&str>, opts: &ListOpti
             meta["remainingItemCount"] = json!(remaining);
         }
     }
-    json!({
-        "kind": r.list_kind(),
-        "apiVersion": r.api_version(),
-        "metadata": meta,
-        "items": page.into_iter().map(|o| objects::as_list_item(Value::clone(&o))).collect::<Vec<_>>(),
-    })
+    ListPage {
+        resource: r,
+        metadata: meta,
+        items: page,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_spliced_list_is_the_list_apiserver_sends() {
+        let store = Store::open(None).expect("store");
+        store
+            .transact(false, |tx| {
+                for n in ["a", "b"] {
+                    tx.put(
+                        super::super::store::Key::new(Resource::Secrets, "ns", n),
+                        json!({"apiVersion": "v1", "kind": "Secret", "type": "t",
+                               "metadata": {"name": n, "namespace": "ns"}, "data": {"k": "dg=="}}),
+                    );
+                }
+                Ok(())
+            })
+            .await
+            .expect("put");
+        let opts = ListOptions::parse(Resource::Secrets, &HashMap::new()).expect("options");
+        let page = list(&store, Resource::Secrets, Some("ns"), &opts);
+        let got: Value = serde_json::from_slice(&page.to_json()).expect("JSON");
+        let item = |n: &str, rv: &str| {
+            json!({"type": "t", "metadata": {"name": n, "namespace": "ns", "resourceVersion": rv},
+                   "data": {"k": "dg=="}})
+        };
+        assert_eq!(
+            got,
+            json!({"kind": "SecretList", "apiVersion": "v1",
+                   "metadata": {"resourceVersion": "2"},
+                   "items": [item("a", "1"), item("b", "2")]})
+        );
+        let empty = list(&store, Resource::Secrets, Some("other"), &opts);
+        let got: Value = serde_json::from_slice(&empty.to_json()).expect("JSON");
+        assert_eq!(got["items"], json!([]));
+    }
 }

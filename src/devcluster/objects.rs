@@ -1,10 +1,59 @@
 //! Reading and writing the metadata of JSON objects, as apiserver fills it in.
 
+use std::sync::OnceLock;
+
+use bytes::Bytes;
 use rand::RngExt;
 use serde_json::{Map, Value, json};
 
 use super::resources::Resource;
 use super::store::Key;
+
+/// An object as the store keeps it, with its JSON as a list item (no `kind`,
+/// no `apiVersion`) made on the first list that serves it and shared by every
+/// later one: a list is then its items' bytes spliced together, not a deep
+/// copy and a new serialisation of each.
+#[derive(Debug)]
+pub struct Stored {
+    value: Value,
+    list_item: OnceLock<Bytes>,
+}
+
+impl Stored {
+    pub fn new(value: Value) -> Self {
+        Self {
+            value,
+            list_item: OnceLock::new(),
+        }
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The object's JSON as a list item, in its stored key order.
+    pub fn list_item_json(&self) -> &Bytes {
+        self.list_item.get_or_init(|| {
+            use serde::Serializer;
+            let mut out = Vec::with_capacity(512);
+            // Serializing a Value to memory cannot fail.
+            let _ = match &self.value {
+                Value::Object(m) => serde_json::Serializer::new(&mut out)
+                    .collect_map(m.iter().filter(|(k, _)| *k != "kind" && *k != "apiVersion")),
+                other => serde_json::to_writer(&mut out, other),
+            };
+            Bytes::from(out)
+        })
+    }
+}
+
+impl std::ops::Deref for Stored {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.value
+    }
+}
 
 pub fn meta(obj: &Value) -> Option<&Map<String, Value>> {
     obj.get("metadata").and_then(Value::as_object)
@@ -127,17 +176,13 @@ pub fn as_partial_metadata(obj: &Value) -> Value {
     })
 }
 
-/// A list as `PartialObjectMetadataList`.
-pub fn as_partial_metadata_list(list: &Value) -> Value {
-    let items: Vec<Value> = list
-        .get("items")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().map(as_partial_metadata).collect())
-        .unwrap_or_default();
+/// A list page as `PartialObjectMetadataList`.
+pub fn as_partial_metadata_list(metadata: &Value, items: &[std::sync::Arc<Stored>]) -> Value {
+    let items: Vec<Value> = items.iter().map(|o| as_partial_metadata(o)).collect();
     json!({
         "kind": "PartialObjectMetadataList",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": list.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        "metadata": metadata,
         "items": items,
     })
 }
@@ -153,6 +198,22 @@ mod tests {
         assert_eq!(&u[14..15], "4");
         assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
         assert_ne!(u, new_uid());
+    }
+
+    #[test]
+    fn a_list_item_is_the_object_without_kind_and_api_version() {
+        let o = Stored::new(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "a"}, "type": "t", "data": {"k": "dg=="}}));
+        let item: Value = serde_json::from_slice(o.list_item_json()).expect("JSON");
+        assert_eq!(
+            item,
+            json!({"metadata": {"name": "a"}, "type": "t", "data": {"k": "dg=="}})
+        );
+        assert_eq!(
+            std::str::from_utf8(o.list_item_json()).expect("utf-8"),
+            r#"{"metadata":{"name":"a"},"type":"t","data":{"k":"dg=="}}"#,
+            "in the stored key order"
+        );
     }
 
     #[test]

@@ -242,17 +242,14 @@ fn row(r: Resource, obj: &Value, now: jiff::Timestamp) -> Value {
     })
 }
 
-pub fn from_list(r: Resource, list: &Value) -> Value {
+pub fn from_list(page: &super::list::ListPage) -> Value {
     let now = jiff::Timestamp::now();
-    let rows: Vec<Value> = list
-        .get("items")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().map(|o| row(r, o, now)).collect())
-        .unwrap_or_default();
+    let r = page.resource;
+    let rows: Vec<Value> = page.items.iter().map(|o| row(r, o, now)).collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": list.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        "metadata": page.metadata,
         "columnDefinitions": columns(r),
         "rows": rows,
     })

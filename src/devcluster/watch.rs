@@ -73,10 +73,16 @@ impl WatchRequest {
     }
 }
 
+/// One event line, written straight from the object (no copy of it).
 fn line(event_type: &str, object: &Value) -> Bytes {
-    let mut s = json!({"type": event_type, "object": object}).to_string();
-    s.push('\n');
-    Bytes::from(s)
+    let mut out = Vec::with_capacity(512);
+    // Writing JSON to memory cannot fail.
+    out.extend_from_slice(b"{\"type\":");
+    let _ = serde_json::to_writer(&mut out, event_type);
+    out.extend_from_slice(b",\"object\":");
+    let _ = serde_json::to_writer(&mut out, object);
+    out.extend_from_slice(b"}\n");
+    Bytes::from(out)
 }
 
 fn bookmark(r: Resource, rv: u64, initial_events_end: bool) -> Bytes {
@@ -112,7 +118,7 @@ impl WatchRequest {
 
     /// The event a selector-filtered watcher sees: objects entering the
     /// selection are ADDED, leaving it DELETED (apiserver's cacheWatcher).
-    fn translate(&self, ev: &Event) -> Option<(&'static str, Value)> {
+    fn translate<'e>(&self, ev: &'e Event) -> Option<(&'static str, &'e Value)> {
         if !self.in_scope(ev) {
             return None;
         }
@@ -122,12 +128,12 @@ impl WatchRequest {
             .as_ref()
             .is_some_and(|p| self.options.matches(p));
         match ev.kind {
-            EventType::Added if now => Some(("ADDED", ev.object.clone())),
-            EventType::Deleted if before => Some(("DELETED", ev.object.clone())),
+            EventType::Added if now => Some(("ADDED", &ev.object)),
+            EventType::Deleted if before => Some(("DELETED", &ev.object)),
             EventType::Modified => match (before, now) {
-                (true, true) => Some(("MODIFIED", ev.object.clone())),
-                (false, true) => Some(("ADDED", ev.object.clone())),
-                (true, false) => Some(("DELETED", ev.object.clone())),
+                (true, true) => Some(("MODIFIED", &ev.object)),
+                (false, true) => Some(("ADDED", &ev.object)),
+                (true, false) => Some(("DELETED", &ev.object)),
                 (false, false) => None,
             },
             _ => None,
@@ -189,7 +195,7 @@ pub fn start(
         for ev in &sub.backlog {
             last_rv = ev.rv;
             if let Some((t, obj)) = req.translate(ev)
-                && tx.send(Ok(req.encode(t, &obj))).await.is_err()
+                && tx.send(Ok(req.encode(t, obj))).await.is_err()
             {
                 return;
             }
@@ -215,7 +221,7 @@ pub fn start(
                         }
                         last_rv = last_rv.max(ev.rv);
                         if let Some((t, obj)) = req.translate(&ev)
-                            && tx.send(Ok(req.encode(t, &obj))).await.is_err()
+                            && tx.send(Ok(req.encode(t, obj))).await.is_err()
                         {
                             return;
                         }

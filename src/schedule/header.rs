@@ -8,6 +8,7 @@
 //! //! timeout: 10m
 //! //! starting-deadline: 1h
 //! //! jitter: 30s
+//! //! contexts: east, west
 //! ```
 //!
 //! A `//!` line shaped `key: value` (key in lower case, no spaces) sets a
@@ -90,6 +91,41 @@ impl fmt::Display for EventTrigger {
     }
 }
 
+/// `contexts:` — the kubeconfig contexts a job runs in, once per context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contexts {
+    /// `contexts: *`: every context of the kubeconfig.
+    All,
+    /// `contexts: a, b`: these, in this order (no name twice).
+    Named(Vec<String>),
+}
+
+impl Contexts {
+    /// The contexts this selects among `known` (a kubeconfig's, in its
+    /// order); the first name `known` lacks is the error.
+    pub fn resolve(&self, known: &[String]) -> Result<Vec<String>, String> {
+        match self {
+            Contexts::All => Ok(known.to_vec()),
+            Contexts::Named(names) => match names.iter().find(|n| !known.contains(n)) {
+                Some(bad) => Err(format!(
+                    "context {bad:?} is not in the kubeconfig (it has: {})",
+                    known.join(", ")
+                )),
+                None => Ok(names.clone()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Contexts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Contexts::All => f.write_str("*"),
+            Contexts::Named(names) => f.write_str(&names.join(", ")),
+        }
+    }
+}
+
 /// A script's scheduling header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptHeader {
@@ -104,6 +140,9 @@ pub struct ScriptHeader {
     pub args: std::collections::BTreeMap<String, String>,
     /// `on:`: run the handler on an event (under the same rules as a tick).
     pub on: Option<EventTrigger>,
+    /// `contexts:`: run once per kubeconfig context (`None`: the daemon's
+    /// own cluster, or `watch --contexts`).
+    pub contexts: Option<Contexts>,
 }
 
 impl Default for ScriptHeader {
@@ -117,12 +156,13 @@ impl Default for ScriptHeader {
             jitter: None,
             args: std::collections::BTreeMap::new(),
             on: None,
+            contexts: None,
         }
     }
 }
 
 /// The header keys, in the order `Display` prints them.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 8] = [
     "schedule",
     "timezone",
     "overlap",
@@ -130,6 +170,7 @@ pub const KEYS: [&str; 7] = [
     "starting-deadline",
     "jitter",
     "on",
+    "contexts",
 ];
 
 /// The repeatable header key naming one job argument.
@@ -181,6 +222,14 @@ pub enum HeaderError {
         value: String,
         reason: String,
     },
+    #[error(
+        "line {line}: invalid contexts {value:?}: {reason} (a comma-separated list of kubeconfig context names, or *)"
+    )]
+    Contexts {
+        line: usize,
+        value: String,
+        reason: String,
+    },
 }
 
 impl HeaderError {
@@ -194,7 +243,8 @@ impl HeaderError {
             | HeaderError::TimeZone { line, .. }
             | HeaderError::Overlap { line, .. }
             | HeaderError::Duration { line, .. }
-            | HeaderError::Event { line, .. } => *line,
+            | HeaderError::Event { line, .. }
+            | HeaderError::Contexts { line, .. } => *line,
         }
     }
 }
@@ -298,6 +348,7 @@ impl ScriptHeader {
             }
             "jitter" => self.jitter = Some(positive_duration(key, value, line)?),
             "on" => self.on = Some(event_trigger(value, line)?),
+            "contexts" => self.contexts = Some(contexts(value, line)?),
             _ => unreachable!("KEYS and set() list the same keys"),
         }
         Ok(())
@@ -330,6 +381,32 @@ fn event_trigger(value: &str, line: usize) -> Result<EventTrigger, HeaderError> 
         return Err(fail("unexpected words after the event"));
     }
     Ok(trigger)
+}
+
+/// `contexts: *` or `contexts: a, b`.
+fn contexts(value: &str, line: usize) -> Result<Contexts, HeaderError> {
+    let fail = |reason: String| HeaderError::Contexts {
+        line,
+        value: value.to_owned(),
+        reason,
+    };
+    if value == "*" {
+        return Ok(Contexts::All);
+    }
+    let mut names: Vec<String> = Vec::new();
+    for name in value.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(fail("an empty name".to_owned()));
+        }
+        if name == "*" {
+            return Err(fail("* stands alone, for every context".to_owned()));
+        }
+        if names.iter().any(|n| n == name) {
+            return Err(fail(format!("{name:?} is named twice")));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(Contexts::Named(names))
 }
 
 /// `key: value` with a lower-case, space-free key; anything else is free text.
@@ -382,6 +459,9 @@ impl fmt::Display for ScriptHeader {
         }
         if let Some(on) = self.on {
             write!(f, "\non: {on}")?;
+        }
+        if let Some(c) = &self.contexts {
+            write!(f, "\ncontexts: {c}")?;
         }
         Ok(())
     }

@@ -3,8 +3,9 @@
 //! parser reads as free text, which would silently leave a job unscheduled:
 //! `//! Schedule: …` (the key is lower case), `//! schedule 0 3 * * *` (no
 //! colon), a `//!` line after a `//` comment has ended the header, a header
-//! written with `//`; schedules that never fire (`0 0 31 2 *`); and an
-//! `on:` header whose handler function is missing ([`missing_handler`]).
+//! written with `//`; schedules that never fire (`0 0 31 2 *`); an `on:`
+//! header whose handler function is missing ([`missing_handler`]); and
+//! `contexts:` on a script that never runs on its own (no `schedule`, no `on`).
 
 use super::header::{KEYS, ScriptHeader};
 
@@ -67,6 +68,18 @@ pub fn findings(source: &str) -> Vec<HeaderFinding> {
                 }
             }
         }
+    }
+    if let Some((_, line)) = seen.iter().find(|(k, _)| k == "contexts")
+        && let Ok(h) = ScriptHeader::parse(source)
+        && h.schedule.is_none()
+        && h.on.is_none()
+    {
+        out.push(HeaderFinding {
+            line: *line,
+            error: false,
+            message: "`contexts:` has no effect: the script has no `schedule` or `on`, so `watch` never runs it".to_owned(),
+        });
+        out.sort_by_key(|f| f.line);
     }
     out
 }
@@ -280,6 +293,15 @@ mod tests {
         // Scheduled scripts and plain modules have no handler to find.
         assert_eq!(missing_handler("//! schedule: @daily\n", &[]), None);
         assert_eq!(missing_handler("let x = 1;", &[]), None);
+    fn contexts_without_a_schedule_is_a_warning_and_a_bad_list_an_error() {
+        let f = messages("//! contexts: east, west\nfn helper() { 1 }\n");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(!f[0].1 && f[0].2.contains("no effect"), "{f:?}");
+        assert!(messages("//! schedule: @daily\n//! contexts: *\n").is_empty());
+        let f = messages("//! schedule: @daily\n//! Contexts: a\n//! contexts: a,,b\n");
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].1 && f[0].2.contains("lower case"), "{f:?}");
+        assert!(f[1].1 && f[1].2.contains("an empty name"), "{f:?}");
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn unknown_keys_name_the_key_and_the_accepted_ones() {
     let err = ScriptHeader::parse("//! schedule: @daily\n//! timzone: UTC\n").expect_err("typo");
     assert_eq!(
         err.to_string(),
-        "line 2: unknown header key \"timzone\" (accepted: schedule, timezone, overlap, timeout, starting-deadline, jitter, on, arg)"
+        "line 2: unknown header key \"timzone\" (accepted: schedule, timezone, overlap, timeout, starting-deadline, jitter, on, contexts, arg)"
     );
     assert_eq!(err.line(), 2);
 }
@@ -153,5 +153,36 @@ fn on_names_an_event_and_its_handler() {
                 .contains("accepted: csr, token-expiring <duration>, token-deleted"),
             "{e}"
         );
+    }
+}
+
+#[test]
+fn contexts_name_kubeconfig_contexts_or_all_of_them() {
+    use super::Contexts;
+    let h = ScriptHeader::parse("//! schedule: @daily\n//! contexts: east, west\n").expect("valid");
+    assert_eq!(
+        h.contexts,
+        Some(Contexts::Named(vec!["east".into(), "west".into()]))
+    );
+    assert!(h.to_string().ends_with("\ncontexts: east, west"), "{h}");
+    let h = ScriptHeader::parse("//! contexts: *\n").expect("valid");
+    assert_eq!(h.contexts, Some(Contexts::All));
+    let known = ["a".to_owned(), "b".to_owned()];
+    assert_eq!(Contexts::All.resolve(&known).unwrap(), known);
+    assert_eq!(
+        Contexts::Named(vec!["b".into(), "c".into()])
+            .resolve(&known)
+            .unwrap_err(),
+        "context \"c\" is not in the kubeconfig (it has: a, b)"
+    );
+    for (bad, why) in [
+        ("//! contexts:", "an empty name"),
+        ("//! contexts: a,,b", "an empty name"),
+        ("//! contexts: a, *", "* stands alone"),
+        ("//! contexts: a, b, a", "\"a\" is named twice"),
+    ] {
+        let e = ScriptHeader::parse(bad).expect_err(bad);
+        assert_eq!(e.line(), 1);
+        assert!(e.to_string().contains(why), "{bad}: {e}");
     }
 }

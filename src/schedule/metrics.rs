@@ -19,27 +19,49 @@ struct Histogram {
     sum: f64,
 }
 
+/// One job's series: its name, and its context for a job that runs once per
+/// kubeconfig context (`contexts:`); a single-context job has no context label.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct JobKey {
+    job: String,
+    context: Option<Arc<str>>,
+}
+
+impl JobKey {
+    /// The label pairs, `job="x"` or `job="x",context="c"`.
+    fn labels(&self, name: &str) -> String {
+        match &self.context {
+            None => format!("{name}=\"{}\"", esc(&self.job)),
+            Some(c) => format!("{name}=\"{}\",context=\"{}\"", esc(&self.job), esc(c)),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Registry {
-    runs: BTreeMap<(String, &'static str), u64>,
-    durations: BTreeMap<String, Histogram>,
-    running: BTreeMap<String, u64>,
-    last_success: BTreeMap<String, Timestamp>,
-    next_run: BTreeMap<String, Timestamp>,
-    missed: BTreeMap<String, u64>,
+    runs: BTreeMap<(JobKey, &'static str), u64>,
+    durations: BTreeMap<JobKey, Histogram>,
+    running: BTreeMap<JobKey, u64>,
+    last_success: BTreeMap<JobKey, Timestamp>,
+    next_run: BTreeMap<JobKey, Timestamp>,
+    missed: BTreeMap<JobKey, u64>,
     load_errors: BTreeMap<String, u64>,
     load_failing: BTreeMap<String, bool>,
     reloads: u64,
-    /// Joins per token id, from the CSRs made with it.
-    token_uses: BTreeMap<String, u64>,
+    /// Joins per token id (labelled `token_id`, and `context` for a
+    /// per-context daemon), from the CSRs made with it.
+    token_uses: BTreeMap<JobKey, u64>,
     scripts_loaded: u64,
     directory_up: bool,
 }
 
-/// Shared, cheap to clone; every method takes the lock briefly.
+/// Shared, cheap to clone; every method takes the lock briefly. A view made
+/// with [`Metrics::for_context`] shares the registry and labels what it
+/// records with that context.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     inner: Arc<Mutex<Registry>>,
+    context: Option<Arc<str>>,
 }
 
 impl Metrics {
@@ -51,18 +73,35 @@ impl Metrics {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The same registry; job and token series recorded through the view
+    /// carry `context="<name>"`.
+    pub fn for_context(&self, context: &str) -> Metrics {
+        Metrics {
+            inner: self.inner.clone(),
+            context: Some(context.into()),
+        }
+    }
+
+    fn key(&self, job: &str) -> JobKey {
+        JobKey {
+            job: job.to_owned(),
+            context: self.context.clone(),
+        }
+    }
+
     pub fn run_started(&self, job: &str) {
-        *self.lock().running.entry(job.to_owned()).or_default() += 1;
+        *self.lock().running.entry(self.key(job)).or_default() += 1;
     }
 
     /// A run finished (`result` is ok, error, timeout, cancelled or panic).
     pub fn run_finished(&self, job: &str, result: &'static str, seconds: f64, at: Timestamp) {
+        let key = self.key(job);
         let mut r = self.lock();
-        if let Some(n) = r.running.get_mut(job) {
+        if let Some(n) = r.running.get_mut(&key) {
             *n = n.saturating_sub(1);
         }
-        *r.runs.entry((job.to_owned(), result)).or_default() += 1;
-        let h = r.durations.entry(job.to_owned()).or_default();
+        *r.runs.entry((key.clone(), result)).or_default() += 1;
+        let h = r.durations.entry(key.clone()).or_default();
         h.count += 1;
         h.sum += seconds;
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -71,40 +110,37 @@ impl Metrics {
             }
         }
         if result == "ok" {
-            r.last_success.insert(job.to_owned(), at);
+            r.last_success.insert(key, at);
         }
     }
 
     /// A tick that did not start a run (`skipped`, `queued`, `dropped`).
     pub fn tick_not_run(&self, job: &str, result: &'static str) {
-        *self
-            .lock()
-            .runs
-            .entry((job.to_owned(), result))
-            .or_default() += 1;
+        *self.lock().runs.entry((self.key(job), result)).or_default() += 1;
     }
 
     /// A token's joins so far (its bootstrap CSRs). Only grows: a CSR
     /// garbage-collected later does not undo a use.
     pub fn set_token_uses(&self, token_id: &str, n: u64) {
         let mut r = self.lock();
-        let e = r.token_uses.entry(token_id.to_owned()).or_default();
+        let e = r.token_uses.entry(self.key(token_id)).or_default();
         *e = (*e).max(n);
     }
 
     pub fn missed(&self, job: &str, n: u64) {
-        *self.lock().missed.entry(job.to_owned()).or_default() += n;
+        *self.lock().missed.entry(self.key(job)).or_default() += n;
     }
 
     pub fn set_last_success(&self, job: &str, at: Timestamp) {
-        self.lock().last_success.entry(job.to_owned()).or_insert(at);
+        self.lock().last_success.entry(self.key(job)).or_insert(at);
     }
 
     pub fn set_next_run(&self, job: &str, at: Option<Timestamp>) {
+        let key = self.key(job);
         let mut r = self.lock();
         match at {
-            Some(at) => r.next_run.insert(job.to_owned(), at),
-            None => r.next_run.remove(job),
+            Some(at) => r.next_run.insert(key, at),
+            None => r.next_run.remove(&key),
         };
     }
 
@@ -121,7 +157,8 @@ impl Metrics {
     pub fn script_removed(&self, script: &str) {
         let mut r = self.lock();
         r.load_failing.remove(script);
-        r.next_run.remove(script);
+        let key = self.key(script);
+        r.next_run.remove(&key);
     }
 
     pub fn reloaded(&self, scripts_loaded: usize, directory_up: bool) {
@@ -136,17 +173,17 @@ impl Metrics {
         self.lock()
             .runs
             .iter()
-            .filter(|((j, r), _)| j == job && *r == result)
+            .filter(|((k, r), _)| k.job == job && k.context == self.context && *r == result)
             .map(|(_, n)| *n)
             .sum()
     }
 
     pub fn missed_count(&self, job: &str) -> u64 {
-        self.lock().missed.get(job).copied().unwrap_or(0)
+        self.lock().missed.get(&self.key(job)).copied().unwrap_or(0)
     }
 
     pub fn next_run(&self, job: &str) -> Option<Timestamp> {
-        self.lock().next_run.get(job).copied()
+        self.lock().next_run.get(&self.key(job)).copied()
     }
 
     /// Appends the Prometheus text exposition of every series.
@@ -162,8 +199,8 @@ impl Metrics {
         for ((job, result), n) in &r.runs {
             let _ = writeln!(
                 out,
-                "tokensmith_job_runs_total{{job=\"{}\",result=\"{result}\"}} {n}",
-                esc(job)
+                "tokensmith_job_runs_total{{{},result=\"{result}\"}} {n}",
+                job.labels("job")
             );
         }
         family(
@@ -173,32 +210,32 @@ impl Metrics {
             "How long runs took.",
         );
         for (job, h) in &r.durations {
-            let job = esc(job);
+            let job = job.labels("job");
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(
                     out,
-                    "tokensmith_job_run_duration_seconds_bucket{{job=\"{job}\",le=\"{bound}\"}} {n}"
+                    "tokensmith_job_run_duration_seconds_bucket{{{job},le=\"{bound}\"}} {n}"
                 );
             }
             let _ = writeln!(
                 out,
-                "tokensmith_job_run_duration_seconds_bucket{{job=\"{job}\",le=\"+Inf\"}} {}",
+                "tokensmith_job_run_duration_seconds_bucket{{{job},le=\"+Inf\"}} {}",
                 h.count
             );
             let _ = writeln!(
                 out,
-                "tokensmith_job_run_duration_seconds_sum{{job=\"{job}\"}} {}",
+                "tokensmith_job_run_duration_seconds_sum{{{job}}} {}",
                 h.sum
             );
             let _ = writeln!(
                 out,
-                "tokensmith_job_run_duration_seconds_count{{job=\"{job}\"}} {}",
+                "tokensmith_job_run_duration_seconds_count{{{job}}} {}",
                 h.count
             );
         }
         family(out, "tokensmith_job_running", "gauge", "Runs in progress.");
         for (job, n) in &r.running {
-            let _ = writeln!(out, "tokensmith_job_running{{job=\"{}\"}} {n}", esc(job));
+            let _ = writeln!(out, "tokensmith_job_running{{{}}} {n}", job.labels("job"));
         }
         family(
             out,
@@ -209,8 +246,8 @@ impl Metrics {
         for (job, t) in &r.last_success {
             let _ = writeln!(
                 out,
-                "tokensmith_job_last_success_timestamp_seconds{{job=\"{}\"}} {}",
-                esc(job),
+                "tokensmith_job_last_success_timestamp_seconds{{{}}} {}",
+                job.labels("job"),
                 secs(t)
             );
         }
@@ -223,8 +260,8 @@ impl Metrics {
         for (job, t) in &r.next_run {
             let _ = writeln!(
                 out,
-                "tokensmith_job_next_run_timestamp_seconds{{job=\"{}\"}} {}",
-                esc(job),
+                "tokensmith_job_next_run_timestamp_seconds{{{}}} {}",
+                job.labels("job"),
                 secs(t)
             );
         }
@@ -237,8 +274,8 @@ impl Metrics {
         for (id, n) in &r.token_uses {
             let _ = writeln!(
                 out,
-                "tokensmith_token_uses_total{{token_id=\"{}\"}} {n}",
-                esc(id)
+                "tokensmith_token_uses_total{{{}}} {n}",
+                id.labels("token_id")
             );
         }
         family(
@@ -250,8 +287,8 @@ impl Metrics {
         for (job, n) in &r.missed {
             let _ = writeln!(
                 out,
-                "tokensmith_job_missed_runs_total{{job=\"{}\"}} {n}",
-                esc(job)
+                "tokensmith_job_missed_runs_total{{{}}} {n}",
+                job.labels("job")
             );
         }
         family(
@@ -321,4 +358,38 @@ pub fn esc(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_view_labels_its_series_and_the_plain_one_stays_unlabelled() {
+        let m = Metrics::default();
+        let east = m.for_context("east");
+        let at = Timestamp::UNIX_EPOCH;
+        m.run_finished("rotate", "ok", 0.01, at);
+        east.run_finished("rotate", "error", 0.2, at);
+        east.tick_not_run("rotate", "skipped");
+        east.set_token_uses("abcdef", 2);
+        let mut out = String::new();
+        m.render(&mut out);
+        for want in [
+            "tokensmith_job_runs_total{job=\"rotate\",result=\"ok\"} 1\n",
+            "tokensmith_job_runs_total{job=\"rotate\",context=\"east\",result=\"error\"} 1\n",
+            "tokensmith_job_runs_total{job=\"rotate\",context=\"east\",result=\"skipped\"} 1\n",
+            "tokensmith_job_run_duration_seconds_count{job=\"rotate\",context=\"east\"} 1\n",
+            "tokensmith_job_run_duration_seconds_bucket{job=\"rotate\",le=\"0.05\"} 1\n",
+            "tokensmith_token_uses_total{token_id=\"abcdef\",context=\"east\"} 2\n",
+        ] {
+            assert!(out.contains(want), "{want}\n{out}");
+        }
+        assert_eq!(
+            m.runs("rotate", "error"),
+            0,
+            "the plain view counts its own"
+        );
+        assert_eq!(east.runs("rotate", "error"), 1);
+    }
 }

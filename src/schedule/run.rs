@@ -65,7 +65,7 @@ pub async fn supervise(
     metrics: &Metrics,
 ) -> Option<Timestamp> {
     let started = tokio::time::Instant::now();
-    let mut handle = tokio::spawn(run);
+    let mut handle = tokio::spawn(tracing::Instrument::in_current_span(run));
     let outcome = match timeout {
         Some(limit) => tokio::select! {
             r = &mut handle => r,

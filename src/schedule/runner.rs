@@ -308,7 +308,8 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
             self.metrics.clone(),
             self.done_tx.clone(),
         );
-        tokio::spawn(async move {
+        // In the scheduler's span: a context's runs log their context.
+        let supervised = async move {
             let ok_at = supervise(&job, run, timeout, &stop, clock.as_ref(), &metrics).await;
             let _ = done.send(Finished {
                 id,
@@ -316,7 +317,8 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                 ok_at,
                 event,
             });
-        });
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(supervised));
     }
 
     fn finished(&mut self, done: Finished) {

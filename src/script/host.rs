@@ -146,6 +146,28 @@ impl ScriptHost {
         }
     }
 
+    /// The same host against another cluster (a `watch` job's context): the
+    /// same API, options and remembered modules, so a script compiled by one
+    /// runs unchanged on the other.
+    pub fn with_cluster(&self, cluster: Option<Cluster>, cluster_error: Option<String>) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                cluster,
+                opts: ScriptOptions {
+                    cluster_error,
+                    ..inner.opts.clone()
+                },
+                api: inner.api.clone(),
+                runtime: tokio::runtime::Handle::try_current()
+                    .ok()
+                    .or_else(|| inner.runtime.clone()),
+                modules: inner.modules.clone(),
+                test: inner.test.clone(),
+            }),
+        }
+    }
+
     pub fn options(&self) -> &ScriptOptions {
         &self.inner.opts
     }

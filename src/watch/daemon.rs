@@ -11,6 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::contexts::{Fleet, Members};
 use super::http::{self, TokenExpiries};
 use super::loader::Loader;
 use super::watcher::DirWatcher;
@@ -61,11 +62,13 @@ pub enum DaemonError {
 }
 
 /// Runs until SIGTERM or SIGINT; returns once running jobs have finished or
-/// the grace period is over.
+/// the grace period is over. `fleet`: jobs that run once per kubeconfig
+/// context, each context with a scheduler of its own.
 pub async fn run<E: JobExecutor>(
     opts: DaemonOptions,
     executor: Arc<E>,
     tokens: Option<TokenExpiries>,
+    fleet: Option<Fleet<E>>,
 ) -> Result<(), DaemonError> {
     let sig = |kind: SignalKind, name: &'static str| {
         signal(kind).map_err(|source| DaemonError::Signal {
@@ -95,6 +98,8 @@ pub async fn run<E: JobExecutor>(
         }
         None => StateStore::in_memory(),
     };
+    let mut members = Members::new(fleet, opts.state_dir.clone(), metrics.clone(), opts.grace);
+    let targets = members.targets();
     let mut scheduler = Scheduler::new(
         executor.clone(),
         Arc::new(SystemClock),
@@ -114,7 +119,10 @@ pub async fn run<E: JobExecutor>(
 
     let (event_tx, mut events) = mpsc::unbounded_channel();
     let mut watcher = DirWatcher::new(opts.dir.clone(), event_tx);
-    let mut loader = Some(Loader::new(opts.dir.clone(), executor, metrics));
+    let mut loader = Some(
+        Loader::new(opts.dir.clone(), executor, metrics)
+            .with_header_check(Box::new(move |h| targets.of(h).map(|_| ()))),
+    );
     tracing::info!(dir = %opts.dir.display(), "watching for scripts");
 
     let mut first = true;
@@ -146,7 +154,8 @@ pub async fn run<E: JobExecutor>(
                 if scan.directory_ok && (scan.changed || first) {
                     let defs = l.definitions();
                     tracing::info!(scripts = defs.len(), took = ?started.elapsed(), "scripts reloaded");
-                    if commands.send(Command::Load(defs)).await.is_err() {
+                    let plain = members.load(defs).await;
+                    if commands.send(Command::Load(plain)).await.is_err() {
                         break;
                     }
                     first = false;
@@ -183,7 +192,9 @@ pub async fn run<E: JobExecutor>(
         source.abort();
     }
     let _ = commands.send(Command::Shutdown).await;
-    if let Err(e) = scheduler.await {
+    // The contexts' runs finish within the same grace period as these.
+    let (plain, ()) = tokio::join!(scheduler, members.shutdown());
+    if let Err(e) = plain {
         tracing::error!(error = %e, "the scheduler task failed");
     }
     Ok(())

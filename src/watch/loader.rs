@@ -26,10 +26,15 @@ pub struct Rescan {
     pub changed: bool,
 }
 
+/// A header the daemon cannot honour (a `contexts:` name not in the
+/// kubeconfig) is the script's load error.
+pub type HeaderCheck = Box<dyn Fn(&ScriptHeader) -> Result<(), String> + Send>;
+
 pub struct Loader<E: JobExecutor> {
     dir: PathBuf,
     executor: Arc<E>,
     metrics: Metrics,
+    check: Option<HeaderCheck>,
     scripts: BTreeMap<String, Entry<E::Job>>,
     directory_was_ok: Option<bool>,
 }
@@ -40,9 +45,15 @@ impl<E: JobExecutor> Loader<E> {
             dir,
             executor,
             metrics,
+            check: None,
             scripts: BTreeMap::new(),
             directory_was_ok: None,
         }
+    }
+
+    pub fn with_header_check(mut self, check: HeaderCheck) -> Self {
+        self.check = Some(check);
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -125,7 +136,13 @@ impl<E: JobExecutor> Loader<E> {
         if self.scripts.get(name).is_some_and(|e| e.tried == source) {
             return false;
         }
+        let check = |header: ScriptHeader| match &self.check {
+            Some(check) => check(&header).map(|()| header),
+            None => Ok(header),
+        };
         let loaded = ScriptHeader::parse(&source)
+            .map_err(|e| e.to_string())
+            .and_then(check)
             .map_err(|e| format!("{}: {e}", path.display()))
             .and_then(|header| {
                 // The executor's errors name the file themselves. A compiler

@@ -2,10 +2,12 @@
 //!
 //! [`daemon::run`] is the loop; [`loader`] reads the script directory,
 //! [`watcher`] notices changes to it, [`http`] serves health and metrics,
-//! [`events`] (over [`reflector`]) watches the cluster for `on:` jobs.
+//! [`events`] (over [`reflector`]) watches the cluster for `on:` jobs,
+//! [`contexts`] runs jobs once per kubeconfig context.
 //! What a job does is behind [`crate::schedule::JobExecutor`]: the Rhai
 //! engine in production, [`test_executor`] in the daemon's own tests.
 
+pub mod contexts;
 pub mod daemon;
 pub mod events;
 pub mod http;

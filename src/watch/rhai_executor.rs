@@ -21,6 +21,19 @@ impl RhaiExecutor {
     pub fn new(host: ScriptHost, args: BTreeMap<String, String>) -> Self {
         Self { host, args }
     }
+
+    /// The same executor against another cluster (a job's context); jobs
+    /// compiled by either run on both.
+    pub fn for_cluster(
+        &self,
+        cluster: Option<crate::cluster::Cluster>,
+        cluster_error: Option<String>,
+    ) -> Self {
+        Self {
+            host: self.host.with_cluster(cluster, cluster_error),
+            args: self.args.clone(),
+        }
+    }
 }
 
 /// A compiled job and the `args` map its runs see.

@@ -13,6 +13,7 @@
 
 pub mod daemon;
 pub mod join;
+pub mod fleet;
 pub mod leader;
 pub mod upstream;
 
