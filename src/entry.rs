@@ -7,13 +7,25 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::cli::token::pflag::Reading;
 use crate::cli::{Cli, Failure, dispatch};
 use crate::token::go_quote;
 
 pub fn main() -> ExitCode {
     // One TLS provider for the whole process (kube, the dev cluster, webhooks).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = match Cli::try_parse() {
+    // `token` command lines are read as kubeadm's pflag reads them first.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match crate::cli::token::pflag::read(&argv) {
+        Some(Reading::Error(message)) => {
+            let f = Failure::kubeadm(1, message);
+            let _ = std::io::stderr().write_all(f.render().as_bytes());
+            return ExitCode::from(f.code);
+        }
+        Some(Reading::Rewritten(args)) => argv = args,
+        None => {}
+    }
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             let args: Vec<OsString> = std::env::args_os().skip(1).collect();

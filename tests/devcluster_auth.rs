@@ -170,9 +170,14 @@ async fn a_valid_bootstrap_token_authenticates_with_sorted_deduplicated_groups()
     );
     let client = cluster.client_with_token(Some(TOKEN)).await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-public");
-    cms.get("cluster-info")
-        .await
-        .expect("a bootstrap token reads cluster-info");
+    // kubeadm binds cluster-info's Role to system:anonymous only.
+    let kube::Error::Api(status) = cms.get("cluster-info").await.expect_err("forbidden") else {
+        panic!("expected an API error")
+    };
+    assert_eq!(
+        status.message,
+        "configmaps \"cluster-info\" is forbidden: User \"system:bootstrap:abcdef\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"kube-public\""
+    );
     let secrets: Api<Secret> = Api::namespaced(client, "kube-system");
     let kube::Error::Api(status) = secrets
         .get("bootstrap-token-abcdef")

@@ -230,34 +230,10 @@ struct Departure {
 /// One answer as compared: code and normalised body.
 type Seen = (u16, Value);
 
-fn message(a: &Seen) -> &str {
-    a.1.get("message").and_then(Value::as_str).unwrap_or("")
-}
-
 const DEPARTURES: &[Departure] = &[
-    Departure {
-        row: "Go `encoding/json` error text",
-        explains: |s, w, g| {
-            // The same message up to the JSON parser's own words.
-            let cut = |m: &str| m.split("json parse error: ").next().map(str::to_string);
-            s.body.starts_with("{not json")
-                && w.0 == g.0
-                && message(w).contains("json parse error: ")
-                && cut(message(w)) == cut(message(g))
-        },
-    },
     Departure {
         row: "Kinds other than Namespaces, Secrets, ConfigMaps, Leases and the review APIs",
         explains: |s, w, g| s.path.ends_with("/pods") && w.0 == 200 && g.0 == 404,
-    },
-    Departure {
-        row: "A bootstrap token reading `cluster-info`",
-        explains: |s, w, g| {
-            matches!(s.who, As::Bootstrap)
-                && s.path.ends_with("/configmaps/cluster-info")
-                && w.0 == 403
-                && g.0 == 200
-        },
     },
 ];
 

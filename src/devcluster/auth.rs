@@ -305,10 +305,11 @@ pub fn authorize(user: &User, target: &Target<'_>) -> Result<(), ApiError> {
             namespace,
             name,
         } => {
-            // Role kubeadm:bootstrap-signer-clusterinfo, bound to
-            // system:anonymous; bootstrap tokens reach it as well (kubeadm
-            // join reads it with the token).
-            if *verb == "get"
+            // Role kubeadm:bootstrap-signer-clusterinfo, bound to the user
+            // system:anonymous only (kubeadm phases/bootstraptoken/clusterinfo):
+            // a bootstrap token is refused, so `kubeadm join` reads it anonymously.
+            if *user == User::Anonymous
+                && *verb == "get"
                 && *resource == Resource::ConfigMaps
                 && *namespace == "kube-public"
                 && *name == Some("cluster-info")

@@ -473,6 +473,7 @@ impl Preconditions {
             return Ok(Preconditions::default());
         }
         let doc: Value = serde_json::from_slice(body).map_err(|e| {
+            let e = super::go_json::unmarshal_error(body, e);
             ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
         })?;
         let p = doc.get("preconditions");

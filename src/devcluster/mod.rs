@@ -20,6 +20,7 @@ pub mod decode;
 pub mod discovery;
 pub mod faults;
 pub mod fields;
+pub mod go_json;
 pub mod kubeconfig;
 pub mod list;
 pub mod objects;

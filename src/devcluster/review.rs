@@ -52,7 +52,10 @@ pub fn can_i(user: &User, method: &Method, content_type: &str, body: &[u8]) -> R
         super::proto::decode(body)
     } else {
         serde_json::from_slice(body)
-            .map_err(|e| format!("couldn't get version/kind; json parse error: {e}"))
+            .map_err(|e| {
+                let e = super::go_json::unmarshal_error(body, e);
+                format!("couldn't get version/kind; json parse error: {e}")
+            })
     };
     let review = match decoded {
         Ok(v) => v,

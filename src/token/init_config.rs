@@ -24,10 +24,12 @@ use super::validate::{
 };
 use super::value::BootstrapTokenString;
 
-const KUBEADM_GROUP: &str = "kubeadm.k8s.io";
-/// The kubeadm API versions whose `InitConfiguration` we read.
-pub const SUPPORTED_VERSIONS: [&str; 2] = ["kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"];
-/// Kinds of the kubeadm API group; only InitConfiguration carries tokens.
+/// The kubeadm API version whose `InitConfiguration` we read (kubeadm v1.37
+/// reads no other).
+pub const SUPPORTED_VERSION: &str = "kubeadm.k8s.io/v1beta4";
+/// Still experimental in v1.37 (`--allow-experimental-api`).
+const EXPERIMENTAL_VERSION: &str = "kubeadm.k8s.io/v1";
+/// Kinds of kubeadm's scheme; only InitConfiguration carries tokens.
 const KUBEADM_KINDS: [&str; 5] = [
     "InitConfiguration",
     "ClusterConfiguration",
@@ -35,18 +37,64 @@ const KUBEADM_KINDS: [&str; 5] = [
     "ResetConfiguration",
     "UpgradeConfiguration",
 ];
+/// The fields of v1beta4's `InitConfiguration`.
+const INIT_FIELDS: [&str; 10] = [
+    "apiVersion",
+    "kind",
+    "bootstrapTokens",
+    "dryRun",
+    "nodeRegistration",
+    "localAPIEndpoint",
+    "certificateKey",
+    "skipPhases",
+    "patches",
+    "timeouts",
+];
+/// The fields of the InitConfiguration structs one level down, for the
+/// strict check's unknown-field warning.
+fn nested_fields(field: &str) -> Option<&'static [&'static str]> {
+    Some(match field {
+        "nodeRegistration" => &[
+            "name",
+            "criSocket",
+            "taints",
+            "kubeletExtraArgs",
+            "ignorePreflightErrors",
+            "imagePullPolicy",
+            "imagePullSerial",
+        ],
+        "localAPIEndpoint" => &["advertiseAddress", "bindPort"],
+        "patches" => &["directory"],
+        "timeouts" => &[
+            "controlPlaneComponentHealthCheck",
+            "kubeletHealthCheck",
+            "kubernetesAPICall",
+            "etcdAPICall",
+            "tlsBootstrap",
+            "discovery",
+            "upgradeManifests",
+        ],
+        _ => return None,
+    })
+}
 /// The fields of kubeadm's `BootstrapToken`.
 const TOKEN_FIELDS: [&str; 6] = ["token", "description", "ttl", "expires", "usages", "groups"];
 /// Component configuration kubeadm reads alongside its own documents.
 const COMPONENT_CONFIG_GROUPS: [&str; 2] = ["kubelet.config.k8s.io", "kubeproxy.config.k8s.io"];
+/// The component configs kubeadm's scheme registers.
+const COMPONENT_CONFIGS: [(&str, &str); 2] = [
+    ("kubelet.config.k8s.io/v1beta1", "KubeletConfiguration"),
+    ("kubeproxy.config.k8s.io/v1alpha1", "KubeProxyConfiguration"),
+];
 /// `validateSupportedVersion`'s table of removed versions and the kubeadm
 /// release that still reads each.
-const OLD_VERSIONS: [(&str, &str); 5] = [
+const OLD_VERSIONS: [(&str, &str); 6] = [
     ("kubeadm.k8s.io/v1alpha1", "v1.11"),
     ("kubeadm.k8s.io/v1alpha2", "v1.12"),
     ("kubeadm.k8s.io/v1alpha3", "v1.14"),
     ("kubeadm.k8s.io/v1beta1", "v1.15"),
     ("kubeadm.k8s.io/v1beta2", "v1.22"),
+    ("kubeadm.k8s.io/v1beta3", "v1.36"),
 ];
 
 /// Why a config file gave no tokens.
@@ -81,7 +129,8 @@ pub struct LoadError {
 
 /// The bootstrap tokens a kubeadm config file describes, defaulted and
 /// validated as `kubeadm token create --config` does. `source` is only used
-/// in messages.
+/// in messages. Warnings kubeadm logs with klog (an unknown field, an
+/// ignored document) are logged here at WARN with the same words.
 pub fn bootstrap_tokens_from_config(
     yaml: &str,
     source: &Path,
@@ -100,13 +149,20 @@ pub fn bootstrap_tokens_from_config(
     let mut seen = BTreeSet::new();
     let mut repeated = Vec::new();
     for doc in documents {
-        let Value::Object(doc) = doc else {
-            return Err(load(
-                "a configuration document must be a YAML mapping with apiVersion and kind".into(),
-            ));
+        // yamlserializer.DefaultMetaFactory.Interpret's errors.
+        let interpret = |why: String| {
+            load(format!(
+                "could not interpret GroupVersionKind; unmarshal error: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {why}"
+            ))
         };
-        let api_version = string_field(&doc, "apiVersion").map_err(load)?;
-        let kind = string_field(&doc, "kind").map_err(load)?;
+        let Value::Object(doc) = doc else {
+            return Err(interpret(format!(
+                "{} into Go value of type runtime.TypeMeta",
+                json_type(&doc)
+            )));
+        };
+        let api_version = string_field(&doc, "apiVersion").map_err(interpret)?;
+        let kind = string_field(&doc, "kind").map_err(interpret)?;
         let group_and_version = api_version
             .split_once('/')
             .is_some_and(|(g, v)| !g.is_empty() && !v.is_empty());
@@ -131,25 +187,56 @@ pub fn bootstrap_tokens_from_config(
         _ => return Err(load(format!("[{}]", repeated.join(", ")))),
     }
 
-    // documentMapToInitConfiguration
-    let mut init: Option<Map<String, Value>> = None;
+    // documentMapToInitConfiguration, in its order: sorted by GVK string.
+    documents_by_kind.sort_by_key(|(v, k, _)| gvk(v, k));
+    let mut init: Option<Vec<RawToken>> = None;
     let mut cluster = false;
     for (api_version, kind, doc) in documents_by_kind {
         let group = api_version.split('/').next().unwrap_or_default();
-        if group != KUBEADM_GROUP {
-            if !COMPONENT_CONFIG_GROUPS.contains(&group) {
+        check_supported_version(&api_version, &kind).map_err(load)?;
+        let known = is_registered(&api_version, &kind);
+        if !known {
+            // strict.VerifyUnmarshalStrict finds no scheme for it.
+            tracing::warn!("unknown configuration {}", go_gvk(&api_version, &kind));
+        }
+        match kind.as_str() {
+            "InitConfiguration" | "ClusterConfiguration" if !known => {
+                return Err(load(format!(
+                    "no kind {} is registered for version {} in scheme \"pkg/runtime/scheme.go:111\"",
+                    go_quote(&kind),
+                    go_quote(&api_version)
+                )));
+            }
+            "InitConfiguration" => {
+                let mut unknown = Vec::new();
+                let tokens = decode_init_configuration(&doc, &mut unknown).map_err(|e| {
+                    // The strict check meets the same error first, and warns.
+                    tracing::warn!(
+                        "error unmarshaling configuration {}: {e}",
+                        go_gvk(&api_version, &kind)
+                    );
+                    load(e)
+                })?;
+                if !unknown.is_empty() {
+                    tracing::warn!(
+                        "error unmarshaling configuration {}: strict decoding error: {}",
+                        go_gvk(&api_version, &kind),
+                        unknown
+                            .iter()
+                            .map(|f| format!("unknown field {}", go_quote(f)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                init = Some(tokens);
+            }
+            "ClusterConfiguration" => cluster = true,
+            _ if !COMPONENT_CONFIG_GROUPS.contains(&group) => {
                 tracing::warn!(
-                    file = %source.display(),
                     "[config] WARNING: Ignored configuration document with GroupVersionKind {}",
                     gvk(&api_version, &kind)
                 );
             }
-            continue;
-        }
-        check_kubeadm_document(&api_version, &kind).map_err(load)?;
-        match kind.as_str() {
-            "InitConfiguration" => init = Some(doc),
-            "ClusterConfiguration" => cluster = true,
             _ => {}
         }
     }
@@ -159,86 +246,125 @@ pub fn bootstrap_tokens_from_config(
                 .into(),
         ));
     }
-    let raw = match &init {
-        Some(doc) => raw_tokens(doc).map_err(load)?,
-        None => Vec::new(),
-    };
+    let raw = init.unwrap_or_default();
     // SetDefaults_InitConfiguration: no tokens means one default token.
     let raw = if raw.is_empty() {
         vec![RawToken::default()]
     } else {
         raw
     };
-    let (tokens, token_errors): (Vec<Defaulted>, Vec<Option<FieldError>>) =
-        raw.into_iter().map(RawToken::defaulted).unzip();
-    validate(&tokens, token_errors.into_iter().flatten().collect())
-        .map_err(InitConfigError::Invalid)?;
+    let tokens: Vec<Defaulted> = raw.into_iter().map(RawToken::defaulted).collect();
+    validate(&tokens).map_err(InitConfigError::Invalid)?;
     Ok(tokens.into_iter().map(|t| t.token).collect())
 }
 
-/// Every non-empty YAML document as a JSON-like value. A syntax error
-/// carries its line and column.
+/// Every non-empty YAML document as a JSON-like value. A syntax error reads
+/// as kubeadm's (go-yaml's problem and line, where the two parsers agree).
 fn parse_documents(yaml: &str) -> Result<Vec<Value>, String> {
     serde_saphyr::from_multiple::<Value>(yaml)
         .map(|docs| docs.into_iter().filter(|d| !d.is_null()).collect())
-        // One line, "<what> at line L, column C", without the source snippet.
         .map_err(|e| {
-            let msg = e.without_snippet().to_string();
-            let msg = msg
-                .strip_prefix("error: ")
-                .unwrap_or(&msg)
-                .trim_end()
-                .to_owned();
-            format!("not a valid YAML configuration: {msg}")
+            format!(
+                "could not interpret GroupVersionKind; unmarshal error: error converting YAML to JSON: yaml: {}",
+                yaml_problem(&e.without_snippet().to_string(), yaml)
+            )
         })
+}
+
+/// go-yaml's `line N: problem` for saphyr's `problem at line L, column C`.
+/// go-yaml numbers a parser error by the line before its mark (marks count
+/// from 0 there), a scanner error by the mark's own line.
+fn yaml_problem(saphyr: &str, yaml: &str) -> String {
+    let msg = saphyr.strip_prefix("error: ").unwrap_or(saphyr).trim_end();
+    let (problem, line) = match msg.rsplit_once(" at line ") {
+        Some((p, rest)) => (
+            p,
+            rest.split(',')
+                .next()
+                .and_then(|l| l.trim().parse::<usize>().ok()),
+        ),
+        None => (msg, None),
+    };
+    // saphyr words a few of libyaml's problems its own way.
+    let (problem, scanner) = match problem {
+        p if p.starts_with("unclosed bracket '['") || p.contains("expected ',' or ']'") => {
+            ("did not find expected ',' or ']'", false)
+        }
+        p if p.starts_with("unclosed bracket '{'") || p.contains("expected ',' or '}'") => {
+            ("did not find expected ',' or '}'", false)
+        }
+        p => (p, true),
+    };
+    let line = match line {
+        // An unclosed flow collection is found at the end of the input.
+        Some(_) | None if !scanner && problem.starts_with("did not find") => {
+            Some(yaml.lines().count().max(1))
+        }
+        l => l,
+    };
+    match line {
+        Some(l) => format!("line {l}: {problem}"),
+        None => problem.to_owned(),
+    }
 }
 
 fn string_field(doc: &Map<String, Value>, key: &str) -> Result<String, String> {
     match doc.get(key) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(format!("{key} must be a string, not {other}")),
+        Some(other) => Err(format!(
+            "{} into Go struct field TypeMeta.{key} of type string",
+            json_type(other)
+        )),
+    }
+}
+
+/// encoding/json's name for a value's type in an `UnmarshalTypeError`.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
 /// `schema.GroupVersionKind`'s `%+v`: `group/version, Kind=kind`.
 fn gvk(api_version: &str, kind: &str) -> String {
-    let (group, version) = match api_version.split_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", api_version),
-    };
+    let (group, version) = split_api_version(api_version);
     format!("{group}/{version}, Kind={kind}")
 }
 
-/// `validateSupportedVersion` plus a clear word on what is accepted.
-fn check_kubeadm_document(api_version: &str, kind: &str) -> Result<(), String> {
+/// `schema.GroupVersionKind`'s `%#v`, as kubeadm's strict check prints it.
+fn go_gvk(api_version: &str, kind: &str) -> String {
+    let (group, version) = split_api_version(api_version);
+    format!(
+        "schema.GroupVersionKind{{Group:{}, Version:{}, Kind:{}}}",
+        go_quote(group),
+        go_quote(version),
+        go_quote(kind)
+    )
+}
+
+fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.split_once('/').unwrap_or(("", api_version))
+}
+
+/// `validateSupportedVersion`: removed versions name the release that still
+/// reads them; the experimental v1 needs a flag `token create` lacks.
+fn check_supported_version(api_version: &str, kind: &str) -> Result<(), String> {
     if let Some((_, release)) = OLD_VERSIONS.iter().find(|(v, _)| *v == api_version) {
         return Err(format!(
-            "your configuration file uses an old API spec: {} (kind: {}). Please use kubeadm {release} instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.",
+            "your configuration file uses an old API spec: {} (kind: {}). Please use kubeadm {release} instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.",
             go_quote(api_version),
             go_quote(kind)
         ));
     }
-    if !SUPPORTED_VERSIONS.contains(&api_version) {
+    if api_version == EXPERIMENTAL_VERSION {
         return Err(format!(
-            "unsupported apiVersion {} (kind: {}); accepted versions are {}",
-            go_quote(api_version),
-            go_quote(kind),
-            SUPPORTED_VERSIONS.join(", ")
-        ));
-    }
-    if !KUBEADM_KINDS.contains(&kind) {
-        return Err(format!(
-            "unknown kind {} for apiVersion {}; accepted kinds are {}",
-            go_quote(kind),
-            go_quote(api_version),
-            KUBEADM_KINDS.join(", ")
-        ));
-    }
-    // kubeadm v1.37 no longer reads v1beta3.
-    if api_version.ends_with("/v1beta3") {
-        return Err(format!(
-            "your configuration file uses an old API spec: {} (kind: {}). Please use kubeadm v1.36 instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.",
+            "experimental API spec: {} (kind: {}) is not allowed. You can use the --allow-experimental-api flag if the command supports it.",
             go_quote(api_version),
             go_quote(kind)
         ));
@@ -246,12 +372,19 @@ fn check_kubeadm_document(api_version: &str, kind: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether kubeadm's schemes (its own and the component configs') know
+/// this kind at this version.
+fn is_registered(api_version: &str, kind: &str) -> bool {
+    (api_version == SUPPORTED_VERSION && KUBEADM_KINDS.contains(&kind))
+        || COMPONENT_CONFIGS.contains(&(api_version, kind))
+}
+
 /// One `bootstrapTokens` entry as written in the file, decoded as kubeadm's
 /// JSON decoding does (`ttl` a Go duration, `expires` RFC 3339).
 #[derive(Default)]
 struct RawToken {
     index: usize,
-    token: Option<String>,
+    token: Option<BootstrapTokenString>,
     description: String,
     ttl: Option<SignedDuration>,
     expires: Option<Expiry>,
@@ -259,64 +392,140 @@ struct RawToken {
     groups: Vec<String>,
 }
 
-fn raw_tokens(init: &Map<String, Value>) -> Result<Vec<RawToken>, String> {
-    let list = match init.get("bootstrapTokens") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(list)) => list,
-        Some(_) => return Err("InitConfiguration.bootstrapTokens must be a list".into()),
+/// The tokens of an InitConfiguration, decoded as encoding/json decodes the
+/// document sigs.k8s.io/yaml made of the file: keys in sorted order; a
+/// field's own `UnmarshalJSON` failing (token, ttl, expires) ends the
+/// decoding, a plain type mismatch is kept and reported at the end if
+/// nothing worse happened. Unknown fields are pushed onto `unknown` (paths
+/// as the strict decoder prints them); they are only warned about.
+fn decode_init_configuration(
+    init: &Map<String, Value>,
+    unknown: &mut Vec<String>,
+) -> Result<Vec<RawToken>, String> {
+    let mut saved: Option<String> = None;
+    let mut save = |e: String| {
+        saved.get_or_insert(e);
     };
-    list.iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let at = |field: &str| format!("InitConfiguration.bootstrapTokens[{index}].{field}");
-            let Value::Object(m) = item else {
-                return Err(format!(
-                    "InitConfiguration.bootstrapTokens[{index}] must be a mapping"
-                ));
-            };
-            // kubeadm's strict decoding only warns about unknown fields.
-            for key in m.keys().filter(|k| !TOKEN_FIELDS.contains(&k.as_str())) {
-                tracing::warn!(
-                    "strict decoding error: unknown field \"bootstrapTokens[{index}].{key}\""
-                );
+    let type_error = |v: &Value, field: &str, ty: &str| {
+        format!(
+            "json: cannot unmarshal {} into Go struct field {field} of type {ty}",
+            json_type(v)
+        )
+    };
+    let mut tokens = Vec::new();
+    for (key, value) in sorted(init) {
+        if key == "bootstrapTokens" {
+            match value {
+                Value::Null => {}
+                Value::Array(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        match item {
+                            Value::Null => tokens.push(RawToken {
+                                index,
+                                ..RawToken::default()
+                            }),
+                            Value::Object(m) => {
+                                tokens.push(decode_token(index, m, unknown, &mut save)?)
+                            }
+                            other => save(type_error(
+                                other,
+                                "InitConfiguration.bootstrapTokens",
+                                "v1.BootstrapToken",
+                            )),
+                        }
+                    }
+                }
+                other => save(type_error(
+                    other,
+                    "InitConfiguration.bootstrapTokens",
+                    "[]v1.BootstrapToken",
+                )),
             }
-            let text = |field: &str| -> Result<Option<String>, String> {
-                match m.get(field) {
-                    None | Some(Value::Null) => Ok(None),
-                    Some(Value::String(s)) => Ok(Some(s.clone())),
-                    Some(other) => Err(format!("{}: expected a string, got {other}", at(field))),
+        } else if !INIT_FIELDS.contains(&key.as_str()) {
+            unknown.push(key.clone());
+        } else if let (Some(fields), Value::Object(m)) = (nested_fields(key), value) {
+            unknown.extend(
+                sorted(m)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .filter(|k| !fields.contains(&k.as_str()))
+                    .map(|k| format!("{key}.{k}")),
+            );
+        }
+    }
+    match saved {
+        Some(e) => Err(e),
+        None => Ok(tokens),
+    }
+}
+
+/// A mapping's entries in the order encoding/json writes a Go map: by key.
+fn sorted(m: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<_> = m.iter().collect();
+    entries.sort_by_key(|(k, _)| *k);
+    entries
+}
+
+fn decode_token(
+    index: usize,
+    m: &Map<String, Value>,
+    unknown: &mut Vec<String>,
+    save: &mut impl FnMut(String),
+) -> Result<RawToken, String> {
+    let field = |name: &str| format!("BootstrapToken.bootstrapTokens.{name}");
+    let type_error = |v: &Value, name: &str, ty: &str| {
+        format!(
+            "json: cannot unmarshal {} into Go struct field {} of type {ty}",
+            json_type(v),
+            field(name)
+        )
+    };
+    let mut t = RawToken {
+        index,
+        ..RawToken::default()
+    };
+    for (key, value) in sorted(m) {
+        match (key.as_str(), value) {
+            (_, Value::Null) if TOKEN_FIELDS.contains(&key.as_str()) => {}
+            ("description", Value::String(s)) => t.description = s.clone(),
+            ("description", v) => save(type_error(v, "description", "string")),
+            // metav1.Time and metav1.Duration unmarshal a string themselves.
+            ("expires", Value::String(s)) => {
+                t.expires = Some(Expiry::parse(s).map_err(|e| e.to_string())?)
+            }
+            ("ttl", Value::String(s)) => {
+                t.ttl = Some(parse_go_duration(s).map_err(|e| e.to_string())?)
+            }
+            ("expires" | "ttl", v) => return Err(type_error(v, key, "string")),
+            ("usages" | "groups", Value::Array(items)) => {
+                let mut list = Vec::new();
+                for item in items {
+                    match item {
+                        Value::String(s) => list.push(s.clone()),
+                        // A null element decodes as "".
+                        Value::Null => list.push(String::new()),
+                        other => save(type_error(other, key, "string")),
+                    }
                 }
-            };
-            let list = |field: &str| -> Result<Vec<String>, String> {
-                match m.get(field) {
-                    None | Some(Value::Null) => Ok(Vec::new()),
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .map(|v| match v {
-                            Value::String(s) => Ok(s.clone()),
-                            other => Err(format!("{}: expected strings, got {other}", at(field))),
-                        })
-                        .collect(),
-                    Some(other) => Err(format!("{}: expected a list, got {other}", at(field))),
+                if key == "usages" {
+                    t.usages = list;
+                } else {
+                    t.groups = list;
                 }
-            };
-            let ttl = text("ttl")?
-                .map(|s| parse_go_duration(&s).map_err(|e| format!("{}: {e}", at("ttl"))))
-                .transpose()?;
-            let expires = text("expires")?
-                .map(|s| Expiry::parse(&s).map_err(|e| format!("{}: {e}", at("expires"))))
-                .transpose()?;
-            Ok(RawToken {
-                index,
-                token: text("token")?.filter(|t| !t.is_empty()),
-                description: text("description")?.unwrap_or_default(),
-                ttl,
-                expires,
-                usages: list("usages")?,
-                groups: list("groups")?,
-            })
-        })
-        .collect()
+            }
+            ("usages" | "groups", v) => save(type_error(v, key, "[]string")),
+            // BootstrapTokenString.UnmarshalJSON parses the JSON text with its
+            // quotes removed, whatever type it is.
+            ("token", v) => {
+                let text = serde_json::to_string(v)
+                    .expect("a JSON value serialises")
+                    .replace('"', "");
+                t.token = Some(BootstrapTokenString::parse(&text).map_err(|e| e.to_string())?);
+            }
+            _ => unknown.push(format!("bootstrapTokens[{index}].{key}")),
+        }
+    }
+    Ok(t)
 }
 
 /// A token after defaulting, remembering where it came from for messages.
@@ -326,25 +535,10 @@ struct Defaulted {
 }
 
 impl RawToken {
-    /// `SetDefaults_BootstrapToken` and dynamic defaulting. A token string
-    /// that is not `<id>.<secret>` is kubeadm's `ValidateToken` error (a
-    /// stand-in token keeps the other checks running so that every error is
-    /// reported at once).
-    fn defaulted(self) -> (Defaulted, Option<FieldError>) {
-        let (token, token_error) = match &self.token {
-            None => (BootstrapTokenString::generate(), None),
-            Some(s) => match BootstrapTokenString::parse(s) {
-                Ok(t) => (t, None),
-                Err(_) => (
-                    BootstrapTokenString::generate(),
-                    Some(FieldError {
-                        path: format!("bootstrapTokens.{}.token", self.index),
-                        value: FieldValue::Str(s.clone()),
-                        detail: "the bootstrap token is invalid".into(),
-                    }),
-                ),
-            },
-        };
+    /// `SetDefaults_BootstrapToken` and dynamic defaulting (a missing token
+    /// is generated).
+    fn defaulted(self) -> Defaulted {
+        let token = self.token.unwrap_or_else(BootstrapTokenString::generate);
         let usages = if self.usages.is_empty() {
             KNOWN_USAGES.iter().map(|s| s.to_string()).collect()
         } else {
@@ -355,7 +549,7 @@ impl RawToken {
         } else {
             self.groups
         };
-        let defaulted = Defaulted {
+        Defaulted {
             index: self.index,
             token: BootstrapToken {
                 token,
@@ -365,22 +559,15 @@ impl RawToken {
                 usages,
                 groups,
             },
-        };
-        (defaulted, token_error)
+        }
     }
 }
 
 /// `ValidateBootstrapTokens`, all tokens' errors aggregated.
-fn validate(tokens: &[Defaulted], token_errors: Vec<FieldError>) -> Result<(), ValidationErrors> {
+fn validate(tokens: &[Defaulted]) -> Result<(), ValidationErrors> {
     let mut errs = Vec::new();
     for d in tokens {
         let path = format!("bootstrapTokens.{}", d.index);
-        errs.extend(
-            token_errors
-                .iter()
-                .filter(|e| e.path == format!("{path}.token"))
-                .cloned(),
-        );
         errs.extend(validate_usages_and_groups(
             &path,
             &d.token.usages,

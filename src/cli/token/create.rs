@@ -30,6 +30,11 @@ pub fn run(global: &GlobalArgs, args: CreateArgs) -> Result<(), Failure> {
                     ),
                 ));
             }
+            // kubeadm's BootstrapTokenOptions.ApplyTo parses a token argument
+            // before the file is read; the file's tokens win all the same.
+            if let Some(arg) = args.token.first().filter(|s| !s.is_empty()) {
+                BootstrapTokenString::parse(arg).map_err(|e| Failure::kubeadm(1, e.to_string()))?;
+            }
             tokens_from_config(path)?
         }
         None => vec![token_from_flags(&args, ttl)?],

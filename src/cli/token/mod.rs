@@ -9,6 +9,7 @@ mod create;
 mod delete;
 mod generate;
 mod list;
+pub mod pflag;
 
 use super::{Failure, GlobalArgs};
 
@@ -83,8 +84,8 @@ pub struct CreateArgs {
     #[arg(long, value_name = "KEY")]
     pub certificate_key: Option<String>,
 
-    /// Path to a kubeadm configuration file (InitConfiguration v1beta3 or
-    /// v1beta4); its bootstrap tokens replace every token flag.
+    /// Path to a kubeadm configuration file (InitConfiguration
+    /// kubeadm.k8s.io/v1beta4); its bootstrap tokens replace every token flag.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 }
@@ -170,51 +171,14 @@ fn no_args(command: &str, extra: &[String]) -> Result<(), Failure> {
 }
 
 /// pflag's `stringSlice`: each occurrence is read as one CSV record; the
-/// first occurrence replaces the default, later ones append.
+/// first occurrence replaces the default, later ones append. A value
+/// `readAsCSV` rejects was reported before clap ran ([`pflag::read`]); one
+/// that reaches here anyway is read as no fields.
 fn string_slice(occurrences: &[String]) -> Vec<String> {
     occurrences
         .iter()
-        .flat_map(|v| read_csv_record(v))
+        .flat_map(|v| pflag::read_csv_record(v).unwrap_or_default())
         .collect()
-}
-
-/// One CSV record as Go's encoding/csv reads it (double-quoted fields may
-/// hold commas and doubled quotes); an empty string is no fields at all.
-fn read_csv_record(s: &str) -> Vec<String> {
-    if s.is_empty() {
-        return Vec::new();
-    }
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = s.chars().peekable();
-    let mut quoted = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if at_field_start => {
-                quoted = true;
-                at_field_start = false;
-            }
-            '"' if quoted => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    cur.push('"');
-                } else {
-                    quoted = false;
-                }
-            }
-            ',' if !quoted => {
-                fields.push(std::mem::take(&mut cur));
-                at_field_start = true;
-            }
-            c => {
-                cur.push(c);
-                at_field_start = false;
-            }
-        }
-    }
-    fields.push(cur);
-    fields
 }
 
 /// A multi-threaded runtime for one command.

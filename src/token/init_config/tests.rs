@@ -86,16 +86,20 @@ bootstrapTokens:
 }
 
 #[test]
-fn bad_token_and_bad_group_are_field_errors() {
-    let err = load(
-        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: nope\n",
-    )
-    .expect_err("invalid");
-    assert_eq!(err.exit_code(), 3);
-    assert_eq!(
-        err.to_string(),
-        r#"bootstrapTokens.0.token: Invalid value: "nope": the bootstrap token is invalid"#
-    );
+fn a_bad_token_is_a_decoding_error_and_a_bad_group_a_field_error() {
+    // BootstrapTokenString.UnmarshalJSON: whatever the value, quotes removed.
+    for (yaml, shown) in [("nope", "nope"), ("\"\"", ""), ("5", "5")] {
+        let err = load(&format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: {yaml}\n"
+        ))
+        .expect_err("invalid");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                r#"the bootstrap token "{shown}" was not of the form "\\A([a-z0-9]{{6}})\\.([a-z0-9]{{16}})\\z""#
+            )
+        );
+    }
     let err = load_err(
         "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- groups: [foo]\n",
     );
@@ -103,6 +107,29 @@ fn bad_token_and_bad_group_are_field_errors() {
         err,
         r#"bootstrapTokens.0.groups: Invalid value: ["foo"]: bootstrap group "foo" is invalid (must match \Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\z)"#
     );
+}
+
+#[test]
+fn fields_decode_in_key_order_and_a_hard_error_beats_a_type_mismatch() {
+    let h = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n";
+    let cases = [
+        // `token` sorts before `ttl`.
+        ("- ttl: 1d\n  token: nope\n", "the bootstrap token \"nope\" was not of the form \"\\\\A([a-z0-9]{6})\\\\.([a-z0-9]{16})\\\\z\""),
+        // Two mismatches: the first in key order.
+        ("- usages: [1]\n  groups: x\n", "json: cannot unmarshal string into Go struct field BootstrapToken.bootstrapTokens.groups of type []string"),
+        ("- description: 5\n  usages: signing\n", "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.description of type string"),
+        // A mismatch is kept; ttl's own unmarshalling failing ends it all.
+        ("- description: 5\n  ttl: 5\n", "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.ttl of type string"),
+        ("- expires: 5\n", "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.expires of type string"),
+        ("- 5\n", "json: cannot unmarshal number into Go struct field InitConfiguration.bootstrapTokens of type v1.BootstrapToken"),
+    ];
+    for (tokens, want) in cases {
+        let err = load(&format!("{h}{tokens}")).expect_err(tokens);
+        assert_eq!(err.to_string(), want, "{tokens}");
+    }
+    // null is no value at all.
+    let tokens = load(&format!("{h}- token: null\n  ttl: null\n  usages: null\n")).expect("valid");
+    assert_eq!(tokens[0].ttl, Some(SignedDuration::from_hours(24)));
 }
 
 #[test]
@@ -147,31 +174,35 @@ fn load_errors_name_the_file_and_exit_1() {
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n",
-            "your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta2\" (kind: \"InitConfiguration\"). Please use kubeadm v1.22 instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.",
+            "your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta2\" (kind: \"InitConfiguration\"). Please use kubeadm v1.22 instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1\nkind: InitConfiguration\n",
-            "unsupported apiVersion \"kubeadm.k8s.io/v1\" (kind: \"InitConfiguration\"); accepted versions are kubeadm.k8s.io/v1beta3, kubeadm.k8s.io/v1beta4",
+            "experimental API spec: \"kubeadm.k8s.io/v1\" (kind: \"InitConfiguration\") is not allowed. You can use the --allow-experimental-api flag if the command supports it.",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfig\n",
-            "unknown kind \"InitConfig\" for apiVersion \"kubeadm.k8s.io/v1beta4\"; accepted kinds are InitConfiguration, ClusterConfiguration, JoinConfiguration, ResetConfiguration, UpgradeConfiguration",
+            "no InitConfiguration or ClusterConfiguration kind was found in the configuration file",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- ttl: 1d\n",
-            "InitConfiguration.bootstrapTokens[0].ttl: time: unknown unit \"d\" in duration \"1d\"",
+            "time: unknown unit \"d\" in duration \"1d\"",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- expires: tomorrow\n",
-            "InitConfiguration.bootstrapTokens[0].expires: parsing time \"tomorrow\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"tomorrow\" as \"2006\"",
+            "parsing time \"tomorrow\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"tomorrow\" as \"2006\"",
         ),
         (
             "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens: yes\n",
-            "InitConfiguration.bootstrapTokens must be a list",
+            "json: cannot unmarshal bool into Go struct field InitConfiguration.bootstrapTokens of type []v1.BootstrapToken",
         ),
         (
             "- just\n- a list\n",
-            "a configuration document must be a YAML mapping with apiVersion and kind",
+            "could not interpret GroupVersionKind; unmarshal error: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type runtime.TypeMeta",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v9\nkind: InitConfiguration\n",
+            "no kind \"InitConfiguration\" is registered for version \"kubeadm.k8s.io/v9\" in scheme \"pkg/runtime/scheme.go:111\"",
         ),
     ];
     for (yaml, want) in cases {
@@ -182,15 +213,16 @@ fn load_errors_name_the_file_and_exit_1() {
 }
 
 #[test]
-fn not_yaml_names_file_line_and_column() {
-    assert_eq!(
-        load_err("apiVersion: kubeadm.k8s.io/v1beta4\nkind: [InitConfiguration\n"),
-        "not a valid YAML configuration: unclosed bracket '[' at line 2, column 7"
-    );
-    assert_eq!(
-        load_err("a: b\n c: d\n"),
-        "not a valid YAML configuration: mapping values are not allowed in this context at line 2, column 3"
-    );
+fn not_yaml_reads_as_go_yaml_words_it() {
+    let prefix = "could not interpret GroupVersionKind; unmarshal error: error converting YAML to JSON: yaml: ";
+    let cases = [
+        ("this is: [not yaml\n", "line 1: did not find expected ',' or ']'"),
+        ("apiVersion: kubeadm.k8s.io/v1beta4\nkind: [InitConfiguration\n", "line 2: did not find expected ',' or ']'"),
+        ("a: b\n c: d\n", "line 2: mapping values are not allowed in this context"),
+    ];
+    for (yaml, want) in cases {
+        assert_eq!(load_err(yaml), format!("{prefix}{want}"), "{yaml}");
+    }
 }
 
 mod properties {
