@@ -140,9 +140,9 @@ fn subcommand(args: &[OsString]) -> Option<&OsStr> {
         })
     };
     let short_takes_value = |c: char| {
-        with_value
-            .iter()
-            .any(|a| a.get_short() == Some(c) || a.get_all_short_aliases().is_some_and(|al| al.contains(&c)))
+        with_value.iter().any(|a| {
+            a.get_short() == Some(c) || a.get_all_short_aliases().is_some_and(|al| al.contains(&c))
+        })
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -193,7 +193,10 @@ mod tests {
             (&["--rootfs", "/", "--v", "5", "token"], Some("token")),
             (&["--v=5", "run", "token"], Some("run")),
             (&["--log-format", "json", "watch", "token"], Some("watch")),
-            (&["--dry-run", "-vv", "--dev", "token", "create"], Some("token")),
+            (
+                &["--dry-run", "-vv", "--dev", "token", "create"],
+                Some("token"),
+            ),
             (&["-q", "token"], Some("token")),
             (&["--bogus", "token"], Some("token")),
             (&["--kubeconfig"], None),

@@ -256,7 +256,10 @@ fn bad_token_cases(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
             _ => "\u{7f}",
         };
         std::fs::write(&file, format!("abcdef.{KC_SECRET}{raw}tail\n")).expect("token file");
-        let p = kubeconfig(&format!("kc-file-{i}"), &format!("tokenFile: {}", file.display()));
+        let p = kubeconfig(
+            &format!("kc-file-{i}"),
+            &format!("tokenFile: {}", file.display()),
+        );
         out.push((
             p,
             format!(
@@ -277,7 +280,10 @@ fn bad_token_cases(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
 fn a_kubeconfig_token_with_a_control_character_is_one_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (kc, want) in bad_token_cases(dir.path()) {
-        for args in [&["token", "list"][..], &["token", "create", "--print-join-command"][..]] {
+        for args in [
+            &["token", "list"][..],
+            &["token", "create", "--print-join-command"][..],
+        ] {
             let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tokensmith"))
                 .env("HOME", dir.path())
                 .env_remove("KUBECONFIG")
@@ -288,7 +294,12 @@ fn a_kubeconfig_token_with_a_control_character_is_one_clear_error() {
                 .output()
                 .expect("run");
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(1), "{args:?} {}: {stderr}", kc.display());
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{args:?} {}: {stderr}",
+                kc.display()
+            );
             assert_eq!(
                 stderr,
                 format!(
@@ -310,14 +321,20 @@ fn a_script_that_cannot_be_read_is_a_usage_error() {
     // unreadable script included; a FIFO must not block the read.
     let dir = tempfile::tempdir().expect("tempdir");
     let fifo = dir.path().join("fifo.rhai");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
     assert!(made.success());
     let big = dir.path().join("big.rhai");
     std::fs::File::create(&big)
         .and_then(|f| f.set_len(tokensmith::input::MAX_INPUT + 1))
         .expect("big file");
     let cases = [
-        (std::path::PathBuf::from("/dev/zero"), "is not a regular file"),
+        (
+            std::path::PathBuf::from("/dev/zero"),
+            "is not a regular file",
+        ),
         (fifo, "is not a regular file"),
         (dir.path().to_path_buf(), "is not a regular file"),
         (big, "is larger than 16 MiB"),
@@ -350,7 +367,10 @@ fn only_the_token_subcommand_gets_kubeadm_flag_errors() {
             .timeout(Duration::from_secs(30))
             .output()
             .expect("run");
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     // A word `token` elsewhere on the line (a script, a flag's value) does
     // not make the command `token`: clap's error and exit 2.
@@ -361,7 +381,10 @@ fn only_the_token_subcommand_gets_kubeadm_flag_errors() {
     ] {
         let (code, stderr) = run(args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
-        assert!(stderr.starts_with("error: unexpected argument '--bogus'"), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: unexpected argument '--bogus'"),
+            "{args:?}: {stderr}"
+        );
     }
     // The `token` subcommand after global flags with values: kubeadm's.
     for args in [
@@ -370,7 +393,10 @@ fn only_the_token_subcommand_gets_kubeadm_flag_errors() {
     ] {
         let (code, stderr) = run(args);
         assert_eq!(code, Some(1), "{args:?}: {stderr}");
-        assert!(stderr.starts_with("error: unknown flag: --bogus\n"), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: unknown flag: --bogus\n"),
+            "{args:?}: {stderr}"
+        );
     }
 }
 
@@ -380,26 +406,42 @@ fn cron_messages_name_the_limit_and_the_field_through_check_and_watch() {
     let jobs = dir.path().join("jobs");
     std::fs::create_dir(&jobs).expect("jobs dir");
     let crons = [
-        ("minute", "60 * * * *", "minute field \"60\": Minutes must be less than 60"),
+        (
+            "minute",
+            "60 * * * *",
+            "minute field \"60\": Minutes must be less than 60",
+        ),
         (
             "dow",
             "0 3 * * 1-8",
             "day-of-week field \"1-8\": Day of week must be between 0 and 7 (0 and 7 are Sunday) \
              or SUN-SAT (\"8\" in the range)",
         ),
-        ("step", "*/0 * * * *", "minute field \"*/0\": the step must be at least 1"),
+        (
+            "step",
+            "*/0 * * * *",
+            "minute field \"*/0\": the step must be at least 1",
+        ),
         (
             "reversed",
             "0 5-1 * * *",
             "hour field \"5-1\": the range \"5-1\" runs backwards (write the lower value first)",
         ),
-        ("name", "0 3 * FOO *", "month field \"FOO\": \"FOO\" is not a month name (JAN-DEC)"),
+        (
+            "name",
+            "0 3 * FOO *",
+            "month field \"FOO\": \"FOO\" is not a month name (JAN-DEC)",
+        ),
         (
             "list",
             "0 3 1,,2 * *",
             "day-of-month field \"1,,2\", item \"\": an item is empty (two commas in a row, or a comma at an end)",
         ),
-        ("seconds", "60 0 3 * * *", "second field \"60\": Seconds must be less than 60"),
+        (
+            "seconds",
+            "60 0 3 * * *",
+            "second field \"60\": Seconds must be less than 60",
+        ),
     ];
     let expected = |expr: &str, want: &str| format!("invalid cron expression \"{expr}\": {want}");
     for (name, expr, want) in crons {

@@ -25,17 +25,24 @@ fn input() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{0,40}",
         "(?s).{0,40}",
-        ("[a-z0-9.:@*/,-]{0,12}", 300..6000usize).prop_map(|(p, n)| format!("{p}{}", "z".repeat(n))),
+        ("[a-z0-9.:@*/,-]{0,12}", 300..6000usize)
+            .prop_map(|(p, n)| format!("{p}{}", "z".repeat(n))),
     ]
 }
 
 /// What `main` would print for `message`: checked for the properties above.
 fn shown_ok(what: &str, input: &str, message: &str, one_line: bool) -> Result<(), TestCaseError> {
-    prop_assert!(!message.trim().is_empty(), "{what}: empty error for {input:?}");
+    prop_assert!(
+        !message.trim().is_empty(),
+        "{what}: empty error for {input:?}"
+    );
     let shown = Failure::new(1, message).render();
     let body = shown.strip_suffix('\n').unwrap_or(&shown);
     if one_line {
-        prop_assert!(!body.contains('\n'), "{what}: several lines for {input:?}: {shown:?}");
+        prop_assert!(
+            !body.contains('\n'),
+            "{what}: several lines for {input:?}: {shown:?}"
+        );
     }
     prop_assert!(
         !body.chars().any(|c| c.is_control() && c != '\n'),
@@ -59,7 +66,9 @@ fn printer(output: &str) -> Result<(), String> {
         output: output.to_owned(),
         ..Default::default()
     };
-    tokensmith::output::printer(&flags).map(drop).map_err(|e| e.to_string())
+    tokensmith::output::printer(&flags)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 fn cron_field(lo: u32, hi: u32) -> impl Strategy<Value = String> {
@@ -68,9 +77,8 @@ fn cron_field(lo: u32, hi: u32) -> impl Strategy<Value = String> {
         (lo..=hi).prop_map(|v| v.to_string()),
         (lo..=hi, lo..=hi).prop_map(|(a, b)| format!("{}-{}", a.min(b), a.max(b))),
         (1..=(hi - lo + 1)).prop_map(|s| format!("*/{s}")),
-        proptest::collection::btree_set(lo..=hi, 1..4).prop_map(|s| {
-            s.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
-        }),
+        proptest::collection::btree_set(lo..=hi, 1..4)
+            .prop_map(|s| { s.iter().map(u32::to_string).collect::<Vec<_>>().join(",") }),
     ]
 }
 
@@ -250,7 +258,7 @@ proptest! {
 
     #[test]
     fn config_files(
-        kind in prop_oneof![Just("InitConfiguration"), Just("ClusterConfiguration"), "\\PC{0,12}"],
+        kind in prop_oneof![Just("InitConfiguration".to_owned()), Just("ClusterConfiguration".to_owned()), "\\PC{0,12}"],
         token in input(),
         ttl in input(),
         extra in prop_oneof![Just(String::new()), input()],

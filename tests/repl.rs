@@ -204,8 +204,20 @@ fn functions_render_signatures_in_rhai_names() {
     };
     for l in &lines {
         for rust in [
-            "&mut", "&str", "rhai::", "tokensmith::", "ImmutableString", "i64", "f64", "INT",
-            "FLOAT", "Dynamic", "Result<", "EvalAltResult", "get$", "set$",
+            "&mut",
+            "&str",
+            "rhai::",
+            "tokensmith::",
+            "ImmutableString",
+            "i64",
+            "f64",
+            "INT",
+            "FLOAT",
+            "Dynamic",
+            "Result<",
+            "EvalAltResult",
+            "get$",
+            "set$",
         ] {
             assert!(!l.contains(rust), "{rust} in `{l}`");
         }

@@ -237,9 +237,15 @@ fn dry_run_writes_nothing() {
 #[test]
 fn a_dry_run_delete_of_a_missing_token_succeeds_on_the_cli_and_fails_in_a_script() {
     let c = TestCluster::start();
-    let (code, out, err) = outcome(c.tokensmith().args(["--dry-run", "token", "delete", "zzzzz9"]));
+    let (code, out, err) = outcome(
+        c.tokensmith()
+            .args(["--dry-run", "token", "delete", "zzzzz9"]),
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(out.ends_with("bootstrap token \"zzzzz9\" deleted\n"), "{out}");
+    assert!(
+        out.ends_with("bootstrap token \"zzzzz9\" deleted\n"),
+        "{out}"
+    );
     let p = script(c.dir(), "del.rhai", "token::delete(\"zzzzz9\")");
     let (code, _, err) = outcome(c.tokensmith().args(["--dry-run", "run"]).arg(&p));
     assert_eq!(code, 1, "{err}");

@@ -241,7 +241,12 @@ fn audit_join_and_event_handlers_show_no_secret() {
     let wrong = "wr0ngs3cr3tv4lu3";
     let wrong_line = join_line.replace(secret, wrong);
     let secrets = vec![secret.to_owned(), wrong.to_owned()];
-    let levels: [&[&str]; 4] = [&[], &["--v=5"], &["-vvv"], &["-vvv", "--log-format", "json"]];
+    let levels: [&[&str]; 4] = [
+        &[],
+        &["--v=5"],
+        &["-vvv"],
+        &["-vvv", "--log-format", "json"],
+    ];
     for (i, flags) in levels.iter().enumerate() {
         for format in ["text", "json", "yaml"] {
             let out = c
@@ -253,29 +258,71 @@ fn audit_join_and_event_handlers_show_no_secret() {
                 .expect("audit");
             assert!(out.status.success(), "{flags:?}: {}", text(&out.stderr));
             assert!(text(&out.stdout).contains(id), "the audit lists {id}");
-            assert_clean(&format!("audit {format} {flags:?} stdout"), &text(&out.stdout), &secrets);
-            assert_clean(&format!("audit {format} {flags:?} stderr"), &text(&out.stderr), &secrets);
+            assert_clean(
+                &format!("audit {format} {flags:?} stdout"),
+                &text(&out.stdout),
+                &secrets,
+            );
+            assert_clean(
+                &format!("audit {format} {flags:?} stderr"),
+                &text(&out.stderr),
+                &secrets,
+            );
         }
         let out = c
             .tokensmith()
             .args(*flags)
-            .args(["dev-cluster", "join", &join_line, "--node-name", &format!("hygiene-{i}")])
+            .args([
+                "dev-cluster",
+                "join",
+                &join_line,
+                "--node-name",
+                &format!("hygiene-{i}"),
+            ])
             .env_remove("RUST_LOG")
             .output()
             .expect("join");
         assert!(out.status.success(), "{flags:?}: {}", text(&out.stderr));
-        assert_clean(&format!("join {flags:?} stdout"), &text(&out.stdout), &secrets);
-        assert_clean(&format!("join {flags:?} stderr"), &text(&out.stderr), &secrets);
+        assert_clean(
+            &format!("join {flags:?} stdout"),
+            &text(&out.stdout),
+            &secrets,
+        );
+        assert_clean(
+            &format!("join {flags:?} stderr"),
+            &text(&out.stderr),
+            &secrets,
+        );
         let out = c
             .tokensmith()
             .args(*flags)
-            .args(["dev-cluster", "join", &wrong_line, "--node-name", "refused", "--timeout", "5s"])
+            .args([
+                "dev-cluster",
+                "join",
+                &wrong_line,
+                "--node-name",
+                "refused",
+                "--timeout",
+                "5s",
+            ])
             .env_remove("RUST_LOG")
             .output()
             .expect("join");
-        assert_eq!(out.status.code(), Some(1), "{flags:?}: a wrong secret is refused");
-        assert_clean(&format!("refused join {flags:?} stdout"), &text(&out.stdout), &secrets);
-        assert_clean(&format!("refused join {flags:?} stderr"), &text(&out.stderr), &secrets);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flags:?}: a wrong secret is refused"
+        );
+        assert_clean(
+            &format!("refused join {flags:?} stdout"),
+            &text(&out.stdout),
+            &secrets,
+        );
+        assert_clean(
+            &format!("refused join {flags:?} stderr"),
+            &text(&out.stderr),
+            &secrets,
+        );
     }
 
     // Event handlers: each logs the token it is given and throws it.
@@ -309,7 +356,10 @@ fn audit_join_and_event_handlers_show_no_secret() {
         .expect("watch");
     let wait_for = |needle: &str| {
         let start = Instant::now();
-        while !std::fs::read_to_string(&log).unwrap_or_default().contains(needle) {
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(needle)
+        {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
                 "no {needle:?} in the daemon log: {}",

@@ -230,12 +230,10 @@ struct Departure {
 /// One answer as compared: code and normalised body.
 type Seen = (u16, Value);
 
-const DEPARTURES: &[Departure] = &[
-    Departure {
-        row: "Kinds other than Namespaces, Secrets, ConfigMaps, Leases and the review APIs",
-        explains: |s, w, g| s.path.ends_with("/pods") && w.0 == 200 && g.0 == 404,
-    },
-];
+const DEPARTURES: &[Departure] = &[Departure {
+    row: "Kinds other than Namespaces, Secrets, ConfigMaps, Leases and the review APIs",
+    explains: |s, w, g| s.path.ends_with("/pods") && w.0 == 200 && g.0 == 404,
+}];
 
 struct Answer {
     code: u16,

@@ -226,7 +226,8 @@ fn a_missing_or_wrong_handler_fails_check_and_is_refused_by_watch() {
     let report = text(&out.stdout);
     assert!(
         report.contains(&format!("{}:1:1: invalid header: ", missing.display()))
-            && report.contains("`on: csr` calls fn on_csr(event), which this script does not define"),
+            && report
+                .contains("`on: csr` calls fn on_csr(event), which this script does not define"),
         "{report}"
     );
     assert!(
@@ -254,11 +255,15 @@ fn a_missing_or_wrong_handler_fails_check_and_is_refused_by_watch() {
     );
     d.wait_log("script failed to load; its last good version stays scheduled");
     assert!(
-        d.log().contains("gone.rhai:1: `on: token-deleted` calls fn on_token_deleted(event)"),
+        d.log()
+            .contains("gone.rhai:1: `on: token-deleted` calls fn on_token_deleted(event)"),
         "{}",
         d.log()
     );
-    wait_metrics(&addr, "tokensmith_script_load_errors_total{script=\"gone\"} 1");
+    wait_metrics(
+        &addr,
+        "tokensmith_script_load_errors_total{script=\"gone\"} 1",
+    );
     let line = create_join_line(c.tokensmith());
     let id = token_id_in(&line);
     let out = c

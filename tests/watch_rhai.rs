@@ -165,11 +165,7 @@ fn rhai_jobs_against_the_dev_cluster_are_added_edited_broken_fixed_and_deleted()
         "//! schedule: * * * * * *\nlog::info(\"listed \" + token::list().len());\n",
     );
     d.wait_count("listed ", 3);
-    assert!(
-        d.count("rotation failed\n") <= failures + 1,
-        "{}",
-        d.log()
-    );
+    assert!(d.count("rotation failed\n") <= failures + 1, "{}", d.log());
 
     d.stop();
 }

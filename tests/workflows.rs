@@ -167,9 +167,5 @@ fn every_workflow_passes_check() {
         .expect("run tokensmith check");
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    assert_eq!(
-        stdout.matches(": ok\n").count(),
-        paths.len(),
-        "{stdout}"
-    );
+    assert_eq!(stdout.matches(": ok\n").count(), paths.len(), "{stdout}");
 }

@@ -52,10 +52,17 @@ pub fn check_one(host: &ScriptHost, path: &std::path::Path) -> Report {
     };
     let mut problems = lint::unknown_calls(&host.engine(), &script);
     // An `on:` job's handler, as `watch` requires it to load the script.
-    if let Some(f) = crate::schedule::header_lint::missing_handler_in(script.source(), script.ast()) {
+    if let Some(f) = crate::schedule::header_lint::missing_handler_in(script.source(), script.ast())
+    {
         let at = Position::new(u16::try_from(f.line).unwrap_or(u16::MAX), 1);
         let message = format!("invalid header: {}", f.message);
-        problems.push(ScriptError::at(ErrorKind::Syntax, script.name(), script.source(), at, message));
+        problems.push(ScriptError::at(
+            ErrorKind::Syntax,
+            script.name(),
+            script.source(),
+            at,
+            message,
+        ));
     }
     finish(script.name(), script.source(), problems)
 }

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures::StreamExt;
 use k8s_openapi::api::certificates::v1::{
     CertificateSigningRequest, CertificateSigningRequestSpec,
 };
 use k8s_openapi::api::core::v1::Node;
-use futures::StreamExt;
 use kube::api::{Api, ObjectMeta, PostParams, WatchEvent, WatchParams};
 
 use super::error::{ClusterError, describe};
@@ -263,9 +263,15 @@ pub async fn request_client_certificate(
                 key_pem,
             });
         }
-        let rv = current.metadata.resource_version.clone().unwrap_or_default();
+        let rv = current
+            .metadata
+            .resource_version
+            .clone()
+            .unwrap_or_default();
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let secs = u32::try_from(left.as_secs().max(1)).unwrap_or(u32::MAX).min(290);
+        let secs = u32::try_from(left.as_secs().max(1))
+            .unwrap_or(u32::MAX)
+            .min(290);
         let mut latest: Option<CertificateSigningRequest> = None;
         let waited = tokio::time::timeout_at(deadline, async {
             let stream = api.watch(&wp.clone().timeout(secs), &rv).await?;
@@ -325,8 +331,15 @@ fn approved(csr: &CertificateSigningRequest) -> bool {
 fn decision(csr: &CertificateSigningRequest, name: &str) -> Option<Result<String, ClusterError>> {
     let status = csr.status.as_ref()?;
     let conds = status.conditions.as_deref().unwrap_or_default();
-    if let Some(c) = conds.iter().find(|c| c.type_ == "Denied" || c.type_ == "Failed") {
-        let what = if c.type_ == "Denied" { "denied" } else { "failed" };
+    if let Some(c) = conds
+        .iter()
+        .find(|c| c.type_ == "Denied" || c.type_ == "Failed")
+    {
+        let what = if c.type_ == "Denied" {
+            "denied"
+        } else {
+            "failed"
+        };
         return Some(Err(bad(format!(
             "error execution phase kubelet-start: certificate signing request {name} is {what}, reason: {}, message: {}",
             c.reason.clone().unwrap_or_default(),

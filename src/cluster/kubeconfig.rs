@@ -120,7 +120,11 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
 /// the kubeconfig file (client-go `ResolveLocalPaths`).
 fn absolutize_paths(config: &mut Kubeconfig, path: &Path) {
     let Some(dir) = path.parent() else { return };
-    let absolute = |p: &String| Path::new(p).is_relative().then(|| dir.join(p).display().to_string());
+    let absolute = |p: &String| {
+        Path::new(p)
+            .is_relative()
+            .then(|| dir.join(p).display().to_string())
+    };
     for named in &mut config.clusters {
         if let Some(c) = &mut named.cluster
             && let Some(ca) = c.certificate_authority.as_ref().and_then(absolute)
@@ -349,7 +353,10 @@ mod tests {
             (r#"token: "n3wl1n3.s3cr3t\nrest""#, "a newline"),
             (r#"token: "n3wl1n3.s3cr3t\rrest""#, "a carriage return"),
             (r#"token: "n3wl1n3.s3cr3t\0rest""#, "a NUL character"),
-            (r#"token: "n3wl1n3.s3cr3t\erest""#, "the control character U+001B"),
+            (
+                r#"token: "n3wl1n3.s3cr3t\erest""#,
+                "the control character U+001B",
+            ),
             (r#"token: "n3wl1n3.s3cr3t\n""#, "a newline"),
         ] {
             let p = kubeconfig_with_user(dir.path(), yaml);

@@ -78,7 +78,7 @@ impl Discovery {
                     continue;
                 }
                 Err(e) => {
-                    return Err(describe(&e, "Get", &url).into_error(&format!(
+                    return Err(describe(&e, "Get", &url).into_error(format!(
                         "{prefix}failed to request the cluster-info ConfigMap"
                     )));
                 }
@@ -92,7 +92,8 @@ impl Discovery {
             };
             match data.get(&format!("jws-kubeconfig-{id}")) {
                 Some(sig) => {
-                    if !detached_signature_is_valid(sig, &kubeconfig_text, &id, join.token.secret()) {
+                    if !detached_signature_is_valid(sig, &kubeconfig_text, &id, join.token.secret())
+                    {
                         return Err(fail(
                             "failed to verify JWS signature of received cluster info object, can't trust this API Server"
                                 .to_owned(),

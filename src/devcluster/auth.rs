@@ -22,9 +22,15 @@ pub const BOOTSTRAP_TOKEN_TYPE: &str = "bootstrap.kubernetes.io/token";
 pub enum User {
     Admin,
     Anonymous,
-    Bootstrap { id: String, groups: Vec<String> },
+    Bootstrap {
+        id: String,
+        groups: Vec<String>,
+    },
     /// A client certificate signed by the cluster CA: CN and O.
-    Certificate { name: String, groups: Vec<String> },
+    Certificate {
+        name: String,
+        groups: Vec<String>,
+    },
 }
 
 impl User {
@@ -97,13 +103,19 @@ pub fn admit_node_create(user: &User, resource: Resource, body: &[u8]) -> Result
     }
     let asked = serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|v| v.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|v| {
+            v.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .unwrap_or_default();
     if asked == own {
         return Ok(());
     }
     Err(ApiError::forbidden(
-        format!("nodes \"{asked}\" is forbidden: node \"{own}\" is not allowed to modify node \"{asked}\""),
+        format!(
+            "nodes \"{asked}\" is forbidden: node \"{own}\" is not allowed to modify node \"{asked}\""
+        ),
         Some(asked.as_str()),
         Some("nodes"),
     ))

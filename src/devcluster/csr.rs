@@ -455,7 +455,9 @@ async fn sign_once(store: &Store, pki: &super::pki::Pki) {
         {
             Ok(_) => tracing::info!(csr = %name, "signer issued the certificate"),
             Err(e) if e.code == 409 || e.code == 404 => {}
-            Err(e) => tracing::warn!(csr = %name, error = %e.message, "signer could not write the certificate"),
+            Err(e) => {
+                tracing::warn!(csr = %name, error = %e.message, "signer could not write the certificate")
+            }
         }
     }
 }

@@ -76,11 +76,10 @@ pub fn decode_body(r: Resource, body: &[u8]) -> Result<Value, ApiError> {
             summarize(body)
         ))
     };
-    let mut obj: Value = serde_json::from_slice(body)
-        .map_err(|e| {
-            let e = super::go_json::unmarshal_error(body, e);
-            unrecognized(format!("couldn't get version/kind; json parse error: {e}"))
-        })?;
+    let mut obj: Value = serde_json::from_slice(body).map_err(|e| {
+        let e = super::go_json::unmarshal_error(body, e);
+        unrecognized(format!("couldn't get version/kind; json parse error: {e}"))
+    })?;
     let Some(o) = obj.as_object_mut() else {
         return Err(unrecognized(
             "couldn't get version/kind; json parse error: json: cannot unmarshal into Go value of type struct".into(),

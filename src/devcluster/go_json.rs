@@ -332,26 +332,56 @@ mod tests {
     #[test]
     fn errors_read_as_go_encoding_json_words_them() {
         let cases = [
-            ("{not json", "invalid character 'n' looking for beginning of object key string"),
+            (
+                "{not json",
+                "invalid character 'n' looking for beginning of object key string",
+            ),
             ("", "unexpected end of JSON input"),
             ("{\"a\":1", "unexpected end of JSON input"),
             ("{\"a\" 1}", "invalid character '1' after object key"),
-            ("{\"a\":1 \"b\"}", "invalid character '\"' after object key:value pair"),
+            (
+                "{\"a\":1 \"b\"}",
+                "invalid character '\"' after object key:value pair",
+            ),
             ("[1 2]", "invalid character '2' after array element"),
             ("{} x", "invalid character 'x' after top-level value"),
-            ("nul", "invalid character ' ' in literal null (expecting 'l')"),
-            ("tRue", "invalid character 'R' in literal true (expecting 'r')"),
-            ("1.", "invalid character ' ' after decimal point in numeric literal"),
+            (
+                "nul",
+                "invalid character ' ' in literal null (expecting 'l')",
+            ),
+            (
+                "tRue",
+                "invalid character 'R' in literal true (expecting 'r')",
+            ),
+            (
+                "1.",
+                "invalid character ' ' after decimal point in numeric literal",
+            ),
             ("-x", "invalid character 'x' in numeric literal"),
             ("1e", "invalid character ' ' in exponent of numeric literal"),
             ("01", "invalid character '1' after top-level value"),
             ("\"a\\x\"", "invalid character 'x' in string escape code"),
-            ("\"\\u12g\"", "invalid character 'g' in \\u hexadecimal character escape"),
+            (
+                "\"\\u12g\"",
+                "invalid character 'g' in \\u hexadecimal character escape",
+            ),
             ("\"a\tb\"", "invalid character '\\t' in string literal"),
-            ("{'a':1}", "invalid character '\\'' looking for beginning of object key string"),
-            ("[,]", "invalid character ',' looking for beginning of value"),
-            ("\u{e9}", "invalid character 'Ã' looking for beginning of value"),
-            ("{\"a\":1,}", "invalid character '}' looking for beginning of object key string"),
+            (
+                "{'a':1}",
+                "invalid character '\\'' looking for beginning of object key string",
+            ),
+            (
+                "[,]",
+                "invalid character ',' looking for beginning of value",
+            ),
+            (
+                "\u{e9}",
+                "invalid character 'Ã' looking for beginning of value",
+            ),
+            (
+                "{\"a\":1,}",
+                "invalid character '}' looking for beginning of object key string",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(err(input), want, "{input:?}");

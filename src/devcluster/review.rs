@@ -51,11 +51,10 @@ pub fn can_i(user: &User, method: &Method, content_type: &str, body: &[u8]) -> R
     let decoded = if content_type.starts_with("application/vnd.kubernetes.protobuf") {
         super::proto::decode(body)
     } else {
-        serde_json::from_slice(body)
-            .map_err(|e| {
-                let e = super::go_json::unmarshal_error(body, e);
-                format!("couldn't get version/kind; json parse error: {e}")
-            })
+        serde_json::from_slice(body).map_err(|e| {
+            let e = super::go_json::unmarshal_error(body, e);
+            format!("couldn't get version/kind; json parse error: {e}")
+        })
     };
     let review = match decoded {
         Ok(v) => v,

@@ -196,7 +196,9 @@ fn item_values(field: Field, item: &str) -> Result<Vec<u32>, String> {
         }
         // Which end is out of bounds, when the item is a range.
         let end = |e: BadValue, v: &str| match e {
-            BadValue::OutOfBounds => format!("{} ({} in the range)", field.limit(), quoted(v, QUOTE_MAX)),
+            BadValue::OutOfBounds => {
+                format!("{} ({} in the range)", field.limit(), quoted(v, QUOTE_MAX))
+            }
             BadValue::Unreadable(e) => e,
         };
         let first = value(field, a, false).map_err(|e| end(e, a))?;
@@ -223,7 +225,10 @@ fn parse_step(field: Field, step: &str) -> Result<u32, String> {
     let (lo, hi) = field.every();
     let span = hi - lo + 1;
     if !step.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("the step {} is not a number", quoted(step, QUOTE_MAX)));
+        return Err(format!(
+            "the step {} is not a number",
+            quoted(step, QUOTE_MAX)
+        ));
     }
     match step.parse::<u32>() {
         Ok(0) => Err("the step must be at least 1".to_owned()),
@@ -274,10 +279,7 @@ fn value(field: Field, text: &str, range_end: bool) -> Result<u32, BadValue> {
         };
     }
     unreadable(match names {
-        Some((_, what)) => format!(
-            "{} is not a number or {what}",
-            quoted(text, QUOTE_MAX)
-        ),
+        Some((_, what)) => format!("{} is not a number or {what}", quoted(text, QUOTE_MAX)),
         None => format!("{} is not a number", quoted(text, QUOTE_MAX)),
     })
 }

@@ -138,8 +138,14 @@ fn reason(expr: &str) -> String {
 #[test]
 fn each_field_names_its_real_limit_and_the_item_as_written() {
     let cases = [
-        ("60 * * * *", "minute field \"60\": Minutes must be less than 60"),
-        ("* 24 * * *", "hour field \"24\": Hours must be less than 24"),
+        (
+            "60 * * * *",
+            "minute field \"60\": Minutes must be less than 60",
+        ),
+        (
+            "* 24 * * *",
+            "hour field \"24\": Hours must be less than 24",
+        ),
         (
             "* * 0 * *",
             "day-of-month field \"0\": Day of month must be between 1 and 31",
@@ -190,12 +196,30 @@ fn each_field_names_its_real_limit_and_the_item_as_written() {
 #[test]
 fn steps_ranges_lists_names_and_numbers_are_checked_before_the_crate_sees_them() {
     let cases = [
-        ("*/0 * * * *", "minute field \"*/0\": the step must be at least 1"),
-        ("* 1-5/0 * * *", "hour field \"1-5/0\": the step must be at least 1"),
-        ("*/61 * * * *", "minute field \"*/61\": the step must be at most 60"),
-        ("*/ * * * *", "minute field \"*/\": a step is missing after \"/\""),
-        ("/5 * * * *", "minute field \"/5\": a range or * is missing before \"/\""),
-        ("*/x * * * *", "minute field \"*/x\": the step \"x\" is not a number"),
+        (
+            "*/0 * * * *",
+            "minute field \"*/0\": the step must be at least 1",
+        ),
+        (
+            "* 1-5/0 * * *",
+            "hour field \"1-5/0\": the step must be at least 1",
+        ),
+        (
+            "*/61 * * * *",
+            "minute field \"*/61\": the step must be at most 60",
+        ),
+        (
+            "*/ * * * *",
+            "minute field \"*/\": a step is missing after \"/\"",
+        ),
+        (
+            "/5 * * * *",
+            "minute field \"/5\": a range or * is missing before \"/\"",
+        ),
+        (
+            "*/x * * * *",
+            "minute field \"*/x\": the step \"x\" is not a number",
+        ),
         (
             "5-1 * * * *",
             "minute field \"5-1\": the range \"5-1\" runs backwards (write the lower value first)",
@@ -220,7 +244,10 @@ fn steps_ranges_lists_names_and_numbers_are_checked_before_the_crate_sees_them()
             "* * * * FUN",
             "day-of-week field \"FUN\": \"FUN\" is not a day name (SUN-SAT)",
         ),
-        ("abc * * * *", "minute field \"abc\": \"abc\" is not a number"),
+        (
+            "abc * * * *",
+            "minute field \"abc\": \"abc\" is not a number",
+        ),
         ("1x * * * *", "minute field \"1x\": \"1x\" is not a number"),
         (
             "-1 * * * *",
@@ -235,7 +262,10 @@ fn steps_ranges_lists_names_and_numbers_are_checked_before_the_crate_sees_them()
             "month field \"1.5\": \"1.5\" is not a number or a month name (JAN-DEC)",
         ),
         ("? * * * *", "minute field \"?\": \"?\" is not a number"),
-        ("5#3 * * * *", "minute field \"5#3\": \"5#3\" is not a number"),
+        (
+            "5#3 * * * *",
+            "minute field \"5#3\": \"5#3\" is not a number",
+        ),
     ];
     for (expr, want) in cases {
         assert_eq!(reason(expr), want, "{expr}");

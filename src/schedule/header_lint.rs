@@ -185,9 +185,7 @@ pub fn missing_handler(source: &str, functions: &[(&str, usize)]) -> Option<Head
         return None;
     }
     let message = match arities.as_slice() {
-        [] => format!(
-            "`on: {on}` calls fn {handler}(event), which this script does not define"
-        ),
+        [] => format!("`on: {on}` calls fn {handler}(event), which this script does not define"),
         [n, ..] => format!(
             "`on: {on}` calls fn {handler} with one argument (the event), but this script's {handler} takes {n}"
         ),
@@ -283,8 +281,11 @@ mod tests {
     fn an_on_header_needs_its_one_parameter_handler() {
         let src = "//! on: csr\n//! overlap: queue\nfn on_csr(c) {}\n";
         assert_eq!(missing_handler(src, &[("on_csr", 1)]), None);
-        let f = missing_handler("#!/x\n//! overlap: queue\n//! on: token-deleted\n", &[("helper", 1)])
-            .expect("a finding");
+        let f = missing_handler(
+            "#!/x\n//! overlap: queue\n//! on: token-deleted\n",
+            &[("helper", 1)],
+        )
+        .expect("a finding");
         assert_eq!((f.line, f.error), (3, true));
         assert!(f.message.contains("fn on_token_deleted(event)"), "{f:?}");
         let f = missing_handler("//! on: token-expiring 1h\n", &[("on_token_expiring", 0)])
@@ -293,6 +294,9 @@ mod tests {
         // Scheduled scripts and plain modules have no handler to find.
         assert_eq!(missing_handler("//! schedule: @daily\n", &[]), None);
         assert_eq!(missing_handler("let x = 1;", &[]), None);
+    }
+
+    #[test]
     fn contexts_without_a_schedule_is_a_warning_and_a_bad_list_an_error() {
         let f = messages("//! contexts: east, west\nfn helper() { 1 }\n");
         assert_eq!(f.len(), 1, "{f:?}");

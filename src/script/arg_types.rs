@@ -135,7 +135,10 @@ fn join_or(words: &[String]) -> String {
         [one] => (*one).clone(),
         [init @ .., last] => format!(
             "{} or {last}",
-            init.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            init.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -148,16 +151,21 @@ fn param_type(p: &str) -> &str {
 /// Why no overload of `function` can take `args` (literal types, `None` for
 /// an argument whose type is unknown), given each overload's parameters of
 /// the same count; `None` when one can.
-pub fn mismatch(function: &str, args: &[Option<Literal>], overloads: &[&[String]]) -> Option<String> {
+pub fn mismatch(
+    function: &str,
+    args: &[Option<Literal>],
+    overloads: &[&[String]],
+) -> Option<String> {
     if overloads.is_empty() {
         return None;
     }
     // For each overload, the first argument it cannot take.
     let mut first_bad = Vec::with_capacity(overloads.len());
     for params in overloads {
-        let bad = args.iter().zip(params.iter()).position(|(a, p)| {
-            a.is_some_and(|lit| !accepts(param_type(p), lit))
-        });
+        let bad = args
+            .iter()
+            .zip(params.iter())
+            .position(|(a, p)| a.is_some_and(|lit| !accepts(param_type(p), lit)));
         match bad {
             None => return None,
             Some(i) => first_bad.push(i),
@@ -173,10 +181,7 @@ pub fn mismatch(function: &str, args: &[Option<Literal>], overloads: &[&[String]
             i + 1
         ));
     }
-    let given: Vec<&str> = args
-        .iter()
-        .map(|a| a.map_or("?", Literal::name))
-        .collect();
+    let given: Vec<&str> = args.iter().map(|a| a.map_or("?", Literal::name)).collect();
     let takes: Vec<String> = overloads
         .iter()
         .map(|ps| {
@@ -301,14 +306,18 @@ pub fn option_problems(
     };
     // (key, its position, the value's literal type, the value's position)
     let entries: Vec<(String, Position, Option<Literal>, Position)> = match map {
-        Expr::Map(x, pos) => x
-            .0
-            .iter()
-            .map(|(k, v)| {
-                let at = if v.position().is_none() { *pos } else { v.position() };
-                (k.name.to_string(), k.pos, Literal::of(v), at)
-            })
-            .collect(),
+        Expr::Map(x, pos) => {
+            x.0.iter()
+                .map(|(k, v)| {
+                    let at = if v.position().is_none() {
+                        *pos
+                    } else {
+                        v.position()
+                    };
+                    (k.name.to_string(), k.pos, Literal::of(v), at)
+                })
+                .collect()
+        }
         Expr::DynamicConstant(d, pos) => match d.read_lock::<rhai::Map>() {
             Some(m) => m
                 .iter()
@@ -394,7 +403,9 @@ mod tests {
         let two_b = s(&["a: String", "b: int"]);
         assert_eq!(
             mismatch("f", &[Some(L::Int), Some(L::Int)], &[&two_a, &two_b]).as_deref(),
-            Some("type mismatch: f(int, int) matches no form of it; it takes (int, string) or (string, int)")
+            Some(
+                "type mismatch: f(int, int) matches no form of it; it takes (int, string) or (string, int)"
+            )
         );
     }
 }

@@ -41,7 +41,10 @@ impl Known {
                 .entry(f.name.clone())
                 .or_default()
                 .insert(f.params.len());
-            params.entry((ns, f.name.clone())).or_default().push(f.params);
+            params
+                .entry((ns, f.name.clone()))
+                .or_default()
+                .push(f.params);
         }
         let mut own: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         for f in script.ast().iter_functions() {

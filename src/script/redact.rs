@@ -112,7 +112,10 @@ impl Registry {
     }
 
     fn automata(&self) -> Vec<Arc<AhoCorasick>> {
-        self.levels.iter().map(|l| Arc::clone(&l.automaton)).collect()
+        self.levels
+            .iter()
+            .map(|l| Arc::clone(&l.automaton))
+            .collect()
     }
 }
 
@@ -312,7 +315,11 @@ mod tests {
         }
         for i in (0..1000).step_by(37) {
             let line = format!("a {} b", secret(i));
-            assert_eq!(redact_tokens(&line), format!("a {} b", "*".repeat(16)), "{i}");
+            assert_eq!(
+                redact_tokens(&line),
+                format!("a {} b", "*".repeat(16)),
+                "{i}"
+            );
             assert!(contains_token(&line));
         }
         let levels = read_registry().levels.len();

@@ -512,7 +512,8 @@ fn every_way_of_growing_a_map_or_array_is_bounded() {
     ] {
         let e = run_with(&h, src, &[]).expect_err(src);
         assert!(
-            e.message.contains("exceeds the map size limit (raise it with --max-map-size)"),
+            e.message
+                .contains("exceeds the map size limit (raise it with --max-map-size)"),
             "{src}: {e}"
         );
     }
@@ -525,7 +526,8 @@ fn every_way_of_growing_a_map_or_array_is_bounded() {
     ] {
         let e = run_with(&h, src, &[]).expect_err(src);
         assert!(
-            e.message.contains("exceeds the array size limit (raise it with --max-array-size)"),
+            e.message
+                .contains("exceeds the array size limit (raise it with --max-array-size)"),
             "{src}: {e}"
         );
     }
@@ -549,7 +551,9 @@ fn caught_rhai_errors_say_rhai_type_names() {
     );
     // A thrown map that merely looks like one is the script's own: left alone.
     assert_eq!(
-        eval_str("let r; try { throw #{ error: \"Mine\", message: \"i64\" } } catch (e) { r = e.message } r"),
+        eval_str(
+            "let r; try { throw #{ error: \"Mine\", message: \"i64\" } } catch (e) { r = e.message } r"
+        ),
         "i64"
     );
     // Uncaught, the same error says the same names.

@@ -72,7 +72,10 @@ pub fn normalize_caught(value: &mut Dynamic) {
     let is_error = map.len() <= 8
         && map
             .get("error")
-            .and_then(|e| e.read_lock::<ImmutableString>().map(|e| e.starts_with("Error")))
+            .and_then(|e| {
+                e.read_lock::<ImmutableString>()
+                    .map(|e| e.starts_with("Error"))
+            })
             .unwrap_or(false)
         && map.contains_key("message");
     if !is_error {

@@ -345,18 +345,28 @@ mod tests {
         let mut w = Watched::default();
         let first = w.apply(
             Source::Csrs,
-            Change::Listed(vec![csr("a", "system:bootstrap:abcdef"), csr("b", "kubelet")]),
+            Change::Listed(vec![
+                csr("a", "system:bootstrap:abcdef"),
+                csr("b", "kubelet"),
+            ]),
             now(),
         );
         assert_eq!(kinds(&first), [("csr", "a"), ("csr", "b")]);
         // The approval is a modification: not a new CSR.
         assert!(
-            w.apply(Source::Csrs, Change::Applied(csr("a", "system:bootstrap:abcdef")), now())
-                .is_empty()
+            w.apply(
+                Source::Csrs,
+                Change::Applied(csr("a", "system:bootstrap:abcdef")),
+                now()
+            )
+            .is_empty()
         );
         let relist = w.apply(
             Source::Csrs,
-            Change::Listed(vec![csr("a", "system:bootstrap:abcdef"), csr("c", "system:bootstrap:abcdef")]),
+            Change::Listed(vec![
+                csr("a", "system:bootstrap:abcdef"),
+                csr("c", "system:bootstrap:abcdef"),
+            ]),
             now(),
         );
         assert_eq!(kinds(&relist), [("csr", "c")]);
@@ -367,13 +377,19 @@ mod tests {
     fn a_malformed_csr_is_ignored() {
         let mut w = Watched::default();
         let bad = json!({"metadata": {"name": "x"}, "spec": {"request": 7}});
-        assert!(w.apply(Source::Csrs, Change::Applied(bad), now()).is_empty());
+        assert!(
+            w.apply(Source::Csrs, Change::Applied(bad), now())
+                .is_empty()
+        );
     }
 
     #[test]
     fn a_token_added_then_deleted_raises_token_deleted() {
         let mut w = Watched::default();
-        assert!(w.apply(Source::Tokens, Change::Listed(vec![]), now()).is_empty());
+        assert!(
+            w.apply(Source::Tokens, Change::Listed(vec![]), now())
+                .is_empty()
+        );
         let t = token("abcdef", "2030-01-01T01:00:00Z");
         let added = w.apply(Source::Tokens, Change::Applied(t.clone()), now());
         assert_eq!(kinds(&added), [("token-expiring", "abcdef")]);

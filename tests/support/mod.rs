@@ -12,8 +12,8 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod daemon;
-pub mod join;
 pub mod fleet;
+pub mod join;
 pub mod leader;
 pub mod upstream;
 

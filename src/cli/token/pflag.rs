@@ -132,12 +132,7 @@ pub fn read(argv: &[OsString]) -> Option<Reading> {
         .filter(|(i, _)| *i != token_at && *i != sub_at)
         .map(|(_, a)| *a)
         .collect();
-    let lookup = |name: &str| {
-        local
-            .iter()
-            .chain(GLOBAL)
-            .find(|f| f.long == name)
-    };
+    let lookup = |name: &str| local.iter().chain(GLOBAL).find(|f| f.long == name);
     let lookup_short = |c: u8| local.iter().chain(GLOBAL).find(|f| f.short == Some(c));
     let mut set: Vec<(&Flag, String)> = Vec::new();
     let mut positional: Vec<&str> = Vec::new();
@@ -268,7 +263,10 @@ impl Flag {
             Kind::Switch | Kind::String => return Ok(()),
             Kind::Bool => match parse_bool(value) {
                 Some(_) => return Ok(()),
-                None => format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(value)),
+                None => format!(
+                    "strconv.ParseBool: parsing {}: invalid syntax",
+                    go_quote(value)
+                ),
             },
             Kind::Duration => match parse_go_duration(value) {
                 Ok(_) => return Ok(()),
@@ -321,7 +319,10 @@ fn command_path(args: &[&str]) -> Option<(usize, usize)> {
             break;
         }
         let skips = (s.starts_with("--") && !s.contains('=') && takes_value_long(&s[2..]))
-            || (s.starts_with('-') && s.len() == 2 && !s.contains('=') && takes_value_short(&s[1..]));
+            || (s.starts_with('-')
+                && s.len() == 2
+                && !s.contains('=')
+                && takes_value_short(&s[1..]));
         if skips {
             if args.len() - i <= 1 {
                 break;

@@ -61,7 +61,11 @@ fn join(
     }
     let cmd = cmd.to_string();
     let done = run.block_on(F, pos, async move {
-        crate::cluster::bootstrap::rehearse(&cmd, node.as_deref(), std::time::Duration::from_secs(30))
+        crate::cluster::bootstrap::rehearse(
+            &cmd,
+            node.as_deref(),
+            std::time::Duration::from_secs(30),
+        )
         .await
     })?;
     let mut m = rhai::Map::new();

@@ -114,14 +114,32 @@ fn fields_decode_in_key_order_and_a_hard_error_beats_a_type_mismatch() {
     let h = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n";
     let cases = [
         // `token` sorts before `ttl`.
-        ("- ttl: 1d\n  token: nope\n", "the bootstrap token \"nope\" was not of the form \"\\\\A([a-z0-9]{6})\\\\.([a-z0-9]{16})\\\\z\""),
+        (
+            "- ttl: 1d\n  token: nope\n",
+            "the bootstrap token \"nope\" was not of the form \"\\\\A([a-z0-9]{6})\\\\.([a-z0-9]{16})\\\\z\"",
+        ),
         // Two mismatches: the first in key order.
-        ("- usages: [1]\n  groups: x\n", "json: cannot unmarshal string into Go struct field BootstrapToken.bootstrapTokens.groups of type []string"),
-        ("- description: 5\n  usages: signing\n", "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.description of type string"),
+        (
+            "- usages: [1]\n  groups: x\n",
+            "json: cannot unmarshal string into Go struct field BootstrapToken.bootstrapTokens.groups of type []string",
+        ),
+        (
+            "- description: 5\n  usages: signing\n",
+            "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.description of type string",
+        ),
         // A mismatch is kept; ttl's own unmarshalling failing ends it all.
-        ("- description: 5\n  ttl: 5\n", "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.ttl of type string"),
-        ("- expires: 5\n", "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.expires of type string"),
-        ("- 5\n", "json: cannot unmarshal number into Go struct field InitConfiguration.bootstrapTokens of type v1.BootstrapToken"),
+        (
+            "- description: 5\n  ttl: 5\n",
+            "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.ttl of type string",
+        ),
+        (
+            "- expires: 5\n",
+            "json: cannot unmarshal number into Go struct field BootstrapToken.bootstrapTokens.expires of type string",
+        ),
+        (
+            "- 5\n",
+            "json: cannot unmarshal number into Go struct field InitConfiguration.bootstrapTokens of type v1.BootstrapToken",
+        ),
     ];
     for (tokens, want) in cases {
         let err = load(&format!("{h}{tokens}")).expect_err(tokens);
@@ -216,9 +234,18 @@ fn load_errors_name_the_file_and_exit_1() {
 fn not_yaml_reads_as_go_yaml_words_it() {
     let prefix = "could not interpret GroupVersionKind; unmarshal error: error converting YAML to JSON: yaml: ";
     let cases = [
-        ("this is: [not yaml\n", "line 1: did not find expected ',' or ']'"),
-        ("apiVersion: kubeadm.k8s.io/v1beta4\nkind: [InitConfiguration\n", "line 2: did not find expected ',' or ']'"),
-        ("a: b\n c: d\n", "line 2: mapping values are not allowed in this context"),
+        (
+            "this is: [not yaml\n",
+            "line 1: did not find expected ',' or ']'",
+        ),
+        (
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: [InitConfiguration\n",
+            "line 2: did not find expected ',' or ']'",
+        ),
+        (
+            "a: b\n c: d\n",
+            "line 2: mapping values are not allowed in this context",
+        ),
     ];
     for (yaml, want) in cases {
         assert_eq!(load_err(yaml), format!("{prefix}{want}"), "{yaml}");

@@ -46,7 +46,10 @@ fn the_first_bad_flag_in_order_is_the_error() {
     assert_eq!(error("token create --ttl"), "flag needs an argument: --ttl");
     assert_eq!(error("token list --foo=1"), "unknown flag: --foo");
     assert_eq!(error("token list -o"), "flag needs an argument: 'o' in -o");
-    assert_eq!(error("token delete -x"), "unknown shorthand flag: 'x' in -x");
+    assert_eq!(
+        error("token delete -x"),
+        "unknown shorthand flag: 'x' in -x"
+    );
     assert_eq!(error("token list ---x"), "bad flag syntax: ---x");
     assert_eq!(
         error("token create --print-join-command=maybe"),
@@ -64,7 +67,10 @@ fn the_first_bad_flag_in_order_is_the_error() {
 
 #[test]
 fn a_flag_error_beats_help_as_in_cobra() {
-    assert_eq!(error("token create --help --ttl=x").split(':').next(), Some("invalid argument \"x\" for \"--ttl\" flag"));
+    assert_eq!(
+        error("token create --help --ttl=x").split(':').next(),
+        Some("invalid argument \"x\" for \"--ttl\" flag")
+    );
     assert_eq!(read(&argv("token create --help")), None);
     assert_eq!(read(&argv("token list -h -o json")), None);
 }
@@ -72,24 +78,61 @@ fn a_flag_error_beats_help_as_in_cobra() {
 #[test]
 fn values_and_positionals_are_pflags() {
     // `-o=` is the value `=`; `-ojson` and `-o=json` are `json`.
-    assert_eq!(rewritten("token list -o="), ["token", "list", "--output==", "--"]);
-    assert_eq!(rewritten("token list -ojson"), ["token", "list", "--output=json", "--"]);
-    assert_eq!(rewritten("token list -o=json -o yaml"), ["token", "list", "--output=yaml", "--"]);
+    assert_eq!(
+        rewritten("token list -o="),
+        ["token", "list", "--output==", "--"]
+    );
+    assert_eq!(
+        rewritten("token list -ojson"),
+        ["token", "list", "--output=json", "--"]
+    );
+    assert_eq!(
+        rewritten("token list -o=json -o yaml"),
+        ["token", "list", "--output=yaml", "--"]
+    );
     // A bool flag takes no next word: `false` is an argument.
     assert_eq!(
         rewritten("token list --allow-missing-template-keys false"),
-        ["token", "list", "--allow-missing-template-keys=true", "--", "false"]
+        [
+            "token",
+            "list",
+            "--allow-missing-template-keys=true",
+            "--",
+            "false"
+        ]
     );
     assert_eq!(
-        rewritten("token create abcdef.0123456789abcdef --print-join-command=false --usages a --usages=b,c --description -x"),
-        ["token", "create", "--usages=a", "--usages=b,c", "--description=-x", "--", "abcdef.0123456789abcdef"]
+        rewritten(
+            "token create abcdef.0123456789abcdef --print-join-command=false --usages a --usages=b,c --description -x"
+        ),
+        [
+            "token",
+            "create",
+            "--usages=a",
+            "--usages=b,c",
+            "--description=-x",
+            "--",
+            "abcdef.0123456789abcdef"
+        ]
     );
     // Global options before `token` come along; tokensmith's switches count.
     assert_eq!(
         rewritten("--kubeconfig k token delete -vv abc --dry-run"),
-        ["token", "delete", "--kubeconfig=k", "--verbose", "--verbose", "--dry-run", "--", "abc"]
+        [
+            "token",
+            "delete",
+            "--kubeconfig=k",
+            "--verbose",
+            "--verbose",
+            "--dry-run",
+            "--",
+            "abc"
+        ]
     );
-    assert_eq!(rewritten("token delete -- -x"), ["token", "delete", "--", "-x"]);
+    assert_eq!(
+        rewritten("token delete -- -x"),
+        ["token", "delete", "--", "-x"]
+    );
 }
 
 #[test]
@@ -113,9 +156,18 @@ fn string_slice_values_are_go_csv_records() {
     assert_eq!(ok("\n\na"), ["a"]);
     assert_eq!(ok("\"a\nb\",c"), ["a\nb", "c"]);
     let bad = |s: &str| read_csv_record(s).expect_err(s);
-    assert_eq!(bad("a\"b"), "parse error on line 1, column 2: bare \" in non-quoted-field");
-    assert_eq!(bad("x,\"ab\"c"), "parse error on line 1, column 6: extraneous or missing \" in quoted-field");
-    assert_eq!(bad("\"abc"), "parse error on line 1, column 5: extraneous or missing \" in quoted-field");
+    assert_eq!(
+        bad("a\"b"),
+        "parse error on line 1, column 2: bare \" in non-quoted-field"
+    );
+    assert_eq!(
+        bad("x,\"ab\"c"),
+        "parse error on line 1, column 6: extraneous or missing \" in quoted-field"
+    );
+    assert_eq!(
+        bad("\"abc"),
+        "parse error on line 1, column 5: extraneous or missing \" in quoted-field"
+    );
     assert_eq!(bad("\n"), "EOF");
     assert_eq!(
         error("token create --groups=a\"b"),
