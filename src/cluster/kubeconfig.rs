@@ -84,8 +84,9 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
     })?;
     let mut config = Kubeconfig::from_yaml(&text).map_err(|e| {
         ClusterError::Kubeconfig(format!(
-            "failed to load admin kubeconfig: {}: {e}",
-            path.display()
+            "failed to load admin kubeconfig: {}: {}",
+            path.display(),
+            parse_problem(&e.to_string())
         ))
     })?;
     absolutize_paths(&mut config, path);
@@ -114,6 +115,34 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
         config,
         context,
     })
+}
+
+/// The parser's problem without any of the file's text: its first line only
+/// (the YAML parser appends a snippet of the lines around the error, which
+/// may be the `token:` line), with every double-quoted value it repeats
+/// (`invalid type: string "…"`) masked, since a kubeconfig holds credentials.
+fn parse_problem(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default().trim_end();
+    let mut out = String::with_capacity(line.len());
+    let mut quoted = false;
+    for c in line.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (c, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    if quoted {
+        out.push('"');
+    }
+    out
 }
 
 /// Relative `certificate-authority` and `tokenFile` paths are relative to
@@ -310,6 +339,31 @@ pub fn in_cluster_ca_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_syntax_error_repeats_none_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: s3cr3t-v4lue-0123\n}\n",
+        )
+        .unwrap();
+        let shown = load(&path, None).unwrap_err().to_string();
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(!shown.contains('\n'), "{shown}");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\nusers: s3cr3t-v4lue-0123\n",
+        )
+        .unwrap();
+        let shown = load(&path, None).unwrap_err().to_string();
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.starts_with("failed to load admin kubeconfig: "),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn candidates_follow_kubeadm_precedence() {

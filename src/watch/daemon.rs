@@ -112,10 +112,12 @@ pub async fn run<E: JobExecutor>(
     }
     let (commands, rx) = mpsc::channel(4);
     let scheduler = tokio::spawn(scheduler.run(rx));
-    let event_source = opts
-        .events
-        .clone()
-        .map(|c| tokio::spawn(super::events::run(c, commands.clone(), metrics.clone())));
+    // The cluster's event source starts after the first scan has loaded the
+    // scripts (the scheduler reads its commands in order), so what its first
+    // listing finds (a CSR made while no daemon ran) reaches their `on:` jobs.
+    let mut pending_events = opts.events.clone();
+    let mut event_source = None;
+    let event_metrics = metrics.clone();
 
     let (event_tx, mut events) = mpsc::unbounded_channel();
     let mut watcher = DirWatcher::new(opts.dir.clone(), event_tx);
@@ -161,6 +163,9 @@ pub async fn run<E: JobExecutor>(
                     first = false;
                 }
                 loader = Some(l);
+                if let Some(c) = pending_events.take() {
+                    event_source = Some(tokio::spawn(super::events::run(c, commands.clone(), event_metrics.clone())));
+                }
                 ready.store(scan.directory_ok, Ordering::Relaxed);
                 // Re-arm after the scan too: the directory may have come back.
                 if !armed && !watcher.ensure() {
