@@ -8,69 +8,17 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use support::TestCluster;
+use support::daemon::{Daemon, watch_command};
 use support::wait_for;
 
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn start(work: &Path, kubeconfig: &Path, extra: &[&str]) -> Daemon {
-        let log = work.join("daemon.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_tokensmith"))
-            .arg("watch")
-            .arg(work.join("scripts"))
-            .arg("--state-dir")
-            .arg(work.join("state"))
-            .args(extra)
-            .env("KUBECONFIG", kubeconfig)
-            .env("HOME", work)
-            .env("XDG_STATE_HOME", work.join("xdg"))
-            .env("RUST_LOG", "info")
-            .env_remove("RUST_BACKTRACE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .expect("start");
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn stop(&mut self) {
-        let ok = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill");
-        assert!(ok.success());
-        let log = self.log.clone();
-        let child = std::cell::RefCell::new(&mut self.child);
-        let mut status = None;
-        wait_for(
-            "the daemon to exit",
-            || {
-                status = child.borrow_mut().try_wait().expect("wait");
-                status.is_some()
-            },
-            || std::fs::read_to_string(&log).unwrap_or_default(),
-        );
-        assert!(status.is_some_and(|s| s.success()), "{}", self.log());
-    }
+/// `tokensmith watch WORK/scripts` against `kubeconfig`, logging to WORK/daemon.log.
+fn start_daemon(work: &Path, kubeconfig: &Path, extra: &[&str]) -> Daemon {
+    let mut cmd = watch_command(&work.join("scripts"), work, kubeconfig);
+    cmd.args(extra).env("XDG_STATE_HOME", work.join("xdg"));
+    Daemon::spawn(cmd, work.join("daemon.log"))
 }
 
 fn http_get(addr: &str, path: &str) -> String {
@@ -172,7 +120,7 @@ fn a_job_runs_once_per_context_with_its_own_cluster_lease_state_and_metrics() {
         "//! schedule: @daily\n//! contexts: east, south\n",
     );
     let addr = free_addr();
-    let mut d = Daemon::start(
+    let mut d = start_daemon(
         work.path(),
         &kubeconfig,
         &[
@@ -281,7 +229,7 @@ fn watch_contexts_runs_plain_jobs_on_those_contexts_and_refuses_an_unknown_one()
     );
 
     let addr = free_addr();
-    let mut d = Daemon::start(
+    let mut d = start_daemon(
         work.path(),
         &kubeconfig,
         &["--listen", &addr, "--contexts", "west"],
