@@ -556,6 +556,34 @@ fn kubeconfig_problems_are_one_clear_line() {
             "error: failed to load admin kubeconfig: open /nonexistent/admin.conf: no such file or directory\n{TRAILER}"
         )
     );
+    // As in kubeadm: the kubeconfig is read before the flags' values and a
+    // config file are checked, and the dry-run client words it without "admin".
+    for (extra, prefix) in [
+        (&["--usages", "foo"][..], "failed to load admin kubeconfig"),
+        (
+            &["--config", "/nonexistent/config.yaml"][..],
+            "failed to load admin kubeconfig",
+        ),
+        (
+            &["--usages", "foo", "--dry-run"][..],
+            "failed to load kubeconfig",
+        ),
+    ] {
+        let out = c
+            .tokensmith()
+            .args(["token", "create", "--kubeconfig", "/nonexistent/admin.conf"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "error: {prefix}: open /nonexistent/admin.conf: no such file or directory\n{TRAILER}"
+            ),
+            "{extra:?}"
+        );
+    }
     let garbage = c.dir().join("garbage.conf");
     std::fs::write(&garbage, "{ this is: [not yaml").unwrap();
     let out = c

@@ -167,6 +167,15 @@ fn maybe_unknown_flag(g: &mut Gen, args: &mut Vec<String>) {
     }
 }
 
+/// Now and then a kubeconfig that is not there: which check comes first (a
+/// flag's value, a token argument, the kubeconfig, a config file) and how
+/// the failure reads, dry run or not, are kubeadm's.
+fn maybe_missing_kubeconfig(g: &mut Gen, args: &mut Vec<String>) {
+    if g.chance(6) {
+        args.push("--kubeconfig=missing.conf".into());
+    }
+}
+
 fn generate_case(g: &mut Gen) -> Case {
     let mut args: Vec<String> = vec!["token".into()];
     let mut config = None;
@@ -230,6 +239,7 @@ fn generate_case(g: &mut Gen) -> Case {
             if g.chance(5) {
                 args.push("--dry-run".into());
             }
+            maybe_missing_kubeconfig(g, &mut args);
             maybe_unknown_flag(g, &mut args);
         }
         60..=79 => {
@@ -253,6 +263,7 @@ fn generate_case(g: &mut Gen) -> Case {
             if g.chance(5) {
                 args.push("extra".into());
             }
+            maybe_missing_kubeconfig(g, &mut args);
             maybe_unknown_flag(g, &mut args);
         }
         80..=95 => {
@@ -271,6 +282,7 @@ fn generate_case(g: &mut Gen) -> Case {
             if g.chance(5) {
                 args.push("--dry-run".into());
             }
+            maybe_missing_kubeconfig(g, &mut args);
             maybe_unknown_flag(g, &mut args);
         }
         _ => {

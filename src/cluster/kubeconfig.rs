@@ -121,7 +121,7 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
 /// (the YAML parser appends a snippet of the lines around the error, which
 /// may be the `token:` line), with every double-quoted value it repeats
 /// (`invalid type: string "…"`) masked, since a kubeconfig holds credentials.
-fn parse_problem(message: &str) -> String {
+pub(crate) fn parse_problem(message: &str) -> String {
     let line = message.lines().next().unwrap_or_default().trim_end();
     let mut out = String::with_capacity(line.len());
     let mut quoted = false;

@@ -95,7 +95,8 @@ impl Cluster {
         let (config, source) = match source {
             KubeconfigSource::File(path) => {
                 let loaded = kubeconfig::load(&path, opts.context.as_deref())
-                    .map_err(|e| with_no_kubeconfig_hint(e, opts, &path))?;
+                    .map_err(|e| with_no_kubeconfig_hint(e, opts, &path))
+                    .map_err(|e| dry_run_wording(e, opts.dry_run))?;
                 let options = KubeConfigOptions {
                     context: loaded.context.clone(),
                     ..KubeConfigOptions::default()
@@ -130,8 +131,9 @@ impl Cluster {
     ) -> Result<Cluster, ClusterError> {
         let config = kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| {
             ClusterError::Kubeconfig(format!(
-                "failed to load admin kubeconfig: {}: {e}",
-                name.display()
+                "failed to load admin kubeconfig: {}: {}",
+                name.display(),
+                kubeconfig::parse_problem(&e.to_string())
             ))
         })?;
         let loaded = LoadedKubeconfig {
@@ -268,6 +270,20 @@ impl Cluster {
 
 /// When no kubeconfig was named and none exists, the error says how to name
 /// one or how to rehearse without one (kubeadm's line stays the first).
+/// kubeadm's dry-run client reads the file itself (`DryRun.WithKubeConfigFile`)
+/// and says `failed to load kubeconfig`, without "admin".
+fn dry_run_wording(err: ClusterError, dry_run: bool) -> ClusterError {
+    match err {
+        ClusterError::Kubeconfig(msg) if dry_run => ClusterError::Kubeconfig(
+            match msg.strip_prefix("failed to load admin kubeconfig: ") {
+                Some(rest) => format!("failed to load kubeconfig: {rest}"),
+                None => msg,
+            },
+        ),
+        other => other,
+    }
+}
+
 fn with_no_kubeconfig_hint(
     err: ClusterError,
     opts: &ConnectOptions,

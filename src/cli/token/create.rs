@@ -18,31 +18,37 @@ pub fn run(global: &GlobalArgs, args: CreateArgs) -> Result<(), Failure> {
         })?),
         None => None,
     };
-    let tokens = match &args.config {
-        Some(path) => {
-            let mixed = mixed_flags(&args);
-            if !mixed.is_empty() {
-                return Err(Failure::kubeadm(
-                    1,
-                    format!(
-                        "can not mix '--config' with arguments [{}]",
-                        mixed.join(" ")
-                    ),
-                ));
-            }
-            // kubeadm's BootstrapTokenOptions.ApplyTo parses a token argument
-            // before the file is read; the file's tokens win all the same.
-            if let Some(arg) = args.token.first().filter(|s| !s.is_empty()) {
-                BootstrapTokenString::parse(arg).map_err(|e| Failure::kubeadm(1, e.to_string()))?;
-            }
-            tokens_from_config(path)?
+    if args.config.is_some() {
+        let mixed = mixed_flags(&args);
+        if !mixed.is_empty() {
+            return Err(Failure::kubeadm(
+                1,
+                format!(
+                    "can not mix '--config' with arguments [{}]",
+                    mixed.join(" ")
+                ),
+            ));
         }
-        None => vec![token_from_flags(&args, ttl)?],
+    }
+    // kubeadm parses a token argument (BootstrapTokenOptions.ApplyTo) before
+    // it builds the client; a `--config` file's tokens win all the same.
+    // kubeadm reads an empty argument as no token given, and generates one.
+    let arg_token = match args.token.first().filter(|s| !s.is_empty()) {
+        Some(s) => {
+            Some(BootstrapTokenString::parse(s).map_err(|e| Failure::kubeadm(1, e.to_string()))?)
+        }
+        None => None,
     };
     runtime()?.block_on(async {
+        // Then the kubeconfig, and only then the file or the flags' values:
+        // kubeadm's RunE builds its client before RunCreateToken reads them.
         let cluster = Cluster::connect(&ConnectOptions::from_global(global))
             .await
             .map_err(|e| Failure::kubeadm(1, e.to_string()))?;
+        let tokens = match &args.config {
+            Some(path) => tokens_from_config(path)?,
+            None => vec![token_from_flags(&args, ttl, arg_token)?],
+        };
         let store = cluster.tokens();
         for token in &tokens {
             store
@@ -102,15 +108,10 @@ fn mixed_flags(args: &CreateArgs) -> Vec<&'static str> {
 fn token_from_flags(
     args: &CreateArgs,
     ttl: Option<jiff::SignedDuration>,
+    given: Option<BootstrapTokenString>,
 ) -> Result<BootstrapToken, Failure> {
-    // kubeadm reads an empty argument as no token given, and generates one.
-    let value = match args.token.first().filter(|s| !s.is_empty()) {
-        Some(s) => {
-            BootstrapTokenString::parse(s).map_err(|e| Failure::kubeadm(1, e.to_string()))?
-        }
-        None => BootstrapTokenString::generate(),
-    };
-    let mut token = BootstrapToken::with_defaults(value);
+    let mut token =
+        BootstrapToken::with_defaults(given.unwrap_or_else(BootstrapTokenString::generate));
     if let Some(ttl) = ttl {
         token.ttl = Some(ttl);
     }
