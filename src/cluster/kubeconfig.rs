@@ -344,25 +344,20 @@ mod tests {
     fn a_syntax_error_repeats_none_of_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config");
-        std::fs::write(
-            &path,
+        // A syntax error next to the token line; a token where a list belongs.
+        for text in [
             "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: s3cr3t-v4lue-0123\n}\n",
-        )
-        .unwrap();
-        let shown = load(&path, None).unwrap_err().to_string();
-        assert!(!shown.contains("s3cr3t"), "{shown}");
-        assert!(!shown.contains('\n'), "{shown}");
-        std::fs::write(
-            &path,
             "apiVersion: v1\nkind: Config\nusers: s3cr3t-v4lue-0123\n",
-        )
-        .unwrap();
-        let shown = load(&path, None).unwrap_err().to_string();
-        assert!(!shown.contains("s3cr3t"), "{shown}");
-        assert!(
-            shown.starts_with("failed to load admin kubeconfig: "),
-            "{shown}"
-        );
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let shown = load(&path, None).unwrap_err().to_string();
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+            assert!(!shown.contains('\n'), "{shown}");
+            assert!(
+                shown.starts_with("failed to load admin kubeconfig: "),
+                "{shown}"
+            );
+        }
     }
 
     #[test]
