@@ -15,7 +15,7 @@ need wrk wrk
 need bc bc
 
 if [ -z "${TOKENSMITH_BIN:-}" ]; then
-  cargo build --release --quiet --bin tokensmith
+  cargo -q ship   # the shipped binary: static, position-dependent (.cargo/config.toml)
   cargo bench --bench list_serving --no-run --quiet 2>/dev/null
 fi
 BIN="${TOKENSMITH_BIN:-$PWD/target/release/tokensmith}"

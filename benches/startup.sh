@@ -2,7 +2,7 @@
 # Start-up cost, side by side in one run: `tokensmith token generate` vs `true`
 # (the process start-up floor), target <= 2x. Also prints what explains the
 # difference: load-time relocations and the binary's size.
-#   benches/startup.sh [BINARY]     (default: a fresh `cargo build --release`)
+#   benches/startup.sh [BINARY]     (default: a fresh `cargo ship`, the shipped binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +13,7 @@ need jq jq
 if [ $# -ge 1 ]; then
   BIN=$1
 else
-  cargo build --release --quiet
+  cargo -q ship
   BIN="$PWD/target/release/tokensmith"
 fi
 work=$(mktemp -d)
@@ -27,7 +27,8 @@ printf 'start-up: tokensmith token generate %.2f ms, true %.2f ms, ratio %.2f (t
   "$(echo "$t*1000" | bc -l)" "$(echo "$k*1000" | bc -l)" "$(echo "$t/$k" | bc -l)"
 relocs=$(readelf -rW "$BIN" | grep -c '^[0-9a-f]' || true)
 type=$(readelf -hW "$BIN" | awk '/Type:/ {print $2}')
-printf 'binary: %s, %d bytes, %d load-time relocations\n' "$type" "$(stat -c %s "$BIN")" "$relocs"
+link=$(readelf -lW "$BIN" | grep -q INTERP && echo "dynamically linked" || echo "statically linked")
+printf 'binary: %s, %s, %d bytes, %d load-time relocations\n' "$type" "$link" "$(stat -c %s "$BIN")" "$relocs"
 # CPU time is steadier than wall time on a shared machine: perf's task-clock.
 if command -v perf >/dev/null 2>&1; then
   clock() { perf stat -r 300 -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}'; }

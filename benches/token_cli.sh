@@ -11,7 +11,7 @@ need hyperfine hyperfine
 need kubectl kubernetes-client
 need jq jq
 
-cargo build --release --quiet
+cargo -q ship
 BIN="$PWD/target/release/tokensmith"
 work=$(mktemp -d)
 "$BIN" dev-cluster --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" --state "$work/state.json" >"$work/server.log" 2>&1 &

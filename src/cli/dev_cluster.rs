@@ -56,6 +56,9 @@ pub struct DevClusterArgs {
 }
 
 #[derive(Debug, clap::Subcommand)]
+// Each subcommand's arguments are built only when that subcommand is
+// parsed (or help and completions walk the whole tree): start-up cost.
+#[command(defer = true)]
 pub enum DevClusterAction {
     /// Rehearse `kubeadm join`: discovery (cluster-info, JWS, CA pin), a
     /// kubelet client CSR as the bootstrap user, its approval and certificate,

@@ -99,6 +99,9 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
+// Each subcommand's arguments are built only when that subcommand is
+// parsed (or help and completions walk the whole tree): start-up cost.
+#[command(defer = true)]
 pub enum Command {
     /// Manage bootstrap tokens, as `kubeadm token` does.
     Token(token::TokenArgs),

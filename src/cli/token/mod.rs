@@ -22,6 +22,9 @@ pub struct TokenArgs {
 }
 
 #[derive(Debug, Subcommand)]
+// Each subcommand's arguments are built only when that subcommand is
+// parsed (or help and completions walk the whole tree): start-up cost.
+#[command(defer = true)]
 pub enum TokenCommand {
     /// Create bootstrap tokens on the server.
     Create(CreateArgs),
