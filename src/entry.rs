@@ -16,6 +16,11 @@ pub fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // `token` command lines are read as kubeadm's pflag reads them first.
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // A token on the command line (`--arg tok=…`, a malformed `token create`
+    // argument) is a secret seen: hidden in every error and log line after.
+    for arg in argv.iter().skip(1).filter_map(|a| a.to_str()) {
+        crate::script::redact::learn_tokens(arg);
+    }
     match crate::cli::token::pflag::read(&argv) {
         Some(Reading::Error(message)) => {
             let f = Failure::kubeadm(1, message);
@@ -35,7 +40,7 @@ pub fn main() -> ExitCode {
             }
             let code = if e.use_stderr() { 2 } else { 0 };
             let text = e.render().to_string();
-            let safe = crate::failure::safe_echo(&text);
+            let safe = crate::failure::safe_echo(&crate::script::redact::redact_tokens(&text));
             if safe == text {
                 let _ = e.print();
             } else {

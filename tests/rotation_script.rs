@@ -145,6 +145,13 @@ fn a_dry_run_of_rotate_rhai_sends_no_write_and_writes_no_file() {
         "{stdout}"
     );
     assert!(!file.exists());
+    // The report says what it would do: the sink it would publish to, as
+    // it lists the tokens it would delete.
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("publish to [\"file {}\"]", file.display())),
+        "{stderr}"
+    );
     let counts = c.counts_blocking();
     for verb in ["create", "update", "patch", "delete"] {
         assert_eq!(
@@ -168,7 +175,7 @@ fn token_rotate_returns_a_report_or_with_report_only_a_failed_one() {
             print(r);
             log::warn(r);
             let again = token::rotate(#{{ name: "api", report_only: true, publish: [#{{ file: {missing:?} }}] }});
-            [r.ok, r.created == r.token.id, r.verified, r.published, r.deleted.len(), r.rolled_back,
+            [r.ok, r.created == r.token.id, r.token.published, r.verified, r.published, r.deleted.len(), r.rolled_back,
              again.ok, again.rolled_back, again.created, again.errors.len(), `${{r.token}}`]
             "#,
             file = file.display().to_string(),
@@ -179,7 +186,7 @@ fn token_rotate_returns_a_report_or_with_report_only_a_failed_one() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let want = format!(
-        "[true, true, true, [\"file {}\"], 0, false, false, true, (), 1, ",
+        "[true, true, true, true, [\"file {}\"], 0, false, false, true, (), 1, ",
         file.display()
     );
     // `print(r)` echoes first; the result is the last line.

@@ -50,9 +50,16 @@ fn test_hides_secrets() {
 
 fn test_expiry_follows_the_clock() {
     let t = token::create(#{ ttl: "1h" });
+    let u = token::create(#{ ttl: "2h" });
     clock::advance("61m");
     assert(t.expired);
     assert_eq(token::get(t.id), ());
+    // Expiry queries read the test's clock too: 59m are left on u.
+    assert(u.expires_within("1h"));
+    assert(!u.expires_within("30m"));
+    assert_eq(token::list(#{ expiring_within: "1h" }).len(), 1);
+    let left = u.to_map().ttl;
+    assert(left > duration("58m") && left <= duration("59m"));
 }
 "#;
 

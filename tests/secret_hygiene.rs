@@ -390,3 +390,101 @@ fn audit_join_and_event_handlers_show_no_secret() {
         assert_clean(&p.display().to_string(), &body, &secrets);
     }
 }
+
+/// What the attacker-style sweep found in secrets no API call returned: a
+/// token written in the script, one put together from parts, one given as
+/// `--arg` or in the environment. Each is hidden bare, glued to other
+/// characters and in base64 (computed in Rhai, where no host function sees
+/// it), in print, log, debug and an uncaught throw, at every level; and a
+/// token given as a malformed flag value is not echoed by the parse error.
+#[test]
+fn secrets_from_literals_parts_args_and_the_environment_are_hidden_too() {
+    let c = TestCluster::start();
+    let lit = "swplit.l1t3r4ls3cr3t003";
+    let parts = "swpprt.s3cr3tpa4rts0004";
+    let arg = "swparg.4rgs3cr3tv4lu002";
+    let env = "swpenv.3nvs3cr3tv4lu009";
+    // Base64 written in Rhai: the encoded text never passes through tokensmith.
+    let script = c.dir().join("sweep.rhai");
+    std::fs::write(
+        &script,
+        format!(
+            r#"
+fn b64(s) {{
+    let abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.to_blob(); let out = ""; let i = 0;
+    while i < b.len() {{
+        let n = b[i] * 65536 + (if i + 1 < b.len() {{ b[i + 1] * 256 }} else {{ 0 }}) + (if i + 2 < b.len() {{ b[i + 2] }} else {{ 0 }});
+        out += abc[(n / 262144) % 64]; out += abc[(n / 4096) % 64];
+        out += if i + 1 < b.len() {{ abc[(n / 64) % 64] }} else {{ "=" }};
+        out += if i + 2 < b.len() {{ abc[n % 64] }} else {{ "=" }};
+        i += 3;
+    }}
+    out
+}}
+let lit = "{lit}";
+let parts = "swpprt." + "s3cr3tpa" + "4rts0004";
+let all = [lit, parts, args.tok, env("SWEEP_TOK")];
+for s in all {{
+    print(b64(s)); log::warn(b64("a" + s)); debug(b64("ab" + s)); log::info("x" + s);
+    print(s.sub_string(7));
+}}
+throw "x" + lit + parts;
+"#
+        ),
+    )
+    .expect("write script");
+    let secrets: Vec<String> = [lit, parts, arg, env]
+        .iter()
+        .map(|t| t[7..].to_owned())
+        .collect();
+    for level in [
+        &[][..],
+        &["-v"],
+        &["-vvv"],
+        &["--v=10", "--log-format", "json"],
+    ] {
+        let out = c
+            .tokensmith()
+            .args(level)
+            .args(["run", "--allow-env", "SWEEP_TOK", "--arg"])
+            .arg(format!("tok={arg}"))
+            .arg(&script)
+            .env("SWEEP_TOK", env)
+            .output()
+            .expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{level:?}: {}",
+            text(&out.stderr)
+        );
+        assert_clean(&format!("{level:?} stdout"), &text(&out.stdout), &secrets);
+        assert_clean(&format!("{level:?} stderr"), &text(&out.stderr), &secrets);
+        assert!(text(&out.stderr).contains("uncaught exception: xswplit.****************"));
+    }
+    // A usage error that echoes a flag's value.
+    for flags in [["--arg", arg], ["--timeout", arg]] {
+        let out = c
+            .tokensmith()
+            .arg("run")
+            .arg(&script)
+            .args(flags)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2));
+        assert_clean(&format!("{flags:?}"), &text(&out.stderr), &secrets);
+    }
+    // A malformed token argument: kubeadm's message, its secret part hidden.
+    let out = c
+        .tokensmith()
+        .args(["token", "create", "swpcli.cl1s3cr3tv4lu007x"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_clean(
+        "token create",
+        &text(&out.stderr),
+        &["cl1s3cr3tv4lu007".to_owned()],
+    );
+}

@@ -11,10 +11,12 @@ use crate::script::{ErrorKind, ScriptError, ScriptHost, ScriptOptions, lint};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Scripts to check. Each syntax error, each call to a function that does
-    /// not exist and each invalid header line is reported, and each script's
-    /// schedule header is printed; the exit status is 1 if any script fails.
-    #[arg(value_name = "SCRIPT", required = true)]
+    /// Scripts to check, or directories: every `*.rhai` file in one, as
+    /// `tokensmith watch` loads them. Each syntax error, each call to a
+    /// function that does not exist and each invalid header line is reported,
+    /// and each script's schedule header is printed; the exit status is 1 if
+    /// any script fails.
+    #[arg(value_name = "SCRIPT|DIR", required = true)]
     pub scripts: Vec<PathBuf>,
 }
 
@@ -127,7 +129,29 @@ pub fn run(_global: &GlobalArgs, args: CheckArgs) -> Result<(), Failure> {
     let tests = ScriptHost::for_tests(None, ScriptOptions::default(), None);
     let mut failed = 0usize;
     let mut out = String::new();
+    let mut scripts = Vec::new();
     for path in &args.scripts {
+        if !path.is_dir() {
+            scripts.push(path.clone());
+            continue;
+        }
+        match crate::watch::loader::list_scripts(path) {
+            Ok(found) if !found.is_empty() => scripts.extend(found.into_iter().map(|(_, p)| p)),
+            Ok(_) => {
+                failed += 1;
+                out.push_str(&format!("{}: no *.rhai scripts in it\n", path.display()));
+            }
+            Err(e) => {
+                failed += 1;
+                out.push_str(&format!(
+                    "{}: cannot read the directory: {e}\n",
+                    path.display()
+                ));
+            }
+        }
+    }
+    let total = scripts.len() + failed;
+    for path in &scripts {
         let is_test = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -142,10 +166,7 @@ pub fn run(_global: &GlobalArgs, args: CheckArgs) -> Result<(), Failure> {
     if failed > 0 {
         return Err(Failure::new(
             1,
-            format!(
-                "{failed} of {} scripts failed the check",
-                args.scripts.len()
-            ),
+            format!("{failed} of {total} scripts failed the check"),
         ));
     }
     Ok(())

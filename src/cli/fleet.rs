@@ -188,6 +188,7 @@ impl Fleet<'_> {
                     .and_then(|()| match &o.result {
                         Ok(value) => super::run::print_result(value),
                         Err(f) => {
+                            let f = crate::script::redact::redact_tokens(&f.to_string());
                             eprintln!("context {context}: {f}");
                             Ok(())
                         }

@@ -200,6 +200,19 @@ fn check_bearer_token(config: &mut Kubeconfig, context: &str) -> Result<(), Stri
         return Ok(());
     };
     let quoted_user = crate::token::go_quote(&user);
+    // Basic auth: the password, and the header value it goes out in (a
+    // server that echoes the request must not show either).
+    if let Some(password) = &auth.password {
+        let password = password.expose_secret();
+        crate::script::redact::remember(password);
+        if let Some(name) = &auth.username {
+            use base64::Engine as _;
+            let pair = format!("{name}:{password}");
+            crate::script::redact::remember(
+                &base64::engine::general_purpose::STANDARD.encode(pair),
+            );
+        }
+    }
     if let Some(token) = &auth.token {
         let token = token.expose_secret();
         crate::script::redact::remember(token);

@@ -232,6 +232,8 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
                 "[dryrun] Would publish the join command to {}",
                 sink.describe()
             );
+            // The report says what the rotation would do, as `deleted` does.
+            report.published.push(sink.describe());
             continue;
         }
         match sink.publish(Some(cluster), &text).await {
@@ -256,6 +258,10 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
         report.errors.push(format!("mark published: {e}"));
         rollback(cluster, spec, &token.token, &selector, &done, &mut report).await;
         return Ok(report);
+    }
+    // The report's token is the Secret as it is now: marked.
+    if let Some(t) = report.token.as_mut() {
+        t.labels.extend(published.clone());
     }
     let others = match rotation_tokens(cluster, &selector).await {
         Ok(t) => t,
@@ -378,8 +384,13 @@ async fn rollback(
         // A sink holds the new token's command: keep the token valid and mark it
         // published so the next successful rotation retires it in order.
         let published = BTreeMap::from([(PUBLISHED_LABEL.to_owned(), "true".to_owned())]);
-        if let Err(e) = cluster.tokens().label(new.id(), &published).await {
-            report.errors.push(format!("mark published: {e}"));
+        match cluster.tokens().label(new.id(), &published).await {
+            Ok(()) => {
+                if let Some(t) = report.token.as_mut() {
+                    t.labels.extend(published);
+                }
+            }
+            Err(e) => report.errors.push(format!("mark published: {e}")),
         }
         report
             .errors

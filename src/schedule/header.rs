@@ -401,6 +401,14 @@ fn contexts(value: &str, line: usize) -> Result<Contexts, HeaderError> {
         if name == "*" {
             return Err(fail("* stands alone, for every context".to_owned()));
         }
+        // A header line has no comments: `prod-us   (every region)` is one
+        // name, which no kubeconfig is likely to hold.
+        if name.contains(char::is_whitespace) {
+            return Err(fail(format!(
+                "{:?} has a space in it (a header line has no comments)",
+                crate::failure::safe_echo(name)
+            )));
+        }
         if names.iter().any(|n| n == name) {
             return Err(fail(format!("{name:?} is named twice")));
         }

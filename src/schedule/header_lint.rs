@@ -37,11 +37,16 @@ pub fn findings(source: &str) -> Vec<HeaderFinding> {
             }
             (Some(doc), Some(ended)) => {
                 if looks_like_key(doc).is_some() {
+                    let why = if in_header {
+                        format!("the header ended at line {ended}")
+                    } else {
+                        format!("there is no header: line {ended} comes before it")
+                    };
                     out.push(HeaderFinding {
                         line,
                         error: true,
                         message: format!(
-                            "this header line is ignored: the header ended at line {ended} (a header is the `//!` lines at the top; a `//` comment, a blank line after it, or code ends it)"
+                            "this header line is ignored: {why} (a header is the `//!` lines at the top; a `//` comment, a blank line after it, or code ends it)"
                         ),
                     });
                 }
@@ -264,7 +269,13 @@ mod tests {
         let f = messages("// rotation job\n//! schedule: 0 3 * * *\n1");
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].0, 2);
-        assert!(f[0].2.contains("header ended at line 1"), "{f:?}");
+        assert!(
+            f[0].2
+                .contains("there is no header: line 1 comes before it"),
+            "{f:?}"
+        );
+        let f = messages("//! timezone: UTC\n// note\n//! schedule: 0 3 * * *\n1");
+        assert!(f[0].2.contains("the header ended at line 2"), "{f:?}");
         let f = messages("// schedule: 0 3 * * *\n1");
         assert!(!f[0].1 && f[0].2.contains("`//! schedule: …`"), "{f:?}");
     }

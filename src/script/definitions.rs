@@ -19,7 +19,7 @@ pub fn files() -> Vec<(String, String)> {
         .with_headers(true)
         .include_standard_packages(true)
         .iter_files()
-        .map(|(name, text)| (name, without_result_wrappers(&text)))
+        .map(|(name, text)| (name, without_unusable(&without_result_wrappers(&text))))
         .collect()
 }
 
@@ -48,6 +48,34 @@ fn without_result_wrappers(text: &str) -> String {
     out
 }
 
+/// Drops what a script cannot call as declared: `eval` (disabled), and a
+/// second declaration of one signature, which is Rhai's own function that
+/// tokensmith's (declared first) replaces: `sleep`, which honours the run's
+/// time limit where Rhai's blocks.
+fn without_unusable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut docs = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.starts_with("///") {
+            docs.push_str(line);
+            continue;
+        }
+        if trimmed.starts_with("fn ")
+            && (trimmed.starts_with("fn eval(") || !seen.insert(trimmed.to_owned()))
+        {
+            docs.clear();
+            continue;
+        }
+        out.push_str(&docs);
+        docs.clear();
+        out.push_str(line);
+    }
+    out.push_str(&docs);
+    out
+}
+
 /// Writes [`files`] into `dir`, creating it; returns the names written.
 pub fn write(dir: &Path) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
@@ -63,6 +91,23 @@ pub fn write(dir: &Path) -> std::io::Result<Vec<String>> {
 mod tests {
     use super::*;
     use crate::script::catalog::{FnKind, api_functions};
+
+    #[test]
+    fn eval_and_replaced_functions_are_not_declared() {
+        let text = "/// ours\nfn sleep(s: int) -> ();\n\n/// eval\nfn eval(s: String) -> ?;\n/// Rhai's\nfn sleep(s: int) -> ();\nfn f() -> int;\n";
+        assert_eq!(
+            without_unusable(text),
+            "/// ours\nfn sleep(s: int) -> ();\n\nfn f() -> int;\n"
+        );
+        let files: std::collections::BTreeMap<String, String> = files().into_iter().collect();
+        assert!(!files["__builtin__.d.rhai"].contains("fn eval("));
+        assert_eq!(
+            files["__static__.d.rhai"]
+                .matches("fn sleep(seconds: int)")
+                .count(),
+            1
+        );
+    }
 
     #[test]
     fn result_wrappers_become_the_value_type() {

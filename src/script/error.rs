@@ -91,7 +91,13 @@ impl ScriptError {
     }
 
     pub fn from_parse(file: &str, source: &str, err: &ParseError) -> Self {
-        Self::at(ErrorKind::Syntax, file, source, err.1, err.0.to_string())
+        Self::at(
+            ErrorKind::Syntax,
+            file,
+            source,
+            err.1,
+            parse_message(&err.0),
+        )
     }
 
     /// Classifies a Rhai evaluation error. Nested call errors are unwrapped to
@@ -259,7 +265,7 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
                 (ErrorKind::Runtime, format!("uncaught exception: {value}"))
             }
         }
-        EvalAltResult::ErrorParsing(p, _) => (ErrorKind::Syntax, p.to_string()),
+        EvalAltResult::ErrorParsing(p, _) => (ErrorKind::Syntax, parse_message(p)),
         EvalAltResult::ErrorTooManyOperations(_) => (
             ErrorKind::Runtime,
             "too many operations: the script hit its operation limit (raise it with --max-operations)"
@@ -292,6 +298,22 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
             (ErrorKind::Runtime, text)
         }
     }
+}
+
+/// Rhai's parse error text; a literal over a size limit also names the flag
+/// that raises it, as the same limit hit at run time does.
+fn parse_message(p: &rhai::ParseErrorType) -> String {
+    if let rhai::ParseErrorType::LiteralTooLarge(what, _) = p {
+        let flag = if what.starts_with("Length of string") {
+            "--max-string-size"
+        } else if what.contains("object map") {
+            "--max-map-size"
+        } else {
+            "--max-array-size"
+        };
+        return format!("{p} (raise it with {flag})");
+    }
+    p.to_string()
 }
 
 /// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.

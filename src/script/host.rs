@@ -247,6 +247,9 @@ impl ScriptHost {
             Some(rest) => rest.to_owned(),
             None => source,
         };
+        // A token written in the script is a secret seen (a literal, or the
+        // pieces of one: the whole shows once they are put together, below).
+        super::redact::learn_tokens(&source);
         let mut ast = self
             .engine()
             .compile(without_shebang(&source).as_ref())

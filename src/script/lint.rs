@@ -113,7 +113,7 @@ const MAX_SYNTAX_ERRORS: usize = 10;
 /// once what remains compiles, its calls to functions that do not exist.
 /// Messages and source lines always come from the original text.
 pub fn problems(host: &ScriptHost, name: &str, source: &str) -> Vec<ScriptError> {
-    let mut lines: Vec<&str> = source.lines().collect();
+    let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
     let mut errors: Vec<ScriptError> = Vec::new();
     let mut blanked = BTreeSet::new();
     loop {
@@ -135,19 +135,84 @@ pub fn problems(host: &ScriptHost, name: &str, source: &str) -> Vec<ScriptError>
                 if line != 0 && blanked.contains(&line) {
                     return errors;
                 }
+                if errors.len() >= MAX_SYNTAX_ERRORS {
+                    errors.push(ScriptError {
+                        message: format!(
+                            "{WARNING}more syntax errors may follow: `check` reports the first {MAX_SYNTAX_ERRORS}"
+                        ),
+                        ..e
+                    });
+                    return errors;
+                }
+                // A bracket left open on an earlier line: Rhai reports it
+                // here, at the first line that cannot be inside it. Report it
+                // where it opens, close it, and go on from there.
+                if line != 0
+                    && let Some((culprit, open)) =
+                        super::brackets::unclosed_before(&text, line, e.col.unwrap_or(1))
+                    && let Some(repaired) = close_brackets(host, name, &lines, line, &open, &e)
+                {
+                    let at = rhai::Position::new(
+                        u16::try_from(culprit.line).unwrap_or(u16::MAX),
+                        u16::try_from(culprit.col).unwrap_or(u16::MAX),
+                    );
+                    errors.push(ScriptError::at(
+                        ErrorKind::Syntax,
+                        name,
+                        source,
+                        at,
+                        format!(
+                            "`{}` is not closed before line {line} ({} at {line}:{})",
+                            culprit.text,
+                            e.message,
+                            e.col.unwrap_or(1)
+                        ),
+                    ));
+                    blanked.insert(culprit.line);
+                    lines = repaired;
+                    continue;
+                }
                 let original = source.lines().nth(line.wrapping_sub(1));
                 errors.push(ScriptError {
                     source_line: original.map(super::redact::redact_tokens),
                     ..e
                 });
-                if line == 0 || line > lines.len() || errors.len() >= MAX_SYNTAX_ERRORS {
+                if line == 0 || line > lines.len() {
                     return errors;
                 }
                 blanked.insert(line);
-                lines[line - 1] = "";
+                lines[line - 1].clear();
             }
         }
     }
+}
+
+/// `lines` with the `open` brackets closed at the end of the last non-blank
+/// line before `line` (and a `;` after them when the statement needs one),
+/// if that moves the first syntax error past where `was` is.
+fn close_brackets(
+    host: &ScriptHost,
+    name: &str,
+    lines: &[String],
+    line: usize,
+    open: &[super::brackets::Opener],
+    was: &ScriptError,
+) -> Option<Vec<String>> {
+    let first = open.first()?.line;
+    let last = (first..line)
+        .rev()
+        .find(|&n| !lines[n - 1].trim().is_empty())?;
+    let closers: String = open.iter().rev().map(|o| o.closer()).collect();
+    for end in ["", ";"] {
+        let mut repaired = lines.to_vec();
+        repaired[last - 1].push_str(&format!("{closers}{end}"));
+        match host.compile_str(name, &repaired.join("\n")) {
+            Ok(_) => return Some(repaired),
+            Err(e) if (e.line, e.col) != (was.line, was.col) => return Some(repaired),
+            Err(_) => {}
+        }
+    }
+    None
 }
 
 /// Every call in `script` to a function that does not exist or with the
@@ -170,10 +235,11 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             Some(ASTNode::Stmt(Stmt::Var(x, ..))) => {
                 variables.insert(x.0.name.to_string());
             }
-            Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
+            Some(ASTNode::Stmt(Stmt::Import(x, _))) => {
                 imports.insert(x.1.name.to_string());
-                if let Expr::StringConstant(path, _) = &x.0 {
-                    import_paths.push((x.1.name.to_string(), path.to_string(), *pos));
+                // At the path, where `run` reports a refused import.
+                if let Expr::StringConstant(path, at) = &x.0 {
+                    import_paths.push((x.1.name.to_string(), path.to_string(), *at));
                 }
             }
             Some(ASTNode::Expr(Expr::Map(x, ..))) => {
@@ -295,15 +361,16 @@ pub fn unknown_calls(engine: &Engine, script: &CompiledScript) -> Vec<ScriptErro
             return true;
         }
         if native.is_some_and(|a| a.contains(&argc)) {
-            // The receiver of a method call is not among `call.args`; its
-            // type is left unknown.
-            let mut types: Vec<Option<super::arg_types::Literal>> =
-                Vec::with_capacity(argc);
-            if is_method {
-                types.push(None);
-            }
-            types.extend(call.args.iter().map(super::arg_types::Literal::of));
-            let overloads = known.overloads(&ns, name, argc);
+            // The receiver of a method call is not among `call.args`, and
+            // not what the script counts as an argument: drop its parameter,
+            // so that `x.f(5)` says "argument 1" of 5.
+            let types: Vec<Option<super::arg_types::Literal>> =
+                call.args.iter().map(super::arg_types::Literal::of).collect();
+            let overloads: Vec<&[String]> = known
+                .overloads(&ns, name, argc)
+                .into_iter()
+                .map(|p| if is_method { p.get(1..).unwrap_or_default() } else { p })
+                .collect();
             let mut found = Vec::new();
             if let Some(m) = super::arg_types::mismatch(&shown, &types, &overloads) {
                 found.push((pos, m));
@@ -377,7 +444,24 @@ fn module_functions(
     resolver: &super::resolver::DirResolver,
     name: &str,
 ) -> Result<BTreeMap<String, BTreeSet<usize>>, String> {
+    module_functions_in(engine, resolver, name, &mut Vec::new())
+}
+
+/// [`module_functions`], with the modules whose imports are being followed
+/// (`run` loads a module's own imports when it loads the module, so a refused
+/// import two levels down fails the run as one at the top does).
+fn module_functions_in(
+    engine: &Engine,
+    resolver: &super::resolver::DirResolver,
+    name: &str,
+    loading: &mut Vec<std::path::PathBuf>,
+) -> Result<BTreeMap<String, BTreeSet<usize>>, String> {
     let file = resolver.locate(name)?;
+    if loading.contains(&file) {
+        return Err(format!(
+            "import cycle: module {name:?} imports itself through its imports"
+        ));
+    }
     let source = std::fs::read_to_string(&file)
         .map_err(|e| format!("cannot read module {name:?} at {}: {e}", file.display()))?;
     let ast = engine.compile(&source).map_err(|e| {
@@ -389,6 +473,12 @@ fn module_functions(
             e.0
         )
     })?;
+    loading.push(file);
+    for inner in constant_imports(&ast) {
+        module_functions_in(engine, resolver, &inner, loading)
+            .map_err(|m| format!("module {name:?} imports {inner:?}: {m}"))?;
+    }
+    loading.pop();
     let mut fns: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     for f in ast.iter_functions() {
         if f.access != rhai::FnAccess::Private {
@@ -398,6 +488,20 @@ fn module_functions(
         }
     }
     Ok(fns)
+}
+
+/// The constant paths a script's `import` statements name.
+fn constant_imports(ast: &rhai::AST) -> Vec<String> {
+    let mut found = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Import(x, _))) = path.last()
+            && let Expr::StringConstant(p, _) = &x.0
+        {
+            found.push(p.to_string());
+        }
+        true
+    });
+    found
 }
 
 /// `0, 1 or 2`, counting a method's receiver out.
@@ -593,12 +697,43 @@ mod tests {
             "import \"../x\" as x;\nimport \"missing\" as m;\n",
         );
         assert_eq!(got.len(), 2, "{got:?}");
+        // At the path, as `run` reports them.
         assert!(
-            got[0].starts_with("main.rhai:1:1: import \"../x\" is not allowed"),
+            got[0].starts_with("main.rhai:1:8: import \"../x\" is not allowed"),
             "{got:?}"
         );
         assert!(
-            got[1].starts_with("main.rhai:2:1: module \"missing\" not found"),
+            got[1].starts_with("main.rhai:2:8: module \"missing\" not found"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_import_inside_an_imported_module_is_reported_at_the_top_import() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("mid.rhai"),
+            "import \"../x\" as x;\nfn f() { 1 }\n",
+        )
+        .unwrap();
+        let got = lint_file(d.path(), "import \"mid\" as m;\nm::f();\n");
+        assert_eq!(
+            got,
+            [
+                "main.rhai:1:8: module \"mid\" imports \"../x\": import \"../x\" is not allowed: name a module inside the script's directory, without `..` or a leading `/`"
+            ],
+        );
+        // A module that imports a broken one fails the check as `run` fails.
+        std::fs::write(
+            d.path().join("mid.rhai"),
+            "import \"bad\" as b;\nfn f() { 1 }\n",
+        )
+        .unwrap();
+        std::fs::write(d.path().join("bad.rhai"), "fn (").unwrap();
+        let got = lint_file(d.path(), "import \"mid\" as m;\nm::f();\n");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].contains("module \"mid\" imports \"bad\": module \"bad\" does not compile"),
             "{got:?}"
         );
     }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod arg_keys;
 pub mod arg_types;
+pub mod brackets;
 pub mod catalog;
 pub mod context;
 pub mod definitions;

@@ -191,30 +191,29 @@ fn value_spans(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
-/// Byte ranges of whole tokens in `text` (not inside a longer run of
-/// token characters).
+/// Byte ranges of tokens in `text`: six token characters, a dot, sixteen
+/// more, also when more token characters are glued on either side
+/// (`"x" + token` in a thrown message): the six before the dot and the
+/// sixteen after it are the token's shape, and hiding too much is safe.
 fn token_spans(text: &str) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
-    let tok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let tok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
     let mut spans = Vec::new();
-    let mut i = 0;
-    while i + 23 <= b.len() {
-        let whole = (i == 0 || !tok(b[i - 1]))
-            && b[i..i + 6].iter().all(|&c| tok(c))
-            && b[i + 6] == b'.'
-            && b[i + 7..i + 23].iter().all(|&c| tok(c))
-            && (i + 23 == b.len() || !tok(b[i + 23]));
-        if whole {
-            spans.push((i, i + 23));
-            i += 23;
-        } else {
-            i += 1;
+    let mut from = 0;
+    while let Some(dot) = b[from..].iter().position(|&c| c == b'.').map(|i| from + i) {
+        from = dot + 1;
+        if dot < 6 || dot + 17 > b.len() || (spans.last().is_some_and(|&(_, end)| dot < end + 6)) {
+            continue;
+        }
+        if b[dot - 6..dot].iter().all(tok) && b[dot + 1..dot + 17].iter().all(tok) {
+            spans.push((dot - 6, dot + 17));
+            from = dot + 17;
         }
     }
     spans
 }
 
-/// Remembers the secret of every whole token in `text` (a value a script or
+/// Remembers the secret of every token in `text` (a value a script or
 /// the REPL built from parts, which no parser has seen).
 pub fn learn_tokens(text: &str) {
     for (start, end) in token_spans(text) {
@@ -259,7 +258,17 @@ mod tests {
     fn finds_and_hides_whole_tokens_only() {
         assert!(contains_token("create(\"abcdef.0123456789abcdef\")"));
         assert!(!contains_token("abcdef"));
-        assert!(!contains_token("xqwerty.neverparsedsecret0"));
+        // Glued to more token characters, the shape still shows.
+        assert!(contains_token("xqwerty.neverparsedsecret0"));
+        assert_eq!(
+            redact_tokens("uncaught exception: xabcdef.0123456789abcdef"),
+            "uncaught exception: xabcdef.****************"
+        );
+        assert_eq!(
+            redact_tokens("\"abcdef.0123456789abcdefx\" was not of the form"),
+            "\"abcdef.****************x\" was not of the form"
+        );
+        assert!(!contains_token("v1.37.2 and kube-system.bootstrap-token"));
         assert_eq!(
             redact_tokens("--token abcdef.0123456789abcdef --x a1b2c3.zzzzzzzzzzzzzzzz"),
             "--token abcdef.**************** --x a1b2c3.****************"

@@ -101,6 +101,7 @@ impl DirResolver {
             let in_module = |e: Box<EvalAltResult>| -> Box<EvalAltResult> {
                 EvalAltResult::ErrorInModule(id.clone(), e, pos).into()
             };
+            super::redact::learn_tokens(&source);
             let mut ast = match engine.compile(&source) {
                 Ok(ast) => {
                     remember(self.memory.as_ref(), &path, &source);

@@ -12,6 +12,10 @@ use super::error::ScriptError;
 use super::host::CompiledScript;
 use super::limits::SizeCheck;
 
+/// Longest string variable read for tokens it holds: a join command or a
+/// config file, not a megabyte blob read in a loop.
+const LEARN_FROM_STRINGS_UP_TO: usize = 64 << 10;
+
 pub struct Session {
     engine: Engine,
     ctx: Arc<RunContext>,
@@ -48,6 +52,14 @@ impl Session {
             if let Some(value) = scope.get_mut(var) {
                 super::typenames::normalize_caught(value);
                 sizes.check(var, value)?;
+                // A token the script put together from parts is a secret
+                // seen from its first read on: hidden in base64 too, then.
+                if let Some(s) = value.read_lock::<rhai::ImmutableString>()
+                    && s.len() >= 23
+                    && s.len() <= LEARN_FROM_STRINGS_UP_TO
+                {
+                    super::redact::learn_tokens(&s);
+                }
             } else if var == "args" && !scope.contains("args") {
                 // Function bodies do not see the caller's scope; this makes
                 // `args` readable in them too, unless the function has its own.

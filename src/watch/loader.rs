@@ -194,7 +194,7 @@ impl<E: JobExecutor> Loader<E> {
 
 /// `(job name, path)` of every `*.rhai` file, symlinks followed. Hidden names
 /// are skipped: a ConfigMap volume's `..data` and `..2024_…` entries.
-fn list_scripts(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+pub(crate) fn list_scripts(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

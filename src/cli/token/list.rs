@@ -53,6 +53,9 @@ pub fn run(global: &GlobalArgs, args: ListArgs) -> Result<(), Failure> {
                 },
                 Err(e) => {
                     let _ = out.flush();
+                    // The Secret's own data may be in it (an expiration that
+                    // does not parse may hold anything, its secret too).
+                    let e = crate::script::redact::redact_tokens(&e.to_string());
                     let _ = write!(std::io::stderr(), "{e}");
                 }
             }

@@ -57,7 +57,12 @@ pub mod env_api {
                 ctx.call_position(),
             ));
         }
-        Ok(std::env::var(name).map_or(Dynamic::UNIT, Dynamic::from))
+        let value = std::env::var(name).ok();
+        // A token in the environment is a secret the run has now seen.
+        if let Some(v) = &value {
+            crate::script::redact::learn_tokens(v);
+        }
+        Ok(value.map_or(Dynamic::UNIT, Dynamic::from))
     }
 
     /// True when the run is a dry run (`--dry-run`): token writes are

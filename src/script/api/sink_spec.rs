@@ -181,7 +181,7 @@ pub fn refuse_stdout_in_daemon(
     if run.daemon && matches!(sink, Sink::Stdout) {
         return Err(super::errors::host_error(
             function,
-            "no sink configured for the join command: under `watch` stdout is the daemon's log, \
+            "the stdout sink is refused under `watch`: stdout is the daemon's log, \
              and a join command there leaks its token; publish to a file, Secret, ConfigMap or \
              webhook instead (for scripts/rotate.rhai: `//! arg: out=/run/join.sh` in the header, \
              or `watch --arg out=/run/join.sh`)",

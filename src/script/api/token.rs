@@ -179,7 +179,7 @@ pub fn create_with(
     const F: &str = "token::create";
     let pos = ctx.call_position();
     let run = RunContext::of(ctx)?;
-    let token = token_from_options(value, options, pos)?;
+    let token = token_from_options(value, options, pos, F, run.now())?;
     let store = run.cluster(F, pos)?.tokens();
     let stored = run.block_on(F, pos, async move { store.create(&token).await })?;
     Ok(ScriptToken::from(stored))
@@ -367,8 +367,10 @@ pub mod token_api {
         t.token.token.id().to_string()
     }
 
-    /// The 16-character secret. Handle with care: anything you print or log
-    /// with it shows it.
+    /// The 16-character secret, for a sink or a file of your own. `print`,
+    /// `debug`, `log::*` and error messages show it as `****************`
+    /// (they hide every secret the run has seen); a script's result, the
+    /// `publish::*` functions and a rotation's sinks carry it as it is.
     ///
     /// ```rhai
     /// let s = token::generate().secret;

@@ -101,11 +101,12 @@ fn same_options(
     n: i64,
     mut options: Map,
     pos: Position,
+    now: jiff::Timestamp,
 ) -> Result<(Vec<BootstrapToken>, usize), Box<EvalAltResult>> {
     let n = count_of(n, pos)?;
     let parallel = parallel_of(&mut options, pos)?;
     let tokens = (0..n)
-        .map(|_| token_from_options(BootstrapTokenString::generate(), &options, pos))
+        .map(|_| token_from_options(BootstrapTokenString::generate(), &options, pos, F, now))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((tokens, parallel))
 }
@@ -129,7 +130,8 @@ pub mod token_bulk_api {
     /// ```
     #[rhai_fn(name = "create_many", return_raw, volatile)]
     pub fn create_many(ctx: NativeCallContext, n: i64) -> Result<Array, Box<EvalAltResult>> {
-        let (tokens, parallel) = same_options(n, Map::new(), ctx.call_position())?;
+        let (tokens, parallel) =
+            same_options(n, Map::new(), ctx.call_position(), RunContext::now_of(&ctx))?;
         create_all(&ctx, tokens, parallel)
     }
 
@@ -146,7 +148,8 @@ pub mod token_bulk_api {
         n: i64,
         options: Map,
     ) -> Result<Array, Box<EvalAltResult>> {
-        let (tokens, parallel) = same_options(n, options, ctx.call_position())?;
+        let (tokens, parallel) =
+            same_options(n, options, ctx.call_position(), RunContext::now_of(&ctx))?;
         create_all(&ctx, tokens, parallel)
     }
 
@@ -194,6 +197,8 @@ pub mod token_bulk_api {
                 BootstrapTokenString::generate(),
                 &options,
                 pos,
+                F,
+                RunContext::now_of(&ctx),
             )?);
         }
         create_all(&ctx, tokens, super::DEFAULT_PARALLEL)

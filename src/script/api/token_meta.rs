@@ -55,8 +55,8 @@ impl ScriptToken {
     }
 
     /// Every field but the secret, as a map (`token` is the redacted form).
-    pub fn to_map(&self) -> Map {
-        let now = Timestamp::now();
+    /// `now` is the run's clock ([`crate::script::context::RunContext::now_of`]).
+    pub fn to_map(&self, now: Timestamp) -> Map {
         let opt = |t: Option<Timestamp>| t.map_or(Dynamic::UNIT, Dynamic::from);
         let strings = |v: &[String]| -> Dynamic {
             v.iter()
@@ -103,7 +103,7 @@ impl ScriptToken {
 /// A value as JSON: tokens as their [`ScriptToken::to_map`] (no secret),
 /// timestamps as RFC 3339, durations as Go prints them, errors as
 /// `{function, message}`; anything else Rhai has no JSON for as its text.
-pub fn json_of(value: &Dynamic) -> serde_json::Value {
+pub fn json_of(value: &Dynamic, now: Timestamp) -> serde_json::Value {
     use serde_json::Value;
     if value.is_unit() {
         return Value::Null;
@@ -124,7 +124,7 @@ pub fn json_of(value: &Dynamic) -> serde_json::Value {
         return Value::String(s.to_string());
     }
     if let Some(t) = value.read_lock::<ScriptToken>() {
-        return json_of(&Dynamic::from_map(t.to_map()));
+        return json_of(&Dynamic::from_map(t.to_map(now)), now);
     }
     if let Some(t) = value.read_lock::<Timestamp>() {
         return Value::String(rfc3339(*t));
@@ -136,10 +136,14 @@ pub fn json_of(value: &Dynamic) -> serde_json::Value {
         return serde_json::json!({ "function": e.function, "message": e.to_string() });
     }
     if let Some(a) = value.read_lock::<rhai::Array>() {
-        return Value::Array(a.iter().map(json_of).collect());
+        return Value::Array(a.iter().map(|v| json_of(v, now)).collect());
     }
     if let Some(m) = value.read_lock::<Map>() {
-        return Value::Object(m.iter().map(|(k, v)| (k.to_string(), json_of(v))).collect());
+        return Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), json_of(v, now)))
+                .collect(),
+        );
     }
     Value::String(crate::script::render::inline(value))
 }
@@ -264,7 +268,7 @@ pub mod token_meta_api {
     pub fn list_filtered(ctx: NativeCallContext, filter: Map) -> Result<Array, Box<EvalAltResult>> {
         const F: &str = "token::list";
         let f = ListFilter::parse(&filter, ctx.call_position())?;
-        let now = jiff::Timestamp::now();
+        let now = crate::script::context::RunContext::now_of(&ctx);
         Ok(list_tokens(&ctx, F, f.rotation.as_deref())?
             .into_iter()
             .filter(|t| f.matches(t, now))
@@ -351,7 +355,7 @@ pub mod token_meta_api {
             "Token.expires_within",
             ctx.call_position(),
         )?;
-        Ok(t.expires_within(d, jiff::Timestamp::now()))
+        Ok(t.expires_within(d, crate::script::context::RunContext::now_of(&ctx)))
     }
 
     /// Every field but the secret as a map: `token` (redacted), `id`,
@@ -363,8 +367,8 @@ pub mod token_meta_api {
     /// print(m.id);
     /// ```
     #[rhai_fn(global, pure)]
-    pub fn to_map(t: &mut Token) -> Map {
-        t.to_map()
+    pub fn to_map(ctx: NativeCallContext, t: &mut Token) -> Map {
+        t.to_map(crate::script::context::RunContext::now_of(&ctx))
     }
 }
 
@@ -373,9 +377,10 @@ pub mod token_meta_api {
 /// (which knows nothing of these types and prints their Rust names).
 #[rhai::export_module]
 pub mod json_api {
-    use rhai::{Array, Dynamic, Map};
+    use rhai::{Array, Dynamic, Map, NativeCallContext};
 
     use super::json_of;
+    use crate::script::context::RunContext;
 
     /// The names the reference and definition files show.
     type Token = crate::script::api::token::ScriptToken;
@@ -389,8 +394,8 @@ pub mod json_api {
     /// print(token::generate().to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn token_to_json(t: &mut Token) -> String {
-        json_of(&Dynamic::from(t.clone())).to_string()
+    pub fn token_to_json(ctx: NativeCallContext, t: &mut Token) -> String {
+        json_of(&Dynamic::from(t.clone()), RunContext::now_of(&ctx)).to_string()
     }
 
     /// The timestamp as a JSON string: `"2024-01-02T03:04:05Z"`.
@@ -399,8 +404,8 @@ pub mod json_api {
     /// print(now().to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn timestamp_to_json(t: &mut Timestamp) -> String {
-        json_of(&Dynamic::from(*t)).to_string()
+    pub fn timestamp_to_json(ctx: NativeCallContext, t: &mut Timestamp) -> String {
+        json_of(&Dynamic::from(*t), RunContext::now_of(&ctx)).to_string()
     }
 
     /// The duration as a JSON string, as Go prints it: `"1h30m0s"`.
@@ -409,8 +414,8 @@ pub mod json_api {
     /// print(duration("90m").to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn duration_to_json(d: &mut Duration) -> String {
-        json_of(&Dynamic::from(*d)).to_string()
+    pub fn duration_to_json(ctx: NativeCallContext, d: &mut Duration) -> String {
+        json_of(&Dynamic::from(*d), RunContext::now_of(&ctx)).to_string()
     }
 
     /// The error as a JSON object `{"function": …, "message": …}`.
@@ -419,8 +424,8 @@ pub mod json_api {
     /// try { token::get("bad!") } catch (e) { print(e.to_json()) }
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn error_to_json(e: &mut HostError) -> String {
-        json_of(&Dynamic::from(e.clone())).to_string()
+    pub fn error_to_json(ctx: NativeCallContext, e: &mut HostError) -> String {
+        json_of(&Dynamic::from(e.clone()), RunContext::now_of(&ctx)).to_string()
     }
 
     /// A map as JSON, with tokens, timestamps, durations and errors inside it
@@ -431,8 +436,8 @@ pub mod json_api {
     /// print(#{ token: t, checked: now() }.to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn map_to_json(m: &mut Map) -> String {
-        json_of(&Dynamic::from_map(m.clone())).to_string()
+    pub fn map_to_json(ctx: NativeCallContext, m: &mut Map) -> String {
+        json_of(&Dynamic::from_map(m.clone()), RunContext::now_of(&ctx)).to_string()
     }
 
     /// An array as JSON, its items as `to_json()` gives them.
@@ -441,7 +446,7 @@ pub mod json_api {
     /// print(token::list().to_json());
     /// ```
     #[rhai_fn(global, name = "to_json", pure)]
-    pub fn array_to_json(a: &mut Array) -> String {
-        json_of(&Dynamic::from_array(a.clone())).to_string()
+    pub fn array_to_json(ctx: NativeCallContext, a: &mut Array) -> String {
+        json_of(&Dynamic::from_array(a.clone()), RunContext::now_of(&ctx)).to_string()
     }
 }

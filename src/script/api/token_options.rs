@@ -15,13 +15,16 @@ const CREATE_OPTIONS: &str = "ttl, expires, usages, groups, description";
 /// Builds the token `token::create` writes: kubeadm's defaults (24h TTL, both
 /// usages, the default node group) overridden by `options`, then the same
 /// usages/groups validation as `tokensmith token create`.
+/// `function` names the caller in errors; `now` is the run's clock (a test's
+/// `clock::advance` moves it), which an `expires` must be after.
 pub fn token_from_options(
     token: BootstrapTokenString,
     options: &Map,
     pos: Position,
+    function: &str,
+    now: Timestamp,
 ) -> Result<BootstrapToken, Box<EvalAltResult>> {
-    const F: &str = "token::create";
-    let err = |m: String| host_error(F, &m, pos);
+    let err = |m: String| host_error(function, &m, pos);
     let mut t = BootstrapToken::with_defaults(token);
     for (key, value) in options {
         if value.is_unit() {
@@ -83,7 +86,7 @@ pub fn token_from_options(
         )));
     }
     if let Some(expires) = &t.expires
-        && expires.is_expired(Timestamp::now())
+        && expires.is_expired(now)
     {
         return Err(err(format!(
             "expires {} is in the past",
