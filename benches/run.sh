@@ -15,8 +15,10 @@ need wrk wrk
 need bc bc
 
 if [ -z "${TOKENSMITH_BIN:-}" ]; then
-  cargo -q ship   # the shipped binary: static, position-dependent (.cargo/config.toml)
+  # The bench first: building it relinks target/release/tokensmith the
+  # ordinary way, and the shipped binary is what is measured.
   cargo bench --bench list_serving --no-run --quiet 2>/dev/null
+  cargo -q ship   # the shipped binary: static, position-dependent (.cargo/config.toml)
 fi
 BIN="${TOKENSMITH_BIN:-$PWD/target/release/tokensmith}"
 SERVE_BENCH="${SERVE_BENCH:-$(ls -t target/release/deps/list_serving-* 2>/dev/null | grep -v '\.d$' | head -1 || true)}"

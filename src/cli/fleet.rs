@@ -123,7 +123,12 @@ impl Fleet<'_> {
         let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..self.parallel.min(n) {
-                scope.spawn(|| {
+                // Each member runs its script on this thread: started with
+                // the script stack, so no second thread per context.
+                let member = std::thread::Builder::new()
+                    .name("fleet-member".to_owned())
+                    .stack_size(crate::script::host::SCRIPT_STACK);
+                let spawned = member.spawn_scoped(scope, || {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(context) = self.contexts.get(i) else {
@@ -132,12 +137,13 @@ impl Fleet<'_> {
                         let started = Instant::now();
                         let mut g = self.global.clone();
                         g.context = Some(context.clone());
-                        let result = super::run::run_once(
+                        let result = super::run::run_member(
                             self.rt,
                             &g,
                             self.opts.clone(),
                             self.script,
                             self.args,
+                            true,
                         );
                         let outcome = Outcome {
                             result,
@@ -150,6 +156,10 @@ impl Fleet<'_> {
                         bar.suspend(|| self.print_ready(&mut b));
                     }
                 });
+                // The contexts it would have run are left "not run" and fail the run.
+                if let Err(e) = spawned {
+                    tracing::warn!("cannot start a thread for the fleet's members: {e}");
+                }
             }
         });
         bar.finish_and_clear();

@@ -220,9 +220,22 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> Result<(), Failure> {
 pub(super) fn run_once(
     rt: &tokio::runtime::Runtime,
     global: &GlobalArgs,
+    opts: ScriptOptions,
+    script: &crate::script::CompiledScript,
+    script_args: &BTreeMap<String, String>,
+) -> Result<rhai::Dynamic, Failure> {
+    run_member(rt, global, opts, script, script_args, false)
+}
+
+/// [`run_once`]; `here`: on the calling thread, which has a script stack
+/// ([`ScriptHost::run_on_this_thread`]).
+pub(super) fn run_member(
+    rt: &tokio::runtime::Runtime,
+    global: &GlobalArgs,
     mut opts: ScriptOptions,
     script: &crate::script::CompiledScript,
     script_args: &BTreeMap<String, String>,
+    here: bool,
 ) -> Result<rhai::Dynamic, Failure> {
     let cluster = connect(rt, global, &mut opts);
     let note = cluster
@@ -236,7 +249,11 @@ pub(super) fn run_once(
         args: script_args.clone(),
         ..RunControl::default()
     };
-    let result = host.run(script, &ctl);
+    let result = if here {
+        host.run_on_this_thread(script, &ctl)
+    } else {
+        host.run(script, &ctl)
+    };
     if let Some(note) = note {
         let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
     }

@@ -69,6 +69,24 @@ pub struct LoadedKubeconfig {
 }
 
 /// Reads a kubeconfig file; the error is kubeadm's `failed to load admin kubeconfig: …`.
+/// `text` parsed, or the parser's message. The last text parsed is kept: a
+/// fleet run loads the same kubeconfig once per context, and parsing its
+/// YAML was most of a member's cost; a copy of the parsed form is cheap.
+fn parsed(text: &str) -> Result<Kubeconfig, String> {
+    static LAST: std::sync::Mutex<Option<(String, Kubeconfig)>> = std::sync::Mutex::new(None);
+    if let Ok(last) = LAST.lock()
+        && let Some((t, config)) = last.as_ref()
+        && t == text
+    {
+        return Ok(config.clone());
+    }
+    let config = Kubeconfig::from_yaml(text).map_err(|e| e.to_string())?;
+    if let Ok(mut last) = LAST.lock() {
+        *last = Some((text.to_owned(), config.clone()));
+    }
+    Ok(config)
+}
+
 pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, ClusterError> {
     let text = crate::input::read_capped(path).map_err(|e| {
         ClusterError::Kubeconfig(format!(
@@ -82,11 +100,11 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
             path.display()
         ))
     })?;
-    let mut config = Kubeconfig::from_yaml(&text).map_err(|e| {
+    let mut config = parsed(&text).map_err(|e| {
         ClusterError::Kubeconfig(format!(
             "failed to load admin kubeconfig: {}: {}",
             path.display(),
-            parse_problem(&e.to_string())
+            parse_problem(&e)
         ))
     })?;
     absolutize_paths(&mut config, path);

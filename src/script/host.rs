@@ -297,21 +297,7 @@ impl ScriptHost {
                 .stack_size(SCRIPT_STACK)
                 .spawn_scoped(scope, || {
                     let _entered = span.enter();
-                    let mut session = self.session(
-                        &script.name,
-                        script.dir.as_deref(),
-                        ctl.cancel.clone(),
-                        &ctl.args,
-                    );
-                    match handler {
-                        None => session.run(script, ctl.deadline),
-                        Some((name, event)) => {
-                            let arg = rhai::serde::to_dynamic(event).map_err(|e| {
-                                ScriptError::internal(&script.name, format!("the event: {e}"))
-                            })?;
-                            session.call_handler(script, name, arg, ctl.deadline)
-                        }
-                    }
+                    self.run_here(script, ctl, handler)
                 });
             match runner {
                 Ok(handle) => handle.join().unwrap_or_else(|_| {
@@ -326,6 +312,39 @@ impl ScriptHost {
                 )),
             }
         })
+    }
+
+    /// [`ScriptHost::run`] on the calling thread, which must have been
+    /// started with a [`SCRIPT_STACK`] stack (a fleet run's members are: a
+    /// thread each is one thread fewer to start per context).
+    pub fn run_on_this_thread(
+        &self,
+        script: &CompiledScript,
+        ctl: &RunControl,
+    ) -> Result<Dynamic, ScriptError> {
+        self.run_here(script, ctl, None)
+    }
+
+    fn run_here(
+        &self,
+        script: &CompiledScript,
+        ctl: &RunControl,
+        handler: Option<(&str, &serde_json::Value)>,
+    ) -> Result<Dynamic, ScriptError> {
+        let mut session = self.session(
+            &script.name,
+            script.dir.as_deref(),
+            ctl.cancel.clone(),
+            &ctl.args,
+        );
+        match handler {
+            None => session.run(script, ctl.deadline),
+            Some((name, event)) => {
+                let arg = rhai::serde::to_dynamic(event)
+                    .map_err(|e| ScriptError::internal(&script.name, format!("the event: {e}")))?;
+                session.call_handler(script, name, arg, ctl.deadline)
+            }
+        }
     }
 
     /// A session: one engine and one variable scope for several evaluations

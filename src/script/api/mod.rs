@@ -49,8 +49,40 @@ pub struct Api {
     namespaced: Vec<(&'static str, Shared<Module>)>,
 }
 
+static API: std::sync::LazyLock<Api> = std::sync::LazyLock::new(Api::build);
+static TEST_API: std::sync::LazyLock<Api> = std::sync::LazyLock::new(Api::build_with_test_modules);
+
 impl Api {
+    /// The API, built on first use and shared by every host of the process
+    /// (a fleet run makes one host per context: building the modules each
+    /// time was most of a member's start-up).
     pub fn new() -> Self {
+        API.clone()
+    }
+
+    /// The API plus the test-only modules of `tokensmith test`.
+    pub fn with_test_modules() -> Self {
+        TEST_API.clone()
+    }
+
+    /// Indexed and named once here, the modules are registered into each
+    /// engine as they are, without the copy Rhai makes of a module it has
+    /// to index.
+    fn indexed(mut self) -> Self {
+        for m in [&mut self.std, &mut self.global] {
+            index(m, None);
+        }
+        for (name, m) in &mut self.namespaced {
+            index(m, Some(name));
+        }
+        self
+    }
+
+    fn build() -> Self {
+        Self::unindexed().indexed()
+    }
+
+    fn unindexed() -> Self {
         let mut global = Module::new();
         global.combine_flatten(exported_module!(time::time_api));
         global.combine_flatten(exported_module!(env::env_api));
@@ -79,9 +111,8 @@ impl Api {
         }
     }
 
-    /// The API plus the test-only modules of `tokensmith test`.
-    pub fn with_test_modules() -> Self {
-        let mut api = Self::new();
+    fn build_with_test_modules() -> Self {
+        let mut api = Self::unindexed();
         let mut global = (*api.global).clone();
         for m in crate::testing::api::global_modules() {
             global.combine_flatten(m);
@@ -89,7 +120,7 @@ impl Api {
         api.global = global.into();
         api.namespaced
             .extend(crate::testing::api::namespaced_modules());
-        api
+        api.indexed()
     }
 
     /// Registers the whole API into `engine`. Later global modules win over
@@ -113,6 +144,16 @@ impl Api {
             engine.register_static_module(*name, m.clone());
         }
     }
+}
+
+/// Builds `m`'s index (and names it `name`) in place.
+fn index(m: &mut Shared<Module>, name: Option<&str>) {
+    let mut module: Module = (**m).clone();
+    if let Some(name) = name.filter(|_| module.id().is_none()) {
+        module.set_id(name);
+    }
+    module.build_index();
+    *m = module.into();
 }
 
 impl Default for Api {
