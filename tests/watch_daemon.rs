@@ -142,7 +142,7 @@ fn scripts_are_added_edited_broken_fixed_and_deleted_while_running() {
         "a.rhai",
         "//! schedule: * * * * * *\nthis is not a command\n",
     );
-    d.wait_log("script failed to load; its last good version stays scheduled");
+    d.wait_log("script failed to load; its last good version stays in use");
     assert!(d.log().contains("unknown command \"this\""), "{}", d.log());
     let before = count(&out, "v2");
     wait_for(

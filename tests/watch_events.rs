@@ -256,7 +256,7 @@ fn a_missing_or_wrong_handler_fails_check_and_is_refused_by_watch() {
         "gone.rhai",
         "//! on: token-deleted\nfn on_token_gone(t) { log::info(`v2 handled ${t.id}`); }\n",
     );
-    d.wait_log("script failed to load; its last good version stays scheduled");
+    d.wait_log("script failed to load; its last good version stays in use");
     assert!(
         d.log()
             .contains("gone.rhai:1: `on: token-deleted` calls fn on_token_deleted(event)"),

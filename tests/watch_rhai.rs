@@ -42,7 +42,7 @@ fn rhai_jobs_run_import_their_neighbours_and_report_errors_without_a_cluster() {
 
     // Broken: a parse error with its caret, the last good version keeps running.
     write_script(&dir, "job.rhai", "//! schedule: * * * * * *\nlet x = ;\n");
-    d.wait_log("script failed to load; its last good version stays scheduled");
+    d.wait_log("script failed to load; its last good version stays in use");
     assert!(d.log().contains("job.rhai:2:9"), "{}", d.log());
 
     // A job that throws at every run: reported each time, never fatal.
@@ -138,7 +138,7 @@ fn rhai_jobs_against_the_dev_cluster_are_added_edited_broken_fixed_and_deleted()
         "rotate.rhai",
         "//! schedule: * * * * * *\nlet t = token::create(;\n",
     );
-    d.wait_log("script failed to load; its last good version stays scheduled");
+    d.wait_log("script failed to load; its last good version stays in use");
     let v2_runs = d.count("v2 created ");
     d.wait_count("v2 created ", v2_runs + 2);
 

@@ -102,10 +102,11 @@ fn finish(name: &str, source: &str, problems: Vec<ScriptError>) -> Report {
             });
         }
     }
-    problems.sort_by_key(|p| p.line);
-    warnings.sort_by_key(|p| p.line);
+    let mut shown: Vec<&ScriptError> = problems.iter().chain(&warnings).collect();
+    // In line order, errors and warnings together, as an editor lists them.
+    shown.sort_by_key(|p| (p.line, p.col));
     let mut text = String::new();
-    for p in problems.iter().chain(&warnings) {
+    for p in shown {
         text.push_str(&format!("{p}\n"));
     }
     if problems.is_empty() {

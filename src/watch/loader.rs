@@ -185,7 +185,7 @@ impl<E: JobExecutor> Loader<E> {
         let kept = self.scripts.get(name).is_some_and(|e| e.good.is_some());
         self.metrics.script_failed_to_load(name);
         if kept {
-            tracing::warn!(script = %name, error = %error, "script failed to load; its last good version stays scheduled");
+            tracing::warn!(script = %name, error = %error, "script failed to load; its last good version stays in use");
         } else {
             tracing::warn!(script = %name, error = %error, "script failed to load; it is not scheduled");
         }
