@@ -168,8 +168,8 @@ fn huge_strings_arrays_and_maps_hit_size_limits() {
 #[test]
 fn a_loop_adding_map_keys_by_index_stops_at_the_map_size_limit() {
     let d = dir();
-    // Each insertion prints how many keys went in: the run must stop right
-    // after the one that went past the limit, not run the loop to its end.
+    // Each insertion prints how many keys went in: the run stops at the
+    // insertion that went past the limit, before the `print` after it.
     let (code, out, err) = run(
         d.path(),
         "map.rhai",
@@ -177,7 +177,7 @@ fn a_loop_adding_map_keys_by_index_stops_at_the_map_size_limit() {
         &["--max-map-size", "10"],
     );
     assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(out.lines().last(), Some("11"), "{out}");
+    assert_eq!(out.lines().last(), Some("10"), "{out}");
     assert!(
         err.contains("map.rhai:3:5: Size of object map `m` (11 entries) exceeds the map size limit (raise it with --max-map-size)"),
         "{err}"

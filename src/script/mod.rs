@@ -14,6 +14,7 @@ pub mod definitions;
 pub mod docs;
 pub mod error;
 pub mod host;
+pub(crate) mod insertion_check;
 pub mod limits;
 pub mod lint;
 pub mod redact;

@@ -114,6 +114,7 @@ impl Session {
         script: &CompiledScript,
         deadline: Option<Instant>,
     ) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
+        super::insertion_check::arm(&mut self.engine, &script.ast, self.sizes);
         self.ctx.start_clock(deadline, self.timeout);
         let result = self
             .engine
@@ -142,6 +143,7 @@ impl Session {
         arg: Dynamic,
         deadline: Option<Instant>,
     ) -> Result<Dynamic, ScriptError> {
+        super::insertion_check::arm(&mut self.engine, &script.ast, self.sizes);
         self.ctx.start_clock(deadline, self.timeout);
         let opts = rhai::CallFnOptions::new().eval_ast(false);
         let result = self.engine.call_fn_with_options::<Dynamic>(
@@ -164,6 +166,7 @@ impl Session {
             .map_err(|e| ScriptError::from_parse(&self.name, source, &e))?;
         ast.set_source(self.name.clone());
         let combined = self.functions.merge(&ast);
+        super::insertion_check::arm(&mut self.engine, &combined, self.sizes);
         self.ctx.start_clock(None, self.timeout);
         let result = self
             .engine

@@ -482,6 +482,11 @@ fn a_map_grown_by_index_assignment_stops_at_the_map_size_limit() {
         e.message,
         "Size of object map `m` (11 entries) exceeds the map size limit (raise it with --max-map-size)"
     );
+    // At the inserting statement itself: nothing after it runs, even a
+    // statement that does not read the map.
+    let src = "let m = #{};\nlet n = 0;\nfor i in 0..11 { m[`k${i}`] = i; }\nn = 99;\nn";
+    let e = run_with(&h, src, &[]).unwrap_err();
+    assert_eq!((e.line, e.col), (Some(3), Some(18)), "{e}");
     // The same inside a function, on its parameter.
     let src = "fn fill(m) { for i in 0..100 { m[`k${i}`] = i; } m }\nfill(#{}).len()";
     let e = run_with(&h, src, &[]).unwrap_err();
