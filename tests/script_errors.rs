@@ -185,6 +185,28 @@ fn a_loop_adding_map_keys_by_index_stops_at_the_map_size_limit() {
 }
 
 #[test]
+fn a_module_function_adding_map_keys_stops_at_the_insertion_too() {
+    let d = dir();
+    std::fs::write(
+        d.path().join("lib.rhai"),
+        "fn fill(m) { for i in 0..100 { m[`k${i}`] = i; print(i + 1); } m }\n",
+    )
+    .expect("write module");
+    let (code, out, err) = run(
+        d.path(),
+        "main.rhai",
+        b"import \"lib\" as lib;\nlet x = lib::fill(#{});\nprint(\"after\");\n",
+        &["--max-map-size", "10"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(out.lines().last(), Some("10"), "{out}");
+    assert!(
+        err.contains("exceeds the map size limit (raise it with --max-map-size)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn deeply_nested_source_is_a_syntax_error_not_a_crash() {
     let d = dir();
     let src = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));

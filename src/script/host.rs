@@ -377,8 +377,11 @@ impl ScriptHost {
         });
         let mut engine = self.engine();
         engine.set_default_tag(ctx.into_tag());
+        let learnt = super::insertion_check::Learnt::default();
         engine.set_module_resolver(
-            super::resolver::DirResolver::new(dir).with_memory(inner.modules.clone()),
+            super::resolver::DirResolver::new(dir)
+                .with_memory(inner.modules.clone())
+                .with_break_points(learnt.clone()),
         );
         install_hooks(&mut engine, &ctx, inner.opts.echo_print);
         Session::new(
@@ -388,6 +391,7 @@ impl ScriptHost {
             args,
             inner.opts.limits.timeout,
             inner.opts.limits.size_check(),
+            learnt,
         )
     }
 }

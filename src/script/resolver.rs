@@ -21,6 +21,9 @@ pub struct DirResolver {
     /// (a script given as a string), which makes every import fail.
     dir: Option<PathBuf>,
     memory: Option<ModuleMemory>,
+    /// Where each loaded module's index assignments are, for the session's
+    /// `--max-map-size` check ([`super::insertion_check`]).
+    break_points: Option<super::insertion_check::Learnt>,
     cache: Mutex<BTreeMap<PathBuf, Shared<Module>>>,
     /// Modules being loaded, to report an import cycle instead of recursing.
     loading: Mutex<Vec<PathBuf>>,
@@ -31,6 +34,7 @@ impl DirResolver {
         Self {
             dir: dir.and_then(|d| d.canonicalize().ok()),
             memory: None,
+            break_points: None,
             cache: Mutex::default(),
             loading: Mutex::default(),
         }
@@ -40,6 +44,12 @@ impl DirResolver {
     /// Falls back to (and keeps up to date) `memory` when a module does not compile.
     pub fn with_memory(mut self, memory: ModuleMemory) -> Self {
         self.memory = Some(memory);
+        self
+    }
+
+    /// Adds each module's break-points to `learnt` as it is loaded.
+    pub fn with_break_points(mut self, learnt: super::insertion_check::Learnt) -> Self {
+        self.break_points = Some(learnt);
         self
     }
 
@@ -130,6 +140,11 @@ impl DirResolver {
                 }
             };
             ast.set_source(id.clone());
+            if let Some(learnt) = &self.break_points
+                && let Ok(mut learnt) = learnt.lock()
+            {
+                learnt.extend(super::insertion_check::module_break_points(&ast));
+            }
             let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
             Ok::<_, Box<EvalAltResult>>(Shared::new(module))
         })();

@@ -25,6 +25,8 @@ pub struct Session {
     name: String,
     timeout: Option<Duration>,
     sizes: SizeCheck,
+    /// Break-points of the modules loaded in this session.
+    learnt: super::insertion_check::Learnt,
 }
 
 impl Session {
@@ -35,6 +37,7 @@ impl Session {
         args: &BTreeMap<String, String>,
         timeout: Option<Duration>,
         sizes: SizeCheck,
+        learnt: super::insertion_check::Learnt,
     ) -> Self {
         let map: Map = args
             .iter()
@@ -75,6 +78,7 @@ impl Session {
             name: name.to_owned(),
             timeout,
             sizes,
+            learnt,
         }
     }
 
@@ -114,7 +118,7 @@ impl Session {
         script: &CompiledScript,
         deadline: Option<Instant>,
     ) -> Result<Dynamic, Box<rhai::EvalAltResult>> {
-        super::insertion_check::arm(&mut self.engine, &script.ast, self.sizes);
+        super::insertion_check::arm(&mut self.engine, &script.ast, self.sizes, &self.learnt);
         self.ctx.start_clock(deadline, self.timeout);
         let result = self
             .engine
@@ -143,7 +147,7 @@ impl Session {
         arg: Dynamic,
         deadline: Option<Instant>,
     ) -> Result<Dynamic, ScriptError> {
-        super::insertion_check::arm(&mut self.engine, &script.ast, self.sizes);
+        super::insertion_check::arm(&mut self.engine, &script.ast, self.sizes, &self.learnt);
         self.ctx.start_clock(deadline, self.timeout);
         let opts = rhai::CallFnOptions::new().eval_ast(false);
         let result = self.engine.call_fn_with_options::<Dynamic>(
@@ -166,7 +170,7 @@ impl Session {
             .map_err(|e| ScriptError::from_parse(&self.name, source, &e))?;
         ast.set_source(self.name.clone());
         let combined = self.functions.merge(&ast);
-        super::insertion_check::arm(&mut self.engine, &combined, self.sizes);
+        super::insertion_check::arm(&mut self.engine, &combined, self.sizes, &self.learnt);
         self.ctx.start_clock(None, self.timeout);
         let result = self
             .engine
