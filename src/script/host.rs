@@ -322,7 +322,12 @@ impl ScriptHost {
         script: &CompiledScript,
         ctl: &RunControl,
     ) -> Result<Dynamic, ScriptError> {
-        self.run_here(script, ctl, None)
+        // As `run` turns a panicking script thread into an error, so that one
+        // member's failure never takes the fleet down.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.run_here(script, ctl, None)
+        }))
+        .unwrap_or_else(|_| Err(ScriptError::internal(&script.name, "the script panicked")))
     }
 
     fn run_here(
