@@ -278,13 +278,7 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) => {
             // Name the one limit that was hit, so the fix is obvious.
-            let (noun, flag) = if what.starts_with("Length of string") {
-                ("string", "--max-string-size")
-            } else if what.starts_with("Size of object map") {
-                ("map", "--max-map-size")
-            } else {
-                ("array", "--max-array-size")
-            };
+            let (noun, flag) = size_limit(what);
             (
                 ErrorKind::Runtime,
                 format!("{what} exceeds the {noun} size limit (raise it with {flag})"),
@@ -304,16 +298,23 @@ fn describe(err: &EvalAltResult) -> (ErrorKind, String) {
 /// that raises it, as the same limit hit at run time does.
 fn parse_message(p: &rhai::ParseErrorType) -> String {
     if let rhai::ParseErrorType::LiteralTooLarge(what, _) = p {
-        let flag = if what.starts_with("Length of string") {
-            "--max-string-size"
-        } else if what.contains("object map") {
-            "--max-map-size"
-        } else {
-            "--max-array-size"
-        };
+        let (_, flag) = size_limit(what);
         return format!("{p} (raise it with {flag})");
     }
     p.to_string()
+}
+
+/// The size limit Rhai's description of a too-large value is about (its
+/// run-time `Size of object map …` and its literals' `Number of properties
+/// in object map literal`), as a noun and the flag that raises it.
+fn size_limit(what: &str) -> (&'static str, &'static str) {
+    if what.starts_with("Length of string") {
+        ("string", "--max-string-size")
+    } else if what.contains("object map") {
+        ("map", "--max-map-size")
+    } else {
+        ("array", "--max-array-size")
+    }
 }
 
 /// Follows `ErrorInFunctionCall`/`ErrorInModule` down to the failure itself.

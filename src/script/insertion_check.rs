@@ -96,6 +96,8 @@ pub fn arm(engine: &mut Engine, ast: &AST, sizes: SizeCheck, learnt: &Learnt) {
             debugger.break_points_mut().extend(points.iter().cloned());
             if let Ok(more) = init_learnt.lock() {
                 debugger.break_points_mut().extend(more.iter().cloned());
+                // How many of the learnt ones this debugger holds.
+                debugger.set_state(more.len() as rhai::INT);
             }
             debugger
         },
@@ -103,11 +105,12 @@ pub fn arm(engine: &mut Engine, ast: &AST, sizes: SizeCheck, learnt: &Learnt) {
             // Take in the break-points of modules loaded since (an
             // `import` stops here once it has run, see below).
             if let (Ok(more), Some(debugger)) = (learnt.lock(), ctx.debugger_mut()) {
-                let points = debugger.break_points_mut();
-                for bp in more.iter() {
-                    if !points.contains(bp) {
-                        points.push(bp.clone());
-                    }
+                let taken = usize::try_from(debugger.state().as_int().unwrap_or(0)).unwrap_or(0);
+                if more.len() > taken {
+                    debugger
+                        .break_points_mut()
+                        .extend(more[taken..].iter().cloned());
+                    debugger.set_state(more.len() as rhai::INT);
                 }
             }
             let level = ctx.call_level();

@@ -49,6 +49,7 @@ impl Session {
         // Every read of a variable passes here first (Rhai's variable
         // resolver), which is the one place a script's own values can be
         // looked at between its statements.
+        let last_scanned: std::sync::Mutex<Option<rhai::ImmutableString>> = Default::default();
         #[allow(deprecated)] // "volatile", not deprecated: Rhai's own wording.
         engine.on_var(move |var, _, mut ctx| {
             let scope = ctx.scope_mut();
@@ -61,7 +62,12 @@ impl Session {
                     && s.len() >= 23
                     && s.len() <= LEARN_FROM_STRINGS_UP_TO
                 {
-                    super::redact::learn_tokens(&s);
+                    // A loop reads the same string again and again: scan it once.
+                    let mut last = last_scanned.lock().unwrap_or_else(|p| p.into_inner());
+                    if !last.as_ref().is_some_and(|l| l.ptr_eq(&s)) {
+                        super::redact::learn_tokens(&s);
+                        *last = Some(s.clone());
+                    }
                 }
             } else if var == "args" && !scope.contains("args") {
                 // Function bodies do not see the caller's scope; this makes
