@@ -258,7 +258,9 @@ proptest! {
             let shown = e.to_string();
             shown_ok("kubeconfig", &yaml, &shown, false)?;
             let secret = token.trim();
-            if secret.len() >= 8 {
+            // The context's name and the server are echoed as kubeadm echoes
+            // them; a generated token that is part of either shows through them.
+            if secret.len() >= 8 && !context.contains(secret) && !server.contains(secret) {
                 prop_assert!(!shown.contains(secret), "the token is echoed: {shown}");
             }
         }
