@@ -72,19 +72,59 @@ pub struct LoadedKubeconfig {
 /// `text` parsed, or the parser's message. The last text parsed is kept: a
 /// fleet run loads the same kubeconfig once per context, and parsing its
 /// YAML was most of a member's cost; a copy of the parsed form is cheap.
-fn parsed(text: &str) -> Result<Kubeconfig, String> {
-    static LAST: std::sync::Mutex<Option<(String, Kubeconfig)>> = std::sync::Mutex::new(None);
+fn parsed(text: &str) -> Result<std::sync::Arc<Kubeconfig>, String> {
+    type Last = Option<(String, std::sync::Arc<Kubeconfig>)>;
+    static LAST: std::sync::Mutex<Last> = std::sync::Mutex::new(None);
     if let Ok(last) = LAST.lock()
         && let Some((t, config)) = last.as_ref()
         && t == text
     {
         return Ok(config.clone());
     }
-    let config = Kubeconfig::from_yaml(text).map_err(|e| e.to_string())?;
+    let config = std::sync::Arc::new(Kubeconfig::from_yaml(text).map_err(|e| e.to_string())?);
     if let Ok(mut last) = LAST.lock() {
         *last = Some((text.to_owned(), config.clone()));
     }
     Ok(config)
+}
+
+/// `config` with only the entries `context` names: its context, cluster and
+/// user (every entry of those names, in order, so the first still wins). A
+/// fleet member copies its own few entries, not the whole fleet's.
+fn only_context(config: &Kubeconfig, context: &str) -> Kubeconfig {
+    let ctx = config
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref());
+    let cluster = ctx.map(|c| c.cluster.as_str());
+    let user = ctx.and_then(|c| c.user.as_deref());
+    Kubeconfig {
+        clusters: config
+            .clusters
+            .iter()
+            .filter(|c| Some(c.name.as_str()) == cluster)
+            .cloned()
+            .collect(),
+        auth_infos: config
+            .auth_infos
+            .iter()
+            .filter(|a| Some(a.name.as_str()) == user)
+            .cloned()
+            .collect(),
+        contexts: config
+            .contexts
+            .iter()
+            .filter(|c| c.name == context)
+            .cloned()
+            .collect(),
+        preferences: config.preferences.clone(),
+        current_context: config.current_context.clone(),
+        extensions: config.extensions.clone(),
+        api_version: config.api_version.clone(),
+        kind: config.kind.clone(),
+        other: config.other.clone(),
+    }
 }
 
 pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, ClusterError> {
@@ -100,19 +140,19 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
             path.display()
         ))
     })?;
-    let mut config = parsed(&text).map_err(|e| {
+    let whole = parsed(&text).map_err(|e| {
         ClusterError::Kubeconfig(format!(
             "failed to load admin kubeconfig: {}: {}",
             path.display(),
             parse_problem(&e)
         ))
     })?;
-    absolutize_paths(&mut config, path);
+    let named = context.is_some();
     let context = context
         .map(str::to_owned)
-        .or_else(|| config.current_context.clone().filter(|c| !c.is_empty()));
+        .or_else(|| whole.current_context.clone().filter(|c| !c.is_empty()));
     if let Some(name) = &context
-        && !config.contexts.iter().any(|c| &c.name == name)
+        && !whole.contexts.iter().any(|c| &c.name == name)
     {
         return Err(ClusterError::Kubeconfig(format!(
             "failed to load admin kubeconfig: {}: context {} does not exist",
@@ -120,6 +160,13 @@ pub fn load(path: &Path, context: Option<&str>) -> Result<LoadedKubeconfig, Clus
             crate::token::go_quote(name)
         )));
     }
+    // Only a context asked for by name narrows the copy: without one, the
+    // caller may want every context (a fleet's list, a header's check).
+    let mut config = match &context {
+        Some(name) if named => only_context(&whole, name),
+        _ => Kubeconfig::clone(&whole),
+    };
+    absolutize_paths(&mut config, path);
     if let Some(name) = &context {
         check_bearer_token(&mut config, name).map_err(|e| {
             ClusterError::Kubeconfig(format!(

@@ -24,6 +24,15 @@ pub struct StoredToken {
     pub labels: BTreeMap<String, String>,
 }
 
+/// Whether a create looks for the Secret before it posts one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// kubeadm's sequence: GET, then POST.
+    GetFirst,
+    /// The POST alone; its 409 is the `already exists` answer.
+    PostOnly,
+}
+
 /// The token Secrets of one cluster.
 #[derive(Clone)]
 pub struct TokenStore {
@@ -133,22 +142,40 @@ impl TokenStore {
             .await
     }
 
-    /// Creates a token, failing with kubeadm's `a token with id "…" already
-    /// exists` when its Secret is there (`UpdateOrCreateTokens(failIfExists)`).
+    /// Creates a token as `kubeadm token create` does, failing with kubeadm's
+    /// `a token with id "…" already exists` when its Secret is there
+    /// (`UpdateOrCreateTokens(failIfExists)`): a GET, then the POST.
     pub async fn create(&self, token: &BootstrapToken) -> Result<StoredToken, ClusterError> {
-        self.create_labeled(token, &BTreeMap::new()).await
+        self.create_with(token, &BTreeMap::new(), Probe::GetFirst)
+            .await
     }
 
-    /// [`TokenStore::create`] with labels on the Secret (e.g. a rotation mark).
-    pub async fn create_labeled(
+    /// Creates a token in one request: the POST alone, its AlreadyExists
+    /// answer giving the same `already exists` error [`TokenStore::create`]
+    /// gets from its GET. For scripts and rotations, whose writes are
+    /// tokensmith's own: half the round trips of kubeadm's sequence. Unlike
+    /// kubeadm, a taken ID is never overwritten, even when the GET would have
+    /// been forbidden. A dry run still looks first, as it sends no POST.
+    pub async fn create_new(
         &self,
         token: &BootstrapToken,
         labels: &BTreeMap<String, String>,
     ) -> Result<StoredToken, ClusterError> {
+        self.create_with(token, labels, Probe::PostOnly).await
+    }
+
+    async fn create_with(
+        &self,
+        token: &BootstrapToken,
+        labels: &BTreeMap<String, String>,
+        probe: Probe,
+    ) -> Result<StoredToken, ClusterError> {
         let id = token.token.id();
         let name = id.secret_name();
         // kubeadm ignores GET errors other than NotFound here and goes on.
-        if let Ok(Some(_)) = self.get_secret(&name).await {
+        if (probe == Probe::GetFirst || self.dry_run)
+            && let Ok(Some(_)) = self.get_secret(&name).await
+        {
             return Err(ClusterError::TokenExists(id.to_string()));
         }
         let now = self.clock.now();
@@ -187,7 +214,15 @@ impl TokenStore {
                 }
             })
             .await
-            .map_err(|f| f.into_error(context))?;
+            .map_err(|f| {
+                // Only the first attempt's 409 gets here: a later one is our
+                // own lost create, replaced above.
+                if probe == Probe::PostOnly && f.reason.as_deref() == Some("AlreadyExists") {
+                    ClusterError::TokenExists(id.to_string())
+                } else {
+                    f.into_error(context)
+                }
+            })?;
         stored_from_secret(&created).map_err(|e| ClusterError::Api {
             context: format!("failed to read back bootstrap token {name}"),
             cause: e.to_string(),

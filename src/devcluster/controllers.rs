@@ -249,7 +249,7 @@ async fn sign_once(store: &Store, now: jiff::Timestamp, cache: &Mutex<SignatureC
         .filter(|(k, _)| !k.starts_with(JWS_PREFIX))
         .collect();
     new_data.extend(wanted);
-    let mut updated = cm.clone();
+    let mut updated = cm;
     updated["data"] = Value::Object(new_data);
     let ctx = WriteContext {
         resource: Resource::ConfigMaps,
@@ -258,7 +258,7 @@ async fn sign_once(store: &Store, now: jiff::Timestamp, cache: &Mutex<SignatureC
         dry_run: false,
     };
     // Conflict and NotFound are ignored: the next change triggers another pass.
-    match crud::update(store, &ctx, "cluster-info", updated.to_string().as_bytes()).await {
+    match crud::update_object(store, &ctx, "cluster-info", updated).await {
         Ok(_) => tracing::debug!("bootstrapsigner updated cluster-info signatures"),
         Err(e) if e.code == 409 || e.code == 404 => {}
         Err(e) => {

@@ -145,8 +145,18 @@ pub async fn update(
     name: &str,
     body: &[u8],
 ) -> Result<(u16, Value), ApiError> {
+    update_object(store, ctx, name, decode_body(ctx.resource, body)?).await
+}
+
+/// [`update`] of an object already decoded: a controller's write of an
+/// object it read from the store skips the JSON round trip.
+pub async fn update_object(
+    store: &Store,
+    ctx: &WriteContext<'_>,
+    name: &str,
+    mut obj: Value,
+) -> Result<(u16, Value), ApiError> {
     let r = ctx.resource;
-    let mut obj = decode_body(r, body)?;
     let in_body = objects::name(&obj);
     if in_body != name {
         return Err(ApiError::bad_request(format!(

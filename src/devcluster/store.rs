@@ -60,11 +60,12 @@ pub struct Event {
     pub kind: EventType,
     pub key: Key,
     /// The object after the change (for DELETED: the last state, with the
-    /// deletion's resourceVersion, as apiserver sends it).
-    pub object: Value,
+    /// deletion's resourceVersion, as apiserver sends it). Shared with the
+    /// store, as `previous` is: an event copies no object.
+    pub object: Arc<Stored>,
     /// The object before the change, so selector-filtered watches can turn a
     /// change that leaves the selection into DELETED.
-    pub previous: Option<Value>,
+    pub previous: Option<Arc<Stored>>,
 }
 
 struct Inner {
@@ -178,21 +179,20 @@ impl Tx<'_> {
     pub fn put(&mut self, key: Key, mut object: Value) -> Value {
         let rv = self.next_rv();
         objects::set_resource_version(&mut object, rv);
-        let previous = self
-            .inner
-            .objects
-            .insert(key.clone(), Arc::new(Stored::new(object.clone())));
+        let stored = Arc::new(Stored::new(object));
+        let previous = self.inner.objects.insert(key.clone(), stored.clone());
         let kind = if previous.is_some() {
             EventType::Modified
         } else {
             EventType::Added
         };
+        let object = stored.value().clone();
         self.events.push(Event {
             rv,
             kind,
             key: key.clone(),
-            object: object.clone(),
-            previous: previous.as_deref().map(|p| p.value().clone()),
+            object: stored,
+            previous: previous.clone(),
         });
         self.undo.push((key, previous));
         object
@@ -208,8 +208,8 @@ impl Tx<'_> {
             rv,
             kind: EventType::Deleted,
             key: key.clone(),
-            object: last.clone(),
-            previous: Some(previous.value().clone()),
+            object: Arc::new(Stored::new(last.clone())),
+            previous: Some(previous.clone()),
         });
         self.undo.push((key.clone(), Some(previous)));
         Some(last)
@@ -367,8 +367,8 @@ impl Store {
             let ops: Vec<persist::Op<'_>> = events
                 .iter()
                 .map(|e| match e.kind {
-                    EventType::Deleted => persist::Op::Delete(&e.object),
-                    _ => persist::Op::Put(&e.object),
+                    EventType::Deleted => persist::Op::Delete(e.object.value()),
+                    _ => persist::Op::Put(e.object.value()),
                 })
                 .collect();
             let mut record = std::mem::take(&mut inner.pending_log);

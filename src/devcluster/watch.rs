@@ -122,18 +122,19 @@ impl WatchRequest {
         if !self.in_scope(ev) {
             return None;
         }
-        let now = self.options.matches(&ev.object);
+        let object = ev.object.value();
+        let now = self.options.matches(object);
         let before = ev
             .previous
             .as_ref()
-            .is_some_and(|p| self.options.matches(p));
+            .is_some_and(|p| self.options.matches(p.value()));
         match ev.kind {
-            EventType::Added if now => Some(("ADDED", &ev.object)),
-            EventType::Deleted if before => Some(("DELETED", &ev.object)),
+            EventType::Added if now => Some(("ADDED", object)),
+            EventType::Deleted if before => Some(("DELETED", object)),
             EventType::Modified => match (before, now) {
-                (true, true) => Some(("MODIFIED", &ev.object)),
-                (false, true) => Some(("ADDED", &ev.object)),
-                (true, false) => Some(("DELETED", &ev.object)),
+                (true, true) => Some(("MODIFIED", object)),
+                (false, true) => Some(("ADDED", object)),
+                (true, false) => Some(("DELETED", object)),
                 (false, false) => None,
             },
             _ => None,

@@ -4,7 +4,9 @@
 //!
 //! The order, and what a crash at each point leaves behind:
 //! 1. create the new token, labelled with the rotation (crash: one unpublished
-//!    token; the next run deletes it after publishing its own);
+//!    token; the next run deletes it after publishing its own); with no sink
+//!    and no verification, steps 2 to 4's mark are empty, and the token is
+//!    created marked published in the same write;
 //! 2. optionally wait until cluster-info is signed for it and the join check passes;
 //! 3. publish to every sink (crash: some sinks hold the new token; the next
 //!    run republishes everywhere, then deletes it);
@@ -182,15 +184,32 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     token.description = spec.description.clone();
     token.usages = spec.usages.clone();
     token.groups = spec.groups.clone();
-    let labels = BTreeMap::from([
+    let mut labels = BTreeMap::from([
         (ROTATION_LABEL.to_owned(), spec.name.clone()),
         (
             CREATED_LABEL.to_owned(),
             next_created_mark(cluster.clock().now()).to_string(),
         ),
     ]);
+    // The join command needs only the token and the kubeconfig: made first,
+    // a kubeconfig without a CA fails the rotation before anything is created.
+    let join = match cluster.join_command(&token.token, spec.certificate_key.as_deref()) {
+        Ok(j) => j,
+        Err(e) => {
+            report.errors.push(format!("join command: {e}"));
+            return Ok(report);
+        }
+    };
+    // With no sink to publish to and nothing to verify, no step between the
+    // create and the mark can fail: the token is created marked, one write
+    // instead of two.
+    let marked_at_create = spec.sinks.is_empty() && spec.verify.is_none();
+    let published = BTreeMap::from([(PUBLISHED_LABEL.to_owned(), "true".to_owned())]);
+    if marked_at_create {
+        labels.extend(published.clone());
+    }
     let new_id = token.token.id().clone();
-    match store.create_labeled(&token, &labels).await {
+    match store.create_new(&token, &labels).await {
         Ok(stored) => report.token = Some(stored),
         Err(e) => {
             report.errors.push(format!("create: {e}"));
@@ -199,15 +218,6 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     }
     report.created = Some(new_id.to_string());
     tracing::info!(rotation = %spec.name, token = %token.token, "created token");
-
-    let join = match cluster.join_command(&token.token, spec.certificate_key.as_deref()) {
-        Ok(j) => j,
-        Err(e) => {
-            report.errors.push(format!("join command: {e}"));
-            rollback(cluster, spec, &token.token, &selector, &[], &mut report).await;
-            return Ok(report);
-        }
-    };
 
     // 2. Verify.
     if let Some(wait) = spec.verify {
@@ -250,8 +260,7 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     }
 
     // 4. Mark published, then retire the older tokens.
-    let published = BTreeMap::from([(PUBLISHED_LABEL.to_owned(), "true".to_owned())]);
-    if let Err(e) = store.label(&new_id, &published).await {
+    if !marked_at_create && let Err(e) = store.label(&new_id, &published).await {
         // Unmarked, the new token would be a live token that nothing records
         // as published: undo as for a failed publish, so the sinks and the
         // marks agree again and the old tokens stay.

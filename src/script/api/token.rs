@@ -181,7 +181,9 @@ pub fn create_with(
     let run = RunContext::of(ctx)?;
     let token = token_from_options(value, options, pos, F, run.now())?;
     let store = run.cluster(F, pos)?.tokens();
-    let stored = run.block_on(F, pos, async move { store.create(&token).await })?;
+    let stored = run.block_on(F, pos, async move {
+        store.create_new(&token, &Default::default()).await
+    })?;
     Ok(ScriptToken::from(stored))
 }
 

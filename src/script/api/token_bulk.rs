@@ -69,7 +69,7 @@ fn create_all(
         let results: Vec<_> = futures::stream::iter(tokens)
             .map(|t| {
                 let store = store.clone();
-                async move { store.create(&t).await }
+                async move { store.create_new(&t, &Default::default()).await }
             })
             .buffered(parallel)
             .collect()
