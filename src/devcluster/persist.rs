@@ -246,7 +246,7 @@ fn parse_record(line: &[u8]) -> Option<(u64, Vec<(bool, Value)>)> {
 
 /// The append-only log, opened for writing.
 pub struct Log {
-    file: Arc<fs::File>,
+    file: fs::File,
     path: PathBuf,
     /// Bytes of records in the log; the next one is written here.
     size: u64,
@@ -276,7 +276,7 @@ impl Log {
                 .with_context(|| format!("truncating state log {}", path.display()))?;
         }
         Ok(Log {
-            file: Arc::new(file),
+            file,
             path: path.to_path_buf(),
             size: good_len,
             allocated: good_len,
@@ -313,8 +313,8 @@ impl Log {
         file.sync_data()
     }
 
-    pub fn file(&self) -> Arc<fs::File> {
-        self.file.clone()
+    pub fn file(&self) -> &fs::File {
+        &self.file
     }
 
     /// After [`Log::append_durably`] of `n` bytes with `plan`.
@@ -482,7 +482,7 @@ mod tests {
             let mut buf = Vec::new();
             encode_record(&mut buf, rv, &[Op::Put(&secret(&format!("s{rv}"), rv))]);
             let plan = log.plan_append(buf.len() as u64);
-            Log::append_durably(&log.file(), plan, &buf).expect("append");
+            Log::append_durably(log.file(), plan, &buf).expect("append");
             log.appended(plan, buf.len() as u64);
         }
         let len = fs::metadata(log_path(&path)).expect("stat").len();

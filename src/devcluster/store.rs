@@ -407,16 +407,15 @@ impl Store {
             }
             (std::mem::take(&mut inner.pending_log), inner.rv)
         };
-        let shown = log.path().display().to_string();
-        let file = log.file();
         let n = bytes.len() as u64;
         let plan = log.plan_append(n);
         // On this worker, not the blocking pool: a record's write and
         // fdatasync take ~0.2 ms, less than handing them to another thread
         // and waking this one again; writers queued behind the log's lock
         // wait asynchronously, and the other workers keep serving.
-        let written = persist::Log::append_durably(&file, plan, &bytes);
+        let written = persist::Log::append_durably(log.file(), plan, &bytes);
         if let Err(e) = written {
+            let shown = log.path().display();
             return Err(self.break_store(format!("writing state log {shown}: {e}")));
         }
         log.appended(plan, n);
