@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::{Failure, GlobalArgs};
+use crate::devcluster::kubeconfig::{FleetMember, admin_fleet};
 use crate::devcluster::session::StateInUse;
 use crate::devcluster::{
     DevCluster, DevClusterConfig, DevState, FaultConfig, default_dev_state_dir, persist,
@@ -53,7 +54,19 @@ pub struct DevClusterArgs {
     /// Milliseconds of latency added to every request.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub fault_latency_ms: u64,
+
+    /// Serve N independent dev clusters from this one process, each with its
+    /// own CA, admin token, objects, controllers and port (from --listen's
+    /// port upward, or a free one each for port 0), to rehearse a fleet run:
+    /// the kubeconfig gets a context per cluster, dev-1 to dev-N, for `run
+    /// --all-contexts`. In memory only (not with --state or --dev).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=MAX_CLUSTERS as i64))]
+    pub clusters: u16,
 }
+
+/// The most clusters `--clusters` serves from one process.
+const MAX_CLUSTERS: u16 = 256;
 
 #[derive(Debug, clap::Subcommand)]
 // Each subcommand's arguments are built only when that subcommand is
@@ -150,6 +163,12 @@ pub fn run(global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
     faults
         .validate()
         .map_err(|e| Failure::new(2, format!("invalid fault flags: {e}")))?;
+    if args.clusters > 1 && (global.dev || args.state.is_some()) {
+        return Err(Failure::new(
+            2,
+            "--clusters serves clusters in memory only: not with --dev or --state",
+        ));
+    }
     if global.dev {
         if args.state.is_some() || args.kubeconfig_out.is_some() {
             return Err(Failure::new(
@@ -163,15 +182,110 @@ pub fn run(global: &GlobalArgs, args: DevClusterArgs) -> Result<(), Failure> {
         Some(p) => p,
         None => default_kubeconfig_out(args.state.as_ref())?,
     };
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 6443)));
+    if args.clusters > 1 {
+        return serve_fleet(listen, args.clusters, &faults, &kubeconfig_out);
+    }
     let cfg = DevClusterConfig {
-        listen: args
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 6443))),
+        listen,
         state_file: args.state,
         kubeconfig_out: Some(kubeconfig_out),
         faults,
     };
     serve(vec![cfg], None, global.quiet)
+}
+
+/// `--clusters N`: N in-memory dev clusters on one runtime, one kubeconfig
+/// with a context each, served until SIGINT or SIGTERM.
+fn serve_fleet(
+    listen: SocketAddr,
+    n: u16,
+    faults: &FaultConfig,
+    kubeconfig_out: &std::path::Path,
+) -> Result<(), Failure> {
+    // Port P means P, P+1, …: every one must exist before anything starts.
+    let addrs: Vec<SocketAddr> = (0..n)
+        .map(|i| match listen.port() {
+            0 => Some(listen),
+            p => p.checked_add(i).map(|p| SocketAddr::new(listen.ip(), p)),
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            Failure::new(
+                2,
+                format!(
+                    "--clusters {n} from port {} runs past port 65535",
+                    listen.port()
+                ),
+            )
+        })?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
+    rt.block_on(async move {
+        let stop = StopSignals::install()?;
+        let mut fleet = Vec::with_capacity(addrs.len());
+        for listen in addrs {
+            let cfg = DevClusterConfig {
+                listen,
+                state_file: None,
+                kubeconfig_out: None,
+                faults: faults.clone(),
+            };
+            match DevCluster::start(cfg).await {
+                Ok(dc) => fleet.push(dc),
+                Err(e) => {
+                    for dc in fleet {
+                        dc.shutdown().await;
+                    }
+                    return Err(e.context(format!("starting dev cluster on {listen}")));
+                }
+            }
+        }
+        let names: Vec<String> = (1..=fleet.len()).map(|i| format!("dev-{i}")).collect();
+        let access: Vec<(String, String, String)> = fleet
+            .iter()
+            .map(|dc| (dc.url(), dc.ca_pem(), dc.admin_token()))
+            .collect();
+        let members: Vec<FleetMember<'_>> = names
+            .iter()
+            .zip(&access)
+            .map(|(name, (server, ca_pem, token))| FleetMember {
+                name,
+                server,
+                ca_pem,
+                token,
+            })
+            .collect();
+        let written = crate::devcluster::pki::write_private(kubeconfig_out, &admin_fleet(&members));
+        if let Err(e) = written {
+            for dc in fleet {
+                dc.shutdown().await;
+            }
+            return Err(e);
+        }
+        let mut out = std::io::stdout();
+        for (name, dc) in names.iter().zip(&fleet) {
+            let _ = writeln!(out, "dev cluster {name} serving at {}", dc.url());
+        }
+        let _ = writeln!(
+            out,
+            "admin kubeconfig: {} (contexts {} to {})",
+            kubeconfig_out.display(),
+            names[0],
+            names[names.len() - 1]
+        );
+        let _ = out.flush();
+        stop.wait().await;
+        for dc in fleet {
+            dc.shutdown().await;
+        }
+        Ok::<(), anyhow::Error>(())
+    })
+    .map_err(Failure::from)
 }
 
 /// `tokensmith --dev dev-cluster`: the `--dev` state, served until stopped;

@@ -47,12 +47,28 @@ fn tls_config(pki: &Pki) -> anyhow::Result<rustls::ServerConfig> {
         .map_err(|e| anyhow::anyhow!("the serving certificate is not valid PEM: {e:?}"))?;
     let key = PrivateKeyDer::from_pem_slice(pki.key_pem.as_bytes())
         .map_err(|e| anyhow::anyhow!("the serving key is not valid PEM: {e:?}"))?;
-    let mut config = rustls::ServerConfig::builder()
+    // kube-apiserver's (Go's) TLS 1.3 preference, the server's order over
+    // the client's: AES-128-GCM with SHA-256 first (rustls leads with
+    // AES-256-GCM and SHA-384, which has no instructions of its own here).
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites.sort_by_key(|s| {
+        use rustls::CipherSuite::*;
+        match s.suite() {
+            TLS13_AES_128_GCM_SHA256 => 0,
+            TLS13_AES_256_GCM_SHA384 => 1,
+            TLS13_CHACHA20_POLY1305_SHA256 => 2,
+            _ => 3,
+        }
+    });
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .context("the dev cluster's TLS versions")?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
         .context("loading the dev cluster's serving certificate")?;
     // What axum-server's `RustlsConfig::from_pem` sets.
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.ignore_client_order = true;
     Ok(config)
 }
 
@@ -68,8 +84,12 @@ pub async fn serve(
     listener
         .set_nonblocking(true)
         .context("setting the listener non-blocking")?;
+    // TCP_NODELAY on every connection, as Go (kube-apiserver) sets it: a
+    // response written in two pieces must not wait for the client's
+    // delayed ACK (~40 ms) before its second piece goes out.
     let server = axum_server::from_tcp_rustls(listener, tls)
         .context("serving on the dev cluster listener")?
+        .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
         .handle(handle);
     let per_request = tower::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
         let api = api.clone();
