@@ -215,10 +215,16 @@ fn wanted_signatures_cached<'a>(
 }
 
 async fn sign_once(store: &Store, now: jiff::Timestamp, cache: &Mutex<SignatureCache>) {
-    let Ok(cm) = crud::get(store, Resource::ConfigMaps, "kube-public", "cluster-info") else {
+    let key = super::store::Key::new(Resource::ConfigMaps, "kube-public", "cluster-info");
+    // Read as the store holds it: most passes (the signer's own write coming
+    // back, a token that does not sign) change nothing and copy nothing.
+    let Some(cm) = store.get_shared(&key) else {
         return;
     };
-    let Some(kubeconfig) = cm.pointer("/data/kubeconfig").and_then(Value::as_str) else {
+    let Some(data) = cm.value().get("data").and_then(Value::as_object) else {
+        return;
+    };
+    let Some(kubeconfig) = data.get("kubeconfig").and_then(Value::as_str) else {
         return;
     };
     let secrets = token_secrets(store);
@@ -231,25 +237,17 @@ async fn sign_once(store: &Store, now: jiff::Timestamp, cache: &Mutex<SignatureC
             &mut cache,
         )
     };
-    let data = cm
-        .get("data")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let current: Map<String, Value> = data
-        .iter()
-        .filter(|(k, _)| k.starts_with(JWS_PREFIX))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if current == wanted {
+    let mut current = data.iter().filter(|(k, _)| k.starts_with(JWS_PREFIX));
+    if current.clone().count() == wanted.len() && current.all(|(k, v)| wanted.get(k) == Some(v)) {
         return;
     }
     let mut new_data: Map<String, Value> = data
-        .into_iter()
+        .iter()
         .filter(|(k, _)| !k.starts_with(JWS_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     new_data.extend(wanted);
-    let mut updated = cm;
+    let mut updated = cm.value().clone();
     updated["data"] = Value::Object(new_data);
     let ctx = WriteContext {
         resource: Resource::ConfigMaps,

@@ -269,7 +269,7 @@ fn finish_update(
         ));
     }
     {
-        let em = objects::meta(existing).cloned().unwrap_or_default();
+        let em = objects::meta(existing);
         let meta = objects::meta_mut(&mut obj);
         for field in [
             "uid",
@@ -277,7 +277,7 @@ fn finish_update(
             "deletionTimestamp",
             "generation",
         ] {
-            match em.get(field) {
+            match em.and_then(|m| m.get(field)) {
                 Some(v) => meta.insert(field.into(), v.clone()),
                 None => meta.remove(field),
             };
@@ -293,31 +293,59 @@ fn finish_update(
         fields::record_update(Some(existing), &mut obj, &ctx.manager, r.api_version());
     }
     // A no-op write does not bump the resourceVersion (etcd3 store GuaranteedUpdate).
-    let mut comparable = obj.clone();
-    objects::set_resource_version(
-        &mut comparable,
-        objects::resource_version(existing).unwrap_or(0),
-    );
-    let strip_times = |v: &mut Value| {
-        if let Some(mf) = objects::meta_mut(v)
-            .get_mut("managedFields")
-            .and_then(Value::as_array_mut)
-        {
-            for e in mf {
-                if let Some(o) = e.as_object_mut() {
-                    o.remove("time");
-                }
-            }
-        }
-    };
-    let mut a = comparable;
-    let mut b = existing.clone();
-    strip_times(&mut a);
-    strip_times(&mut b);
-    if a == b {
+    if same_but_version_and_times(&obj, existing) {
         return Ok((200, existing.clone()));
     }
     Ok((200, tx.put(key.clone(), obj)))
+}
+
+/// Whether an update changes nothing: `new` and `old` equal but for
+/// metadata.resourceVersion (either's, or its absence) and the `time` of
+/// each managedFields entry. Compared in place, without copying either.
+fn same_but_version_and_times(new: &Value, old: &Value) -> bool {
+    let (Some(n), Some(o)) = (new.as_object(), old.as_object()) else {
+        return new == old;
+    };
+    n.len() == o.len()
+        && n.iter().all(|(k, nv)| match o.get(k) {
+            Some(ov) if k == "metadata" => same_meta(nv, ov),
+            Some(ov) => nv == ov,
+            None => false,
+        })
+}
+
+fn same_meta(new: &Value, old: &Value) -> bool {
+    let (Some(n), Some(o)) = (new.as_object(), old.as_object()) else {
+        return new == old;
+    };
+    let counted =
+        |m: &serde_json::Map<String, Value>| m.keys().filter(|k| *k != "resourceVersion").count();
+    counted(n) == counted(o)
+        && n.iter()
+            .filter(|(k, _)| *k != "resourceVersion")
+            .all(|(k, nv)| match o.get(k) {
+                Some(ov) if k == "managedFields" => same_managed_fields(nv, ov),
+                Some(ov) => nv == ov,
+                None => false,
+            })
+}
+
+fn same_managed_fields(new: &Value, old: &Value) -> bool {
+    let (Some(n), Some(o)) = (new.as_array(), old.as_array()) else {
+        return new == old;
+    };
+    let same_entry = |a: &Value, b: &Value| match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            let counted =
+                |m: &serde_json::Map<String, Value>| m.keys().filter(|k| *k != "time").count();
+            counted(a) == counted(b)
+                && a.iter()
+                    .filter(|(k, _)| *k != "time")
+                    .all(|(k, av)| b.get(k) == Some(av))
+        }
+        _ => a == b,
+    };
+    n.len() == o.len() && n.iter().zip(o).all(|(a, b)| same_entry(a, b))
 }
 
 pub enum PatchKind {
@@ -605,4 +633,58 @@ pub async fn delete_collection(
             ))
         })
         .await
+}
+
+#[cfg(test)]
+mod no_op_tests {
+    use super::same_but_version_and_times as same;
+    use serde_json::json;
+
+    fn object(rv: &str, time: &str, data: &str) -> serde_json::Value {
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "x",
+                "resourceVersion": rv,
+                "managedFields": [{ "manager": "m", "operation": "Update", "time": time }],
+            },
+            "data": { "k": data },
+        })
+    }
+
+    #[test]
+    fn an_update_is_a_no_op_when_only_the_version_and_times_differ() {
+        let old = object("7", "2026-01-01T00:00:00Z", "v");
+        assert!(same(&object("7", "2026-01-01T00:00:00Z", "v"), &old));
+        assert!(same(&object("3", "2026-12-04T00:00:00Z", "v"), &old));
+        let mut without_version = object("7", "2026-01-01T00:00:00Z", "v");
+        without_version["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        assert!(same(&without_version, &old));
+    }
+
+    #[test]
+    fn any_other_difference_is_a_change() {
+        let old = object("7", "2026-01-01T00:00:00Z", "v");
+        assert!(!same(&object("7", "2026-01-01T00:00:00Z", "w"), &old));
+        let mut labelled = old.clone();
+        labelled["metadata"]["labels"] = json!({ "a": "b" });
+        assert!(!same(&labelled, &old));
+        assert!(!same(&old, &labelled));
+        let mut other_manager = old.clone();
+        other_manager["metadata"]["managedFields"][0]["manager"] = json!("n");
+        assert!(!same(&other_manager, &old));
+        let mut two_entries = old.clone();
+        two_entries["metadata"]["managedFields"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "manager": "n" }));
+        assert!(!same(&two_entries, &old));
+        let mut extra = old.clone();
+        extra["immutable"] = json!(true);
+        assert!(!same(&extra, &old));
+    }
 }

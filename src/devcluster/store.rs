@@ -305,6 +305,11 @@ impl Store {
         self.lock().visible(key).map(|v| v.value().clone())
     }
 
+    /// [`Store::get`] without the copy: the object as the store holds it.
+    pub fn get_shared(&self, key: &Key) -> Option<Arc<Stored>> {
+        self.lock().visible(key).cloned()
+    }
+
     pub fn resource_version(&self) -> u64 {
         self.lock().visible_rv
     }
