@@ -168,8 +168,12 @@ pub async fn run<E: JobExecutor>(
                 }
                 ready.store(scan.directory_ok, Ordering::Relaxed);
                 // Re-arm after the scan too: the directory may have come back.
-                if !armed && !watcher.ensure() {
-                    rescan_at = Some(Instant::now() + RETRY_MISSING);
+                // A watch made only now saw nothing of what was written
+                // before it (a script saved into the directory between the
+                // scan and this): scan once more at once, else retry later.
+                if !armed {
+                    let wait = if watcher.ensure() { Duration::ZERO } else { RETRY_MISSING };
+                    rescan_at = Some(Instant::now() + wait);
                 }
             }
             Some(()) = events.recv() => {
