@@ -108,10 +108,7 @@ fn join(_global: &GlobalArgs, args: JoinArgs) -> Result<(), Failure> {
                 ),
             )
         })?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
+    let rt = runtime()?;
     rt.block_on(async move {
         // Like kubeadm join, the line is all it needs: no kubeconfig.
         let done = crate::cluster::bootstrap::rehearse(
@@ -221,10 +218,7 @@ fn serve_fleet(
                 ),
             )
         })?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
+    let rt = runtime()?;
     rt.block_on(async move {
         let stop = StopSignals::install()?;
         let mut fleet = Vec::with_capacity(addrs.len());
@@ -238,9 +232,7 @@ fn serve_fleet(
             match DevCluster::start(cfg).await {
                 Ok(dc) => fleet.push(dc),
                 Err(e) => {
-                    for dc in fleet {
-                        dc.shutdown().await;
-                    }
+                    shutdown_all(fleet).await;
                     return Err(e.context(format!("starting dev cluster on {listen}")));
                 }
             }
@@ -262,9 +254,7 @@ fn serve_fleet(
             .collect();
         let written = crate::devcluster::pki::write_private(kubeconfig_out, &admin_fleet(&members));
         if let Err(e) = written {
-            for dc in fleet {
-                dc.shutdown().await;
-            }
+            shutdown_all(fleet).await;
             return Err(e);
         }
         let mut out = std::io::stdout();
@@ -280,9 +270,7 @@ fn serve_fleet(
         );
         let _ = out.flush();
         stop.wait().await;
-        for dc in fleet {
-            dc.shutdown().await;
-        }
+        shutdown_all(fleet).await;
         Ok::<(), anyhow::Error>(())
     })
     .map_err(Failure::from)
@@ -319,10 +307,7 @@ fn serve(
     dev: Option<&DevState>,
     quiet: bool,
 ) -> Result<(), Failure> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))?;
+    let rt = runtime()?;
     rt.block_on(async move {
         // Handlers first: a signal right after the URL is printed must still
         // mean a clean shutdown.
@@ -370,6 +355,20 @@ fn serve(
         Ok::<(), anyhow::Error>(())
     })
     .map_err(Failure::from)
+}
+
+async fn shutdown_all(fleet: Vec<DevCluster>) {
+    for dc in fleet {
+        dc.shutdown().await;
+    }
+}
+
+/// The runtime every dev-cluster command serves (or joins) on.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("starting the runtime: {e}")))
 }
 
 /// SIGINT and SIGTERM, registered before the server announces itself.

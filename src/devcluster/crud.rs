@@ -315,37 +315,38 @@ fn same_but_version_and_times(new: &Value, old: &Value) -> bool {
 }
 
 fn same_meta(new: &Value, old: &Value) -> bool {
-    let (Some(n), Some(o)) = (new.as_object(), old.as_object()) else {
-        return new == old;
-    };
-    let counted =
-        |m: &serde_json::Map<String, Value>| m.keys().filter(|k| *k != "resourceVersion").count();
-    counted(n) == counted(o)
-        && n.iter()
-            .filter(|(k, _)| *k != "resourceVersion")
-            .all(|(k, nv)| match o.get(k) {
-                Some(ov) if k == "managedFields" => same_managed_fields(nv, ov),
-                Some(ov) => nv == ov,
-                None => false,
-            })
+    same_except(new, old, "resourceVersion", |k, n, o| match k {
+        "managedFields" => same_managed_fields(n, o),
+        _ => n == o,
+    })
 }
 
 fn same_managed_fields(new: &Value, old: &Value) -> bool {
     let (Some(n), Some(o)) = (new.as_array(), old.as_array()) else {
         return new == old;
     };
-    let same_entry = |a: &Value, b: &Value| match (a.as_object(), b.as_object()) {
-        (Some(a), Some(b)) => {
-            let counted =
-                |m: &serde_json::Map<String, Value>| m.keys().filter(|k| *k != "time").count();
-            counted(a) == counted(b)
-                && a.iter()
-                    .filter(|(k, _)| *k != "time")
-                    .all(|(k, av)| b.get(k) == Some(av))
-        }
-        _ => a == b,
+    n.len() == o.len()
+        && n.iter()
+            .zip(o)
+            .all(|(a, b)| same_except(a, b, "time", |_, x, y| x == y))
+}
+
+/// Two objects with the same keys but `skip` (in either, or neither), each
+/// pair of values equal by `same(key, new, old)`; not objects: plain equality.
+fn same_except(
+    new: &Value,
+    old: &Value,
+    skip: &str,
+    same: impl Fn(&str, &Value, &Value) -> bool,
+) -> bool {
+    let (Some(n), Some(o)) = (new.as_object(), old.as_object()) else {
+        return new == old;
     };
-    n.len() == o.len() && n.iter().zip(o).all(|(a, b)| same_entry(a, b))
+    let counted = |m: &serde_json::Map<String, Value>| m.keys().filter(|k| *k != skip).count();
+    counted(n) == counted(o)
+        && n.iter()
+            .filter(|(k, _)| *k != skip)
+            .all(|(k, nv)| o.get(k).is_some_and(|ov| same(k, nv, ov)))
 }
 
 pub enum PatchKind {
