@@ -26,14 +26,25 @@ use base64::Engine as _;
 /// are learnt one at a time between log lines.
 struct Registry {
     seen: HashSet<String>,
-    needles: HashSet<String>,
-    pending: Vec<String>,
-    levels: Vec<Level>,
+    needles: HashSet<Needle>,
+    pending: Vec<Needle>,
+    levels: Vec<Arc<Level>>,
 }
 
 struct Level {
-    needles: Vec<String>,
-    automaton: Arc<AhoCorasick>,
+    needles: Vec<Needle>,
+    automaton: AhoCorasick,
+}
+
+/// A text to hide. A base64 window stops short of the characters that mix
+/// the secret's first or last bits with its neighbours' (`lead`, `trail`):
+/// where it does, the base64 character beside a match is hidden too, so
+/// none of the secret's bits show.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Needle {
+    text: String,
+    lead: bool,
+    trail: bool,
 }
 
 static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
@@ -63,9 +74,9 @@ pub fn remember(secret: &str) {
     if !reg.seen.insert(secret.to_owned()) {
         return;
     }
-    for form in hidden_forms(secret) {
-        if reg.needles.insert(form.clone()) {
-            reg.pending.push(form);
+    for needle in needles_for(secret) {
+        if reg.needles.insert(needle.clone()) {
+            reg.pending.push(needle);
         }
     }
 }
@@ -96,31 +107,25 @@ impl Registry {
             .is_some_and(|l| l.needles.len() < 2 * needles.len())
         {
             let absorbed = self.levels.pop().expect("checked just above");
-            needles.extend(absorbed.needles);
+            needles.extend(absorbed.needles.iter().cloned());
         }
         // Standard match kind: every occurrence, overlapping ones too. A
         // contiguous NFA: a DFA (the default for small sets) costs more to
         // build than these short texts save on search.
         let automaton = AhoCorasick::builder()
             .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-            .build(&needles)
+            .build(needles.iter().map(|n| &n.text))
             .expect("an automaton holds any set of secrets that fits in memory");
-        self.levels.push(Level {
-            needles,
-            automaton: Arc::new(automaton),
-        });
+        self.levels.push(Arc::new(Level { needles, automaton }));
     }
 
-    fn automata(&self) -> Vec<Arc<AhoCorasick>> {
-        self.levels
-            .iter()
-            .map(|l| Arc::clone(&l.automaton))
-            .collect()
+    fn automata(&self) -> Vec<Arc<Level>> {
+        self.levels.clone()
     }
 }
 
 /// The automata to search, with every remembered text in one of them.
-fn automata() -> Vec<Arc<AhoCorasick>> {
+fn automata() -> Vec<Arc<Level>> {
     {
         let reg = read_registry();
         if reg.pending.is_empty() {
@@ -135,7 +140,16 @@ fn automata() -> Vec<Arc<AhoCorasick>> {
 /// Every text that stands for `secret` and is hidden once it is
 /// remembered: the secret itself and its base64 windows.
 pub fn hidden_forms(secret: &str) -> Vec<String> {
-    let mut out = vec![secret.to_owned()];
+    needles_for(secret).into_iter().map(|n| n.text).collect()
+}
+
+/// [`hidden_forms`], each with the sides on which a match is widened.
+fn needles_for(secret: &str) -> Vec<Needle> {
+    let mut out = vec![Needle {
+        text: secret.to_owned(),
+        lead: false,
+        trail: false,
+    }];
     for w in base64_windows(secret.as_bytes()) {
         if !out.contains(&w) {
             out.push(w);
@@ -146,39 +160,58 @@ pub fn hidden_forms(secret: &str) -> Vec<String> {
 
 /// The base64 text that `secret` becomes inside any longer base64 stream:
 /// one window per byte alignment (0, 1 or 2 bytes before it), keeping only
-/// the characters made from the secret's own bits.
-fn base64_windows(secret: &[u8]) -> Vec<String> {
+/// the characters made from the secret's own bits, and saying on which
+/// side a character holds some of its bits and some of a neighbour's.
+fn base64_windows(secret: &[u8]) -> Vec<Needle> {
     let std = base64::engine::general_purpose::STANDARD_NO_PAD;
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut out = Vec::new();
+    let mut out: Vec<Needle> = Vec::new();
     for k in 0..3usize {
         let mut bytes = vec![0u8; k];
         bytes.extend_from_slice(secret);
-        let first = (8 * k).div_ceil(6);
-        let last = 8 * (k + secret.len()) / 6; // exclusive: chars wholly inside
+        let bits_before = 8 * k;
+        let bits_to_end = 8 * (k + secret.len());
+        let first = bits_before.div_ceil(6);
+        let last = bits_to_end / 6; // exclusive: chars wholly inside
         for engine in [&std, &url] {
             let enc = engine.encode(&bytes);
             if let Some(window) = enc.get(first..last.min(enc.len()))
                 && window.len() >= MIN_SECRET_LEN
-                && !out.iter().any(|w| w == window)
+                && !out.iter().any(|w| w.text == window)
             {
-                out.push(window.to_owned());
+                out.push(Needle {
+                    text: window.to_owned(),
+                    lead: !bits_before.is_multiple_of(6),
+                    trail: !bits_to_end.is_multiple_of(6),
+                });
             }
         }
     }
     out
 }
 
+/// A character of either base64 alphabet (standard or URL-safe).
+fn is_base64_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
 /// Byte ranges covered by remembered secrets (or base64 windows) in `text`:
 /// every occurrence, overlapping ones merged, sorted.
 fn value_spans(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
     let mut found: Vec<(usize, usize)> = Vec::new();
-    for automaton in automata() {
-        found.extend(
-            automaton
-                .find_overlapping_iter(text)
-                .map(|m| (m.start(), m.end())),
-        );
+    for level in automata() {
+        found.extend(level.automaton.find_overlapping_iter(text).map(|m| {
+            let needle = &level.needles[m.pattern().as_usize()];
+            let (mut start, mut end) = (m.start(), m.end());
+            if needle.lead && start > 0 && is_base64_char(b[start - 1]) {
+                start -= 1;
+            }
+            if needle.trail && end < b.len() && is_base64_char(b[end]) {
+                end += 1;
+            }
+            (start, end)
+        }));
     }
     found.sort_unstable();
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(found.len());
@@ -223,7 +256,7 @@ pub fn learn_tokens(text: &str) {
 
 /// True when `text` holds a whole token or a remembered secret.
 pub fn contains_token(text: &str) -> bool {
-    !token_spans(text).is_empty() || automata().iter().any(|a| a.is_match(text))
+    !token_spans(text).is_empty() || automata().iter().any(|l| l.automaton.is_match(text))
 }
 
 /// `text` with every secret hidden: a whole token's secret by 16 `*` (the
@@ -295,10 +328,38 @@ mod tests {
             let shown = redact_tokens(&format!("body: {b64}"));
             assert!(contains_token(&b64), "{prefix:?}: {b64}");
             for w in base64_windows(secret.as_bytes()) {
-                assert!(!shown.contains(&w), "{prefix:?}: {shown}");
+                assert!(!shown.contains(&w.text), "{prefix:?}: {shown}");
             }
         }
         assert!(!contains_token("an ordinary line"));
+    }
+
+    #[test]
+    fn no_base64_character_with_a_bit_of_the_secret_shows() {
+        use base64::Engine as _;
+        let secret = "3dg3b1tss3cr3t00";
+        remember(secret);
+        for engine in [
+            &base64::engine::general_purpose::STANDARD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            for prefix in ["", "a", "ab", "abc", "abcd"] {
+                for suffix in ["", "z", "zz", "zzz!"] {
+                    let b64 = engine.encode(format!("{prefix}{secret}{suffix}"));
+                    let shown = redact_tokens(&b64);
+                    // Characters carrying any of the secret's bits.
+                    let first = 8 * prefix.len() / 6;
+                    let end = (8 * (prefix.len() + secret.len())).div_ceil(6);
+                    assert!(
+                        shown[first..end].bytes().all(|c| c == b'*'),
+                        "{prefix:?}+{suffix:?}: {b64} shown as {shown}"
+                    );
+                    // And nothing that holds only its neighbours' bits is hidden.
+                    assert!(!shown[..first].contains('*'), "{b64} -> {shown}");
+                    assert!(!shown[end..].contains('*'), "{b64} -> {shown}");
+                }
+            }
+        }
     }
 
     #[test]
