@@ -323,3 +323,46 @@ async fn verify_fails_cleanly_when_the_token_cannot_sign() {
     assert!(rotation_tokens(&cluster, "unsigned").await.is_empty());
     assert!(!c.dir().join("j").exists(), "nothing was published");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_token_whose_id_is_taken_gets_a_fresh_id_and_the_first_is_untouched() {
+    use tokensmith::token::BootstrapToken;
+    let c = TestCluster::start();
+    let cluster = connect(&c).await;
+    let store = cluster.tokens();
+    let taken = BootstrapTokenString::parse("t4ken1.0123456789abcdef").unwrap();
+    store
+        .create(&BootstrapToken::with_defaults(taken.clone()))
+        .await
+        .unwrap();
+    // A generated token that happens to draw the taken ID.
+    let unlucky = BootstrapTokenString::parse("t4ken1.zyxwvutsrqponmlk").unwrap();
+    let mut wanted = BootstrapToken::with_defaults(unlucky.clone());
+    wanted.description = "fresh".into();
+    // Given by a caller, the taken ID is an error, as in kubeadm.
+    let e = store
+        .create_new(&wanted, &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), "a token with id \"t4ken1\" already exists");
+    let got = store
+        .create_generated(&wanted, &Default::default())
+        .await
+        .unwrap();
+    assert_ne!(got.token.token.id(), taken.id());
+    assert_eq!(got.token.description, "fresh");
+    let all: Vec<_> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.unwrap().token)
+        .collect();
+    assert_eq!(all.len(), 2, "{all:?}");
+    let first = all.iter().find(|t| t.token.id() == taken.id()).unwrap();
+    assert_eq!(
+        first.token, taken,
+        "the taken ID's Secret was not rewritten"
+    );
+    assert_eq!(first.description, "");
+}

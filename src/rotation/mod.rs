@@ -193,7 +193,7 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     ]);
     // The join command needs only the token and the kubeconfig: made first,
     // a kubeconfig without a CA fails the rotation before anything is created.
-    let join = match cluster.join_command(&token.token, spec.certificate_key.as_deref()) {
+    let mut join = match cluster.join_command(&token.token, spec.certificate_key.as_deref()) {
         Ok(j) => j,
         Err(e) => {
             report.errors.push(format!("join command: {e}"));
@@ -208,14 +208,31 @@ pub async fn rotate(cluster: &Cluster, spec: &RotationSpec) -> Result<RotationRe
     if marked_at_create {
         labels.extend(published.clone());
     }
-    let new_id = token.token.id().clone();
-    match store.create_new(&token, &labels).await {
-        Ok(stored) => report.token = Some(stored),
+    match store.create_generated(&token, &labels).await {
+        Ok(stored) => {
+            // A taken ID was replaced by a fresh one: the command follows it
+            // (made from the same kubeconfig, it cannot fail where it did not).
+            if stored.token.token != token.token {
+                token.token = stored.token.token.clone();
+                match cluster.join_command(&token.token, spec.certificate_key.as_deref()) {
+                    Ok(j) => join = j,
+                    Err(e) => {
+                        report.token = Some(stored);
+                        report.created = Some(token.token.id().to_string());
+                        report.errors.push(format!("join command: {e}"));
+                        rollback(cluster, spec, &token.token, &selector, &[], &mut report).await;
+                        return Ok(report);
+                    }
+                }
+            }
+            report.token = Some(stored);
+        }
         Err(e) => {
             report.errors.push(format!("create: {e}"));
             return Ok(report);
         }
     }
+    let new_id = token.token.id().clone();
     report.created = Some(new_id.to_string());
     tracing::info!(rotation = %spec.name, token = %token.token, "created token");
 

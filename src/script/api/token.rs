@@ -170,19 +170,27 @@ pub fn delete_one(ctx: &NativeCallContext, id: TokenId) -> Result<(), Box<EvalAl
     run.block_on(F, pos, async move { store.delete(&id).await })
 }
 
-/// `token::create`'s work, shared by its three overloads.
+/// `token::create`'s work, shared by its three overloads: the token the
+/// script gave, or a generated one (`None`), which gets a fresh ID if its
+/// first one is taken.
 pub fn create_with(
     ctx: &NativeCallContext,
-    value: BootstrapTokenString,
+    value: Option<BootstrapTokenString>,
     options: &Map,
 ) -> Result<ScriptToken, Box<EvalAltResult>> {
     const F: &str = "token::create";
     let pos = ctx.call_position();
     let run = RunContext::of(ctx)?;
+    let generated = value.is_none();
+    let value = value.unwrap_or_else(BootstrapTokenString::generate);
     let token = token_from_options(value, options, pos, F, run.now())?;
     let store = run.cluster(F, pos)?.tokens();
     let stored = run.block_on(F, pos, async move {
-        store.create_new(&token, &Default::default()).await
+        if generated {
+            store.create_generated(&token, &Default::default()).await
+        } else {
+            store.create_new(&token, &Default::default()).await
+        }
     })?;
     Ok(ScriptToken::from(stored))
 }
@@ -221,7 +229,7 @@ pub mod token_api {
     /// ```
     #[rhai_fn(name = "create", return_raw, volatile)]
     pub fn create_default(ctx: NativeCallContext) -> Result<Token, Box<EvalAltResult>> {
-        create_with(&ctx, BootstrapTokenString::generate(), &Map::new())
+        create_with(&ctx, None, &Map::new())
     }
 
     /// Creates a new random token. Options (all optional): `ttl` (Go duration
@@ -239,7 +247,7 @@ pub mod token_api {
         ctx: NativeCallContext,
         options: Map,
     ) -> Result<Token, Box<EvalAltResult>> {
-        create_with(&ctx, BootstrapTokenString::generate(), &options)
+        create_with(&ctx, None, &options)
     }
 
     /// Creates the given token (a token string or a `Token` from
@@ -256,7 +264,7 @@ pub mod token_api {
         options: Map,
     ) -> Result<Token, Box<EvalAltResult>> {
         let value = token_of(&token, "token::create", ctx.call_position())?;
-        create_with(&ctx, value, &options)
+        create_with(&ctx, Some(value), &options)
     }
 
     /// Deletes a token by ID, by token string or as a `Token`. Deleting a

@@ -69,7 +69,8 @@ fn create_all(
         let results: Vec<_> = futures::stream::iter(tokens)
             .map(|t| {
                 let store = store.clone();
-                async move { store.create_new(&t, &Default::default()).await }
+                // Every token here has a generated ID.
+                async move { store.create_generated(&t, &Default::default()).await }
             })
             .buffered(parallel)
             .collect()
