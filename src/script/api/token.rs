@@ -236,7 +236,8 @@ pub mod token_api {
     /// string or duration; `"0"` never expires), `expires` (RFC 3339 string or
     /// timestamp, instead of ttl), `usages` and `groups` (arrays of strings or
     /// comma-separated strings), `description`. Validation and defaults are
-    /// `tokensmith token create`'s.
+    /// `tokensmith token create`'s. If the random ID is already taken, the
+    /// token gets a fresh one (up to 8 tries); the existing token is left alone.
     ///
     /// ```rhai
     /// let t = token::create(#{ ttl: "2h", description: "rack 12 provisioning" });
@@ -252,6 +253,8 @@ pub mod token_api {
 
     /// Creates the given token (a token string or a `Token` from
     /// `token::generate()`), with the same options as `token::create(#{…})`.
+    /// If its ID is taken, the call throws kubeadm's
+    /// `a token with id "…" already exists`.
     ///
     /// ```rhai
     /// let t = token::generate();

@@ -123,7 +123,9 @@ pub mod token_bulk_api {
 
     /// Creates `n` random tokens with kubeadm's defaults and returns them in
     /// an array. Up to 16 creates are in flight at once. All or none: if one
-    /// create fails, the others are deleted again and the call throws.
+    /// create fails, the others are deleted again and the call throws. A random
+    /// ID that is already taken is not a failure: that token gets a fresh ID
+    /// (up to 8 tries) and the existing one is left alone.
     ///
     /// ```rhai
     /// let ts = token::create_many(100);
