@@ -11,13 +11,11 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast::error::TryRecvError;
 
 use crate::token::jws::detached_signature;
-use crate::token::{Expiry, TokenId};
 
-use super::auth::{self, BOOTSTRAP_TOKEN_TYPE};
 use super::crud::{self, Preconditions, WriteContext};
-use super::objects;
 use super::resources::Resource;
 use super::store::{Event, Store};
+use super::token_cache::{TokenCache, TokenFields, next_expiry};
 
 /// Where the controllers read the time: the store's clock in the server, a
 /// clock that follows tokio's (pausable) one in tests.
@@ -28,15 +26,17 @@ pub fn wall_clock() -> Clock {
 }
 
 const JWS_PREFIX: &str = "jws-kubeconfig-";
-const TOKEN_PREFIX: &str = "bootstrap-token-";
 /// Even with no change and no expiry in sight, look again this often.
 const RESYNC: Duration = Duration::from_secs(30);
 /// A pass costs O(tokens): under a stream of writes, the next pass starts no
-/// sooner than four times the last one took after it began (so a controller
-/// uses at most a quarter of a core), the changes in between coalesced into it,
-/// as kube-controller-manager's work queue coalesces them. With few tokens a
-/// pass takes microseconds and the controllers answer a change at once.
+/// sooner than [`GAP_FACTOR`] times the last one took after it began (so a
+/// controller uses at most a tenth of a core, and the two leave the request
+/// path the rest), the changes in between coalesced into it, as
+/// kube-controller-manager's work queue coalesces them. With few tokens a
+/// pass takes microseconds and the controllers answer a change at once;
+/// under load a change waits at most ten pass-times.
 const MIN_GAP: Duration = Duration::from_millis(1);
+const GAP_FACTOR: u32 = 10;
 
 fn relevant(ev: &Event) -> bool {
     (ev.key.resource == Resource::Secrets && ev.key.namespace == "kube-system")
@@ -45,47 +45,8 @@ fn relevant(ev: &Event) -> bool {
             && ev.key.name == "cluster-info")
 }
 
-/// The token Secrets, shared with the store (not copied).
-fn token_secrets(store: &Store) -> Vec<Arc<objects::Stored>> {
-    store
-        .list(Resource::Secrets, Some("kube-system"))
-        .0
-        .into_iter()
-        .filter(|s| s.get("type").and_then(Value::as_str) == Some(BOOTSTRAP_TOKEN_TYPE))
-        .collect()
-}
-
-/// A Secret's `data`, if it has one.
-fn data_map(secret: &Value) -> Option<&Map<String, Value>> {
-    secret.get("data")?.as_object()
-}
-
-/// One `data` field decoded as [`auth::secret_data`] decodes it (text that is
-/// not base64 reads as empty): a pass decodes the fields it reads, not all.
-fn field(data: &Map<String, Value>, key: &str) -> Option<String> {
-    use base64::Engine;
-    let decoded = data
-        .get(key)?
-        .as_str()
-        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    Some(decoded)
-}
-
-/// Time until the earliest future expiration among token Secrets.
-fn next_expiry(store: &Store, now: jiff::Timestamp) -> Option<Duration> {
-    token_secrets(store)
-        .iter()
-        .filter_map(|s| {
-            let exp = field(data_map(s)?, "expiration")?;
-            let remaining = Expiry::parse(&exp).ok()?.remaining(now);
-            Some(Duration::try_from(remaining).unwrap_or(Duration::ZERO))
-        })
-        .min()
-}
-
-/// Runs `pass` now, after every relevant change, and at the next expiry.
+/// Runs `pass` now, after every relevant change, and when the time it
+/// returns (until the next token expiry it saw) has passed.
 async fn drive<F, Fut>(
     store: Arc<Store>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -93,15 +54,15 @@ async fn drive<F, Fut>(
     mut pass: F,
 ) where
     F: FnMut(Arc<Store>, jiff::Timestamp) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = Option<Duration>>,
 {
     let mut changes = store.changes();
     let mut advanced = clock.subscribe();
     loop {
         let started = tokio::time::Instant::now();
-        pass(store.clone(), clock.now()).await;
-        let gap = MIN_GAP.max(started.elapsed() * 4);
-        let wait = next_expiry(&store, clock.now())
+        let next = pass(store.clone(), clock.now()).await;
+        let gap = MIN_GAP.max(started.elapsed() * GAP_FACTOR);
+        let wait = next
             // Wake just after the instant, so it already counts as expired.
             .map(|d| (d + Duration::from_millis(5)).min(RESYNC))
             .unwrap_or(RESYNC);
@@ -148,11 +109,13 @@ pub async fn run_bootstrap_signer(
 }
 
 /// Signatures already computed, by token id and secret, for one cluster-info
-/// content: a pass then costs a lookup per token, not a JWS.
+/// content, and the token Secrets already decoded: a pass then costs a lookup
+/// per token, not a JWS.
 #[derive(Default)]
 pub struct SignatureCache {
     content: String,
     signatures: HashMap<(String, String), String>,
+    tokens: TokenCache,
 }
 
 /// The signatures cluster-info should carry now (bootstrapsigner.signConfigMap).
@@ -161,12 +124,17 @@ pub fn wanted_signatures<'a>(
     secrets: impl IntoIterator<Item = &'a Value>,
     now: jiff::Timestamp,
 ) -> Map<String, Value> {
-    wanted_signatures_cached(kubeconfig, secrets, now, &mut SignatureCache::default())
+    let tokens: Vec<_> = secrets
+        .into_iter()
+        .filter_map(TokenFields::of)
+        .map(Arc::new)
+        .collect();
+    wanted_signatures_cached(kubeconfig, &tokens, now, &mut SignatureCache::default())
 }
 
-fn wanted_signatures_cached<'a>(
+fn wanted_signatures_cached(
     kubeconfig: &str,
-    secrets: impl IntoIterator<Item = &'a Value>,
+    tokens: &[Arc<TokenFields>],
     now: jiff::Timestamp,
     cache: &mut SignatureCache,
 ) -> Map<String, Value> {
@@ -177,25 +145,14 @@ fn wanted_signatures_cached<'a>(
     // Only this pass's tokens stay cached.
     let mut known = std::mem::take(&mut cache.signatures);
     let mut out = Map::new();
-    for s in secrets {
-        let Some(id) = objects::name(s)
-            .strip_prefix(TOKEN_PREFIX)
-            .and_then(TokenId::parse)
-        else {
+    for t in tokens {
+        let Some(id) = &t.name_id else {
             continue;
         };
-        let Some(data) = data_map(s) else {
-            continue;
-        };
-        let get = |k: &str| field(data, k);
-        if get("usage-bootstrap-signing").as_deref() != Some("true")
-            || auth::is_expired(get("expiration").as_deref(), now)
-        {
+        if !t.signing || t.is_expired(now) {
             continue;
         }
-        let token_id = get("token-id").unwrap_or_default();
-        let secret = get("token-secret").unwrap_or_default();
-        let (token_id, secret) = (token_id.as_str(), secret.as_str());
+        let (token_id, secret) = (t.token_id.as_str(), t.token_secret.as_str());
         if token_id.is_empty() || token_id != id.as_str() || secret.is_empty() {
             continue;
         }
@@ -214,32 +171,32 @@ fn wanted_signatures_cached<'a>(
     out
 }
 
-async fn sign_once(store: &Store, now: jiff::Timestamp, cache: &Mutex<SignatureCache>) {
+/// One bootstrapsigner pass; returns the time until the next token expiry.
+async fn sign_once(
+    store: &Store,
+    now: jiff::Timestamp,
+    cache: &Mutex<SignatureCache>,
+) -> Option<Duration> {
     let key = super::store::Key::new(Resource::ConfigMaps, "kube-public", "cluster-info");
     // Read as the store holds it: most passes (the signer's own write coming
     // back, a token that does not sign) change nothing and copy nothing.
-    let Some(cm) = store.get_shared(&key) else {
-        return;
-    };
-    let Some(data) = cm.value().get("data").and_then(Value::as_object) else {
-        return;
-    };
-    let Some(kubeconfig) = data.get("kubeconfig").and_then(Value::as_str) else {
-        return;
-    };
-    let secrets = token_secrets(store);
-    let wanted = {
+    let cm = store.get_shared(&key);
+    let data = cm
+        .as_ref()
+        .and_then(|cm| cm.value().get("data")?.as_object());
+    let kubeconfig = data.and_then(|d| d.get("kubeconfig")?.as_str());
+    let (next, wanted) = {
         let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-        wanted_signatures_cached(
-            kubeconfig,
-            secrets.iter().map(|s| s.value()),
-            now,
-            &mut cache,
-        )
+        let tokens = cache.tokens.tokens(store);
+        let wanted = kubeconfig.map(|k| wanted_signatures_cached(k, &tokens, now, &mut cache));
+        (next_expiry(&tokens, now), wanted)
+    };
+    let (Some(cm), Some(data), Some(wanted)) = (cm.as_ref(), data, wanted) else {
+        return next;
     };
     let mut current = data.iter().filter(|(k, _)| k.starts_with(JWS_PREFIX));
     if current.clone().count() == wanted.len() && current.all(|(k, v)| wanted.get(k) == Some(v)) {
-        return;
+        return next;
     }
     let mut new_data: Map<String, Value> = data
         .iter()
@@ -263,13 +220,14 @@ async fn sign_once(store: &Store, now: jiff::Timestamp, cache: &Mutex<SignatureC
             tracing::warn!(error = %e.message, "bootstrapsigner could not update cluster-info")
         }
     }
+    next
 }
 
 /// One pass of both controllers at the store's current time, for a caller
 /// that has just moved the clock and must see the result before going on.
 pub async fn reconcile_now(store: &Store) {
     let now = store.clock().now();
-    clean_once(store, now).await;
+    clean_once(store, now, &Mutex::default()).await;
     sign_once(store, now, &Mutex::default()).await;
 }
 
@@ -280,21 +238,33 @@ pub async fn run_token_cleaner(
     shutdown: tokio::sync::watch::Receiver<bool>,
     clock: Clock,
 ) {
-    drive(store, shutdown, clock, |s, now| async move {
-        clean_once(&s, now).await
+    let cache = Arc::new(Mutex::new(TokenCache::default()));
+    drive(store, shutdown, clock, move |s, now| {
+        let cache = cache.clone();
+        async move { clean_once(&s, now, &cache).await }
     })
     .await;
 }
 
-async fn clean_once(store: &Store, now: jiff::Timestamp) {
-    for s in token_secrets(store) {
-        let Some(data) = data_map(&s) else {
-            continue;
-        };
-        if !auth::is_expired(field(data, "expiration").as_deref(), now) {
+/// One tokencleaner pass; returns the time until the next expiry among the
+/// tokens it did not delete (zero for one whose delete failed: it is tried
+/// again shortly).
+async fn clean_once(
+    store: &Store,
+    now: jiff::Timestamp,
+    cache: &Mutex<TokenCache>,
+) -> Option<Duration> {
+    let tokens = cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .tokens(store);
+    let mut kept = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        if !t.is_expired(now) {
+            kept.push(t);
             continue;
         }
-        let name = objects::name(&s).to_string();
+        let name = t.name.as_str();
         let ctx = WriteContext {
             resource: Resource::Secrets,
             namespace: "kube-system",
@@ -302,24 +272,29 @@ async fn clean_once(store: &Store, now: jiff::Timestamp) {
             dry_run: false,
         };
         let pre = Preconditions {
-            uid: Some(objects::uid(&s).to_string()),
+            uid: Some(t.uid.clone()),
             resource_version: None,
         };
-        match crud::delete(store, &ctx, &name, &pre).await {
+        match crud::delete(store, &ctx, name, &pre).await {
             Ok(_) => {
                 tracing::info!(secret = %name, "tokencleaner deleted expired bootstrap token secret")
             }
+            // Gone, or replaced (its change wakes the next pass).
             Err(e) if e.code == 409 || e.code == 404 => {}
             Err(e) => {
-                tracing::warn!(secret = %name, error = %e.message, "tokencleaner could not delete")
+                tracing::warn!(secret = %name, error = %e.message, "tokencleaner could not delete");
+                kept.push(t);
             }
         }
     }
+    next_expiry(&kept, now)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::devcluster::auth::BOOTSTRAP_TOKEN_TYPE;
+    use crate::devcluster::objects;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
 

@@ -41,6 +41,7 @@ pub mod session;
 pub mod status;
 pub mod store;
 pub mod table;
+pub mod token_cache;
 pub mod validate;
 pub mod watch;
 
