@@ -308,14 +308,14 @@ impl TokenStore {
             })?;
         request.extensions_mut().insert("list");
         let started = std::time::Instant::now();
-        let list: serde_json::Value = self
+        let text = self
             .retry
             .run(|_| {
                 let request = request.clone();
                 let url = &url;
                 async move {
                     self.client
-                        .request(request)
+                        .request_text(request)
                         .await
                         .map_err(|e| describe(&e, "Get", url))
                 }
@@ -323,12 +323,21 @@ impl TokenStore {
             .await
             .map_err(|f| f.into_error("failed to list bootstrap tokens"))?;
         let fetched = started.elapsed();
-        let items = match list.get("items") {
-            Some(serde_json::Value::Array(items)) => items.as_slice(),
-            _ => &[],
+        // Each item is read in place and only for the fields a token needs:
+        // a Secret's managedFields and other metadata are skipped, not built.
+        // Only text that is not JSON is an error (its message names a place,
+        // not content); JSON of another shape lists nothing, as before.
+        let body = match serde_json::from_str::<ListBody>(&text) {
+            Ok(body) => body,
+            Err(e) if e.classify() == serde_json::error::Category::Data => ListBody { items: None },
+            Err(e) => {
+                let failure = describe(&kube::Error::SerdeError(e), "Get", &url);
+                return Err(failure.into_error("failed to list bootstrap tokens"));
+            }
         };
-        let decoded: Vec<_> = items.iter().map(stored_from_value).collect();
-        tracing::debug!(items = items.len(), request_and_parse = ?fetched, decode = ?(started.elapsed() - fetched), "listed bootstrap tokens");
+        let items = body.items.unwrap_or_default();
+        let decoded: Vec<_> = items.iter().map(|item| stored_from_raw(item)).collect();
+        tracing::debug!(items = items.len(), request = ?fetched, decode = ?(started.elapsed() - fetched), "listed bootstrap tokens");
         Ok(decoded)
     }
 
@@ -473,8 +482,67 @@ fn stored(
 #[derive(Default, serde::Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 struct TokenMeta {
+    /// Any JSON: a name that is not a string reads as none.
+    name: Option<serde_json::Value>,
     creation_timestamp: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
     labels: Option<BTreeMap<String, String>>,
+}
+
+/// A list response, its items left unparsed.
+#[derive(serde::Deserialize)]
+struct ListBody<'a> {
+    #[serde(default, borrow)]
+    items: Option<Vec<&'a RawValue>>,
+}
+
+/// The parts of a listed Secret a token is made from, unparsed.
+#[derive(Default, serde::Deserialize)]
+struct ListedSecret<'a> {
+    #[serde(default, borrow)]
+    metadata: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// Only the name, for naming an item whose metadata does not decode.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct NameOnly {
+    name: Option<serde_json::Value>,
+}
+
+use serde_json::value::RawValue;
+
+/// [`stored_from_value`] on a list item still in its JSON text: the same
+/// token or the same error, without building the whole object.
+fn stored_from_raw(item: &RawValue) -> Result<StoredToken, SecretDecodeError> {
+    // Only an object has fields (serde would also read a struct from an array).
+    let parts: ListedSecret = Some(item.get())
+        .filter(|text| text.trim_start().starts_with('{'))
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    let is_null = |r: &&RawValue| r.get() == "null";
+    let metadata = parts.metadata.filter(|m| !is_null(m));
+    let name_of = |v: Option<serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    };
+    let (name, meta) = match metadata {
+        None => (String::new(), Ok(TokenMeta::default())),
+        Some(m) => match serde_json::from_str::<TokenMeta>(m.get()) {
+            Ok(mut meta) => (name_of(meta.name.take()), Ok(meta)),
+            Err(_) => {
+                let name = serde_json::from_str::<NameOnly>(m.get()).unwrap_or_default();
+                (name_of(name.name), Err(()))
+            }
+        },
+    };
+    let data = parts
+        .data
+        .map(|d| serde_json::from_str::<serde_json::Value>(d.get()))
+        .transpose()
+        .unwrap_or(Some(serde_json::Value::Bool(false)));
+    token_from_parts(name, meta, data.as_ref())
 }
 
 /// Go's `base64.StdEncoding`, as client-go decodes `[]byte` (the dev
@@ -494,17 +562,27 @@ const GO_STD_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPur
 pub fn stored_from_value(item: &serde_json::Value) -> Result<StoredToken, SecretDecodeError> {
     let raw_name = item.pointer("/metadata/name").and_then(|n| n.as_str());
     let name = raw_name.unwrap_or_default().to_owned();
+    let meta = match item.get("metadata") {
+        None | Some(serde_json::Value::Null) => Ok(TokenMeta::default()),
+        Some(m) => serde::Deserialize::deserialize(m).map_err(|_: serde_json::Error| ()),
+    };
+    token_from_parts(name, meta, item.get("data"))
+}
+
+/// A token from a Secret's name, metadata (`Err` when it did not decode)
+/// and `data`.
+fn token_from_parts(
+    name: String,
+    meta: Result<TokenMeta, ()>,
+    data_field: Option<&serde_json::Value>,
+) -> Result<StoredToken, SecretDecodeError> {
     let undecodable = |part: String| SecretDecodeError::Undecodable {
         name: name.clone(),
         part,
     };
-    let meta = match item.get("metadata") {
-        None | Some(serde_json::Value::Null) => TokenMeta::default(),
-        Some(m) => serde::Deserialize::deserialize(m)
-            .map_err(|_: serde_json::Error| undecodable("metadata".to_owned()))?,
-    };
+    let meta = meta.map_err(|()| undecodable("metadata".to_owned()))?;
     let mut data = BTreeMap::new();
-    match item.get("data") {
+    match data_field {
         None | Some(serde_json::Value::Null) => {}
         Some(serde_json::Value::Object(m)) => {
             for (k, v) in m {
@@ -613,5 +691,39 @@ mod tests {
         }));
         let t = stored_from_value(&sloppy).unwrap();
         assert_eq!(t.token.token.secret(), "0123456789abcdef");
+    }
+
+    /// The list reads items in place; every shape of item, good or bad,
+    /// must come out as reading the whole object would make it.
+    #[test]
+    fn a_list_item_read_in_place_reads_as_the_whole_object_does() {
+        use serde_json::json;
+        let good_data = json!({"token-id": "YWJjZGVm", "token-secret": "MDEyMzQ1Njc4OWFiY2RlZg==",
+                               "expiration": "MjAzMC0wMS0wMVQwMDowMDowMFo=", "usage-bootstrap-signing": "dHJ1ZQ=="});
+        let meta = json!({"name": "bootstrap-token-abcdef", "creationTimestamp": "2029-01-01T00:00:00Z",
+                          "labels": {"a": "b"}, "managedFields": [{"manager": "m", "fieldsV1": {"f:data": {}}}]});
+        let items = [
+            json!({"metadata": meta, "data": good_data}),
+            json!({"metadata": meta, "data": good_data, "type": "bootstrap.kubernetes.io/token"}),
+            json!({"metadata": {"name": 5}, "data": good_data}),
+            json!({"metadata": null, "data": good_data}),
+            json!({"data": good_data}),
+            json!({"metadata": 5, "data": good_data}),
+            json!({"metadata": {"name": "x", "labels": {"a": 1}}, "data": good_data}),
+            json!({"metadata": {"name": "x", "creationTimestamp": "yesterday"}, "data": good_data}),
+            json!({"metadata": meta, "data": null}),
+            json!({"metadata": meta}),
+            json!({"metadata": meta, "data": "SECRETSECRET"}),
+            json!({"metadata": meta, "data": {"token-id": null, "token-secret": "MDEyMzQ1Njc4OWFiY2RlZg=="}}),
+            json!({"metadata": meta, "data": {"token-id": 5}}),
+            json!({"metadata": meta, "data": {"token-id": "YWJj\nZGVm", "token-secret": "!!"}}),
+            json!("a string"),
+            json!(null),
+            json!([1, 2]),
+        ];
+        for item in items {
+            let raw = serde_json::value::to_raw_value(&item).unwrap();
+            assert_eq!(stored_from_raw(&raw), stored_from_value(&item), "{item}");
+        }
     }
 }
