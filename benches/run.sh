@@ -98,10 +98,12 @@ fi
 start bulk
 start wrk
 bulk=$(script bulk 'token::create_many(1000, #{ ttl: "2h", parallel: 16 }).len()')
-t_bulk=$(timed_run "$work/bulk.kubeconfig" "$bulk")
+# The median of three runs (1-1,000, 1,001-2,000, 2,001-3,000): one run takes
+# ~0.1 s, and one slow scheduling slice on 2 shared cores swings it by half.
+t_bulk=$(median3 "$work/bulk.kubeconfig" "$bulk")
 rate_bulk=$(echo "1000 / $t_bulk" | bc -l)
 rate_wrk=$(TOKEN=$(token_of wrk) wrk -t4 -c16 -d5s -s benches/bulk_create.lua "$(url_of wrk)" | sed -n 's/^Requests\/sec: *//p')
-report "create_many(1000) $(printf %.0f "$rate_bulk")/s vs wrk POST $(printf %.0f "$rate_wrk")/s" "$(ratio "$rate_bulk" "$rate_wrk")" ">= 0.50"
+report "create_many(1000), median of 3, $(printf %.0f "$rate_bulk")/s vs wrk POST $(printf %.0f "$rate_wrk")/s" "$(ratio "$rate_bulk" "$rate_wrk")" ">= 0.50"
 
 # 4. Start-up: token generate vs true (benches/startup.sh, which also gives
 # the binary's relocations and size, and CPU time when perf is there).
