@@ -9,6 +9,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::value::RawValue;
 
 use super::error::{ClusterError, RequestFailure, describe};
 use super::retry::RetryPolicy;
@@ -495,13 +496,14 @@ struct ListBody<'a> {
     items: Option<Vec<&'a RawValue>>,
 }
 
-/// The parts of a listed Secret a token is made from, unparsed.
+/// The parts of a listed Secret a token is made from: its metadata unparsed
+/// (managedFields and all), its small `data` map as JSON.
 #[derive(Default, serde::Deserialize)]
 struct ListedSecret<'a> {
     #[serde(default, borrow)]
     metadata: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    data: Option<&'a RawValue>,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
 }
 
 /// Only the name, for naming an item whose metadata does not decode.
@@ -511,8 +513,6 @@ struct NameOnly {
     name: Option<serde_json::Value>,
 }
 
-use serde_json::value::RawValue;
-
 /// [`stored_from_value`] on a list item still in its JSON text: the same
 /// token or the same error, without building the whole object.
 fn stored_from_raw(item: &RawValue) -> Result<StoredToken, SecretDecodeError> {
@@ -521,13 +521,11 @@ fn stored_from_raw(item: &RawValue) -> Result<StoredToken, SecretDecodeError> {
         .filter(|text| text.trim_start().starts_with('{'))
         .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or_default();
-    let is_null = |r: &&RawValue| r.get() == "null";
-    let metadata = parts.metadata.filter(|m| !is_null(m));
     let name_of = |v: Option<serde_json::Value>| match v {
         Some(serde_json::Value::String(s)) => s,
         _ => String::new(),
     };
-    let (name, meta) = match metadata {
+    let (name, meta) = match parts.metadata {
         None => (String::new(), Ok(TokenMeta::default())),
         Some(m) => match serde_json::from_str::<TokenMeta>(m.get()) {
             Ok(mut meta) => (name_of(meta.name.take()), Ok(meta)),
@@ -537,12 +535,7 @@ fn stored_from_raw(item: &RawValue) -> Result<StoredToken, SecretDecodeError> {
             }
         },
     };
-    let data = parts
-        .data
-        .map(|d| serde_json::from_str::<serde_json::Value>(d.get()))
-        .transpose()
-        .unwrap_or(Some(serde_json::Value::Bool(false)));
-    token_from_parts(name, meta, data.as_ref())
+    token_from_parts(name, meta, parts.data.as_ref())
 }
 
 /// Go's `base64.StdEncoding`, as client-go decodes `[]byte` (the dev
