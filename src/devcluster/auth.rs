@@ -212,16 +212,47 @@ pub fn bootstrap_user(token: &str, store: &Store, now: jiff::Timestamp) -> Optio
     Some(User::Bootstrap { id, groups })
 }
 
+/// A token Secret's `expiration` as util/secrets.GetExpiration reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiration {
+    /// Absent or empty.
+    Never,
+    /// Present but not RFC 3339: counts as expired.
+    Unparsable,
+    At(Expiry),
+}
+
+impl Expiration {
+    pub fn parse(expiration: Option<&str>) -> Self {
+        match expiration {
+            None | Some("") => Expiration::Never,
+            Some(s) => Expiry::parse(s).map_or(Expiration::Unparsable, Expiration::At),
+        }
+    }
+
+    /// Never expired, unparsable expired, the exact instant expired.
+    pub fn is_expired(&self, now: jiff::Timestamp) -> bool {
+        match self {
+            Expiration::Never => false,
+            Expiration::Unparsable => true,
+            Expiration::At(e) => e.is_expired(now),
+        }
+    }
+}
+
 /// util/secrets.GetExpiration's verdict: absent or empty is never expired,
 /// unparsable is expired, the exact instant is expired.
 pub fn is_expired(expiration: Option<&str>, now: jiff::Timestamp) -> bool {
-    match expiration {
-        None | Some("") => false,
-        Some(s) => match Expiry::parse(s) {
-            Ok(e) => e.is_expired(now),
-            Err(_) => true,
-        },
-    }
+    Expiration::parse(expiration).is_expired(now)
+}
+
+/// One `data` value decoded; a value that is not base64 text reads as empty.
+pub fn decode_data_value(value: &Value) -> String {
+    value
+        .as_str()
+        .and_then(|s| STANDARD.decode(s).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 /// A Secret's data decoded to strings; None when there is no data map.
@@ -229,14 +260,7 @@ pub fn secret_data(secret: &Value) -> Option<Vec<(String, String)>> {
     let m = secret.get("data")?.as_object()?;
     Some(
         m.iter()
-            .map(|(k, v)| {
-                let decoded = v
-                    .as_str()
-                    .and_then(|s| STANDARD.decode(s).ok())
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                (k.clone(), decoded)
-            })
+            .map(|(k, v)| (k.clone(), decode_data_value(v)))
             .collect(),
     )
 }

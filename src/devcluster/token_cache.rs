@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::token::{Expiry, TokenId};
+use crate::token::TokenId;
 
-use super::auth::BOOTSTRAP_TOKEN_TYPE;
+use super::auth::{BOOTSTRAP_TOKEN_TYPE, Expiration, decode_data_value};
 use super::objects::{self, Stored};
 use super::resources::Resource;
 use super::store::Store;
@@ -38,9 +38,7 @@ pub struct TokenFields {
     pub token_secret: String,
     /// `usage-bootstrap-signing` is `"true"`.
     pub signing: bool,
-    /// None: no expiration (absent or empty). `Some(None)`: one that does not
-    /// parse, which counts as expired.
-    expiration: Option<Option<Expiry>>,
+    expiration: Expiration,
 }
 
 impl TokenFields {
@@ -48,11 +46,7 @@ impl TokenFields {
     pub fn of(secret: &Value) -> Option<TokenFields> {
         let data = secret.get("data")?.as_object()?;
         let name = objects::name(secret).to_string();
-        let expiration = match field(data, "expiration") {
-            None => None,
-            Some(e) if e.is_empty() => None,
-            Some(e) => Some(Expiry::parse(&e).ok()),
-        };
+        let expiration = Expiration::parse(field(data, "expiration").as_deref());
         Some(TokenFields {
             name_id: name.strip_prefix(TOKEN_PREFIX).and_then(TokenId::parse),
             uid: objects::uid(secret).to_string(),
@@ -64,35 +58,23 @@ impl TokenFields {
         })
     }
 
-    /// As `util/secrets.GetExpiration` decides it: the exact instant already
-    /// counts as expired, and so does an expiration that does not parse.
+    /// As `util/secrets.GetExpiration` decides it ([`Expiration::is_expired`]).
     pub fn is_expired(&self, now: jiff::Timestamp) -> bool {
-        match &self.expiration {
-            None => false,
-            Some(None) => true,
-            Some(Some(e)) => e.is_expired(now),
-        }
+        self.expiration.is_expired(now)
     }
 
     /// Time until a parsable expiration (zero once it has passed).
     pub fn remaining(&self, now: jiff::Timestamp) -> Option<Duration> {
-        let Some(Some(e)) = &self.expiration else {
+        let Expiration::At(e) = &self.expiration else {
             return None;
         };
         Some(Duration::try_from(e.remaining(now)).unwrap_or(Duration::ZERO))
     }
 }
 
-/// One `data` field decoded; text that is not base64 reads as empty.
+/// One `data` field decoded, if the Secret has it.
 fn field(data: &Map<String, Value>, key: &str) -> Option<String> {
-    use base64::Engine;
-    let decoded = data
-        .get(key)?
-        .as_str()
-        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    Some(decoded)
+    data.get(key).map(decode_data_value)
 }
 
 /// The fields of every `kube-system` Secret seen in the last pass, by the
